@@ -1,0 +1,78 @@
+"""`create_app()` wires the appliance into a Litestar app; nothing else happens here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.template.config import TemplateConfig
+
+from edge.appliance import Appliance, secret_key
+from edge.errors import error_response
+from edge.routes import ApplianceDep, kiosk, sim, staff
+from edge.settings import EdgeSettings
+from hardware.builder import Hardware
+from pst.clock import Clock
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "pst_session"
+CSRF_COOKIE = "pst_csrf"
+
+
+@get("/healthz", sync_to_thread=True)
+def healthz(appliance: ApplianceDep) -> dict:
+    return appliance.health()
+
+
+def handle_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, NotAuthorizedException) and request.url.path.startswith("/petugas"):
+        return Redirect("/petugas/masuk", status_code=303)
+    return error_response(request, exc)
+
+
+def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Hardware | None = None) -> Litestar:
+    appliance = Appliance(settings, clock=clock, hardware=hardware)
+    routes = [
+        healthz,
+        kiosk.issue_ticket, kiosk.queue_state, kiosk.ticket_state, kiosk.kiosk_page, kiosk.kiosk_take,
+        kiosk.ticket_page,
+        staff.api_login, staff.api_logout, staff.reprint, staff.alerts,
+        staff.login_page, staff.login_form, staff.logout_form, staff.staff_page, staff.staff_issue,
+        staff.staff_reprint,
+        create_static_files_router(path="/static", directories=[HERE / "static"]),
+    ]
+    if settings.hardware == "sim":
+        routes += sim.routes
+    secret = secret_key(settings.data_dir)
+    app = Litestar(
+        route_handlers=routes,
+        dependencies={"appliance": Provide(lambda: appliance, sync_to_thread=False)},
+        on_startup=[lambda: appliance.start()],
+        on_shutdown=[lambda: appliance.stop()],
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        middleware=[
+            ServerSideSessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600).middleware,
+        ],
+        stores={"sessions": FileStore(settings.data_dir / "sessions", create_directories=True)},
+        # JSON endpoints rely on the SameSite=Strict session cookie; every HTML form carries a token.
+        csrf_config=CSRFConfig(
+            secret=secret.hex(), cookie_name=CSRF_COOKIE, cookie_samesite="strict", exclude=["/api/", "/_sim/"],
+        ),
+        exception_handlers={HTTPException: handle_error},
+        debug=False,
+    )
+    app.state.appliance = appliance
+    return app
+
+
+def app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory edge.app:app_from_env`."""
+    return create_app(EdgeSettings.from_env())

@@ -1,0 +1,91 @@
+"""The running appliance: store, devices, queue and printer spooler, wired once and shared by the web app,
+the button and the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from edge import outbox
+from edge.alerts import open_alerts
+from edge.migrations import migrate
+from edge.printing import TicketSpooler
+from edge.queue import PressGate
+from edge.settings import EdgeSettings
+from edge.store import EdgeStore
+from edge.tickets import QueueService, Ticket
+from hardware.builder import Hardware, build_hardware
+from pst import __version__
+from pst.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+
+class Appliance:
+    def __init__(self, settings: EdgeSettings, clock: Clock | None = None, hardware: Hardware | None = None):
+        self.settings = settings
+        self.config = settings.config
+        self.clock = clock or SystemClock()
+        self._hardware = hardware
+        self.gate = PressGate(self.config.queue.min_press_interval_s)
+        self.store: EdgeStore | None = None
+
+    def start(self) -> Appliance:
+        self.store = EdgeStore(self.settings.db_path)
+        self.store.ensure_sound()
+        applied = migrate(self.store)
+        if applied:
+            log.info("migrations applied: %s", ", ".join(applied))
+        self.hardware = self._hardware or build_hardware(self.settings.hardware, self.config)
+        self.queue = QueueService(self.store, self.config, self.clock)
+        self.spooler = TicketSpooler(self.queue, self.hardware.printer, self.hardware.indicator, self.settings.public_url)
+        self.spooler.start()
+        self.hardware.button.on_press(self.press)
+        return self
+
+    def stop(self) -> None:
+        self.spooler.stop()
+        self.hardware.close()
+        self.store.close()
+
+    def press(self) -> Ticket | None:
+        """The physical button: one ticket per press, none for a press inside the minimum interval."""
+        if not self.gate.accept(self.clock.monotonic()):
+            return None
+        try:
+            return self.issue("button")
+        except Exception:  # a press must never kill the GPIO callback thread
+            log.exception("issuing a ticket from the button failed")
+            return None
+
+    def issue(self, source: str, service: str | None = None) -> Ticket:
+        ticket = self.queue.issue(source, service)
+        self.spooler.submit()
+        return ticket
+
+    def health(self) -> dict:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "office": self.config.office.code,
+            "hardware_mode": self.settings.hardware,
+            "hardware": {
+                "printer": self.spooler.state,
+                "button": "sim" if self.settings.hardware == "sim" else "ok",
+                "indicator": self.hardware.indicator.state,
+            },
+            "outbox_pending": outbox.backlog(self.store.read),
+            "alerts": len(open_alerts(self.store.read)),
+        }
+
+
+def secret_key(data_dir: Path) -> bytes:
+    """The appliance's own signing key, made on first start and kept beside the database (never in the repo)."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())

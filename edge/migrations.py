@@ -1,0 +1,86 @@
+"""Numbered schema migrations of the appliance store. Never edit one that has landed: add the next number."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+from edge.store import EdgeStore
+from pst.ids import new_id
+
+migrations = Migrations("edge")
+
+
+@migrations()
+def m001_foundation(db: Database) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta (key, value) VALUES ('device_id', ?)", [new_id()])
+    db.execute(
+        """
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY,
+            service TEXT NOT NULL,
+            service_day TEXT NOT NULL,          -- office-time date the numbering belongs to
+            seq INTEGER NOT NULL CHECK (seq > 0),
+            number TEXT NOT NULL,               -- A001
+            issued_at TEXT NOT NULL,            -- UTC, ISO 8601
+            source TEXT NOT NULL CHECK (source IN ('button', 'kiosk', 'staff')),
+            status TEXT NOT NULL DEFAULT 'waiting',
+            print_status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (print_status IN ('pending', 'printed', 'not_printed')),
+            print_attempts INTEGER NOT NULL DEFAULT 0,
+            printed_at TEXT,
+            print_error TEXT,
+            UNIQUE (service_day, service, seq)
+        )
+        """
+    )
+    db.execute("CREATE INDEX tickets_day_status ON tickets (service_day, status)")
+    db.execute("CREATE INDEX tickets_print_status ON tickets (print_status) WHERE print_status = 'pending'")
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- the per-device sequence; never reused
+            event_id TEXT NOT NULL UNIQUE,
+            device_id TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            op TEXT NOT NULL,
+            payload TEXT NOT NULL,                   -- JSON
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL")
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL,
+            raised_at TEXT NOT NULL,
+            cleared_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX alerts_open_kind ON alerts (kind) WHERE cleared_at IS NULL")
+    db.execute(
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            role TEXT NOT NULL CHECK (role IN ('frontliner', 'librarian', 'admin')),
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+def migrate(store: EdgeStore) -> list[str]:
+    """Apply what is pending; returns the names applied (empty when up to date)."""
+    with store.writer() as db:
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+    return pending

@@ -1,0 +1,46 @@
+"""The outbox: every business write appends an event here in the same transaction.
+
+The sync agent sends events in `seq` order (the per-device sequence) and marks them sent; the cloud applies each
+`event_id` once. Nothing here is ever rewritten except `sent_at`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from pst.clock import iso
+from pst.ids import new_id
+
+
+def device_id(db: Database) -> str:
+    return db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
+
+
+def append(db: Database, entity: str, entity_id: str, op: str, payload: dict[str, Any], now: datetime) -> int:
+    """Record one event; call inside the transaction of the change it describes."""
+    if not db.conn.in_transaction:
+        raise RuntimeError("outbox.append must run inside the business write's transaction")
+    cursor = db.execute(
+        "INSERT INTO outbox (event_id, device_id, entity, entity_id, op, payload, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [new_id(), device_id(db), entity, entity_id, op, json.dumps(payload, ensure_ascii=False), iso(now)],
+    )
+    return cursor.lastrowid
+
+
+def pending(db: Database, limit: int = 500) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT seq, event_id, device_id, entity, entity_id, op, payload, created_at FROM outbox"
+        " WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
+        [limit],
+    ).fetchall()
+    keys = ("seq", "event_id", "device_id", "entity", "entity_id", "op", "payload", "created_at")
+    return [dict(zip(keys, row)) | {"payload": json.loads(row[6])} for row in rows]
+
+
+def backlog(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]

@@ -1,0 +1,64 @@
+"""Simulated hardware, mounted only with PST_EDGE_HARDWARE=sim: press the button, look into the printer."""
+
+from __future__ import annotations
+
+import io
+
+import anyio
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Response
+
+from edge.appliance import Appliance
+from edge.routes import ApplianceDep
+from edge.errors import ApiError
+from edge.routes.kiosk import json_object
+
+
+@post("/_sim/button", status_code=204)
+async def press_button(appliance: ApplianceDep) -> None:
+    # MockFactory runs `when_pressed` in the caller's thread: the ticket is committed when this returns
+    await anyio.to_thread.run_sync(appliance.hardware.press_button)
+
+
+@get("/_sim/printer", sync_to_thread=False)
+def printer_state(appliance: ApplianceDep) -> dict:
+    return appliance.hardware.emulator.snapshot()
+
+
+@post("/_sim/printer", status_code=200)
+async def printer_switch(request: Request, appliance: ApplianceDep) -> dict:
+    data = await json_object(request)
+    errors = {}
+    if "online" in data and not isinstance(data["online"], bool):
+        errors["online"] = "harus true atau false"
+    if "paper" in data and data["paper"] not in ("ok", "out"):
+        errors["paper"] = "harus 'ok' atau 'out'"
+    for key in set(data) - {"online", "paper"}:
+        errors[key] = "tidak dikenal"
+    if errors:
+        raise ApiError(400, "Pengaturan printer simulasi tidak sah", errors)
+    emulator = appliance.hardware.emulator
+    if "online" in data:
+        emulator.set_online(data["online"])
+    if "paper" in data:
+        emulator.set_paper(data["paper"])
+    return emulator.snapshot()
+
+
+@get("/_sim/printer/tickets/{index:int}/image", sync_to_thread=True)
+def printed_ticket_image(index: FromPath[int], appliance: ApplianceDep) -> Response:
+    """A received ticket drawn as on 80 mm paper; negative indexes count from the newest."""
+    from hardware.sim.printer_emulator import render_png
+
+    tickets = appliance.hardware.emulator.tickets
+    try:
+        ticket = tickets[index]
+    except IndexError:
+        raise ApiError(404, "Belum ada tiket dengan nomor urut itu") from None
+    buffer = io.BytesIO()
+    render_png(ticket, buffer)
+    return Response(buffer.getvalue(), media_type="image/png")
+
+
+routes = [press_button, printer_state, printer_switch, printed_ticket_image]

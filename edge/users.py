@@ -1,0 +1,64 @@
+"""Staff accounts on the appliance: frontliner, librarian, admin. Passwords are kept only as argon2 hashes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from edge.store import EdgeStore
+from pst.clock import Clock, iso
+from pst.ids import new_id
+
+ROLES = ("frontliner", "librarian", "admin")
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()
+# Verifying against this when the name is unknown keeps the answer time the same, so names cannot be probed.
+_DUMMY_HASH = _hasher.hash("pst-pustaka-no-such-user")
+
+
+class UserError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    role: str
+
+
+def add_user(store: EdgeStore, clock: Clock, username: str, role: str, password: str) -> User:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{2,64}", username):
+        raise UserError("username: 2–64 letters, digits, '.', '_' or '-'")
+    if role not in ROLES:
+        raise UserError(f"role: one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    user = User(id=new_id(), username=username, role=role)
+    with store.write() as db:
+        if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+            raise UserError(f"username: {username!r} already exists")
+        db.execute(
+            "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            [user.id, username, role, _hasher.hash(password), iso(clock.now())],
+        )
+    return user
+
+
+def authenticate(store: EdgeStore, username: str, password: str) -> User | None:
+    row = store.read.execute(
+        "SELECT id, username, role, password_hash FROM users WHERE username = ? AND active = 1", [username]
+    ).fetchone()
+    try:
+        _hasher.verify(row[3] if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    if _hasher.check_needs_rehash(row[3]):
+        with store.write() as db:
+            db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), row[0]])
+    return User(id=row[0], username=row[1], role=row[2])

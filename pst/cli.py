@@ -1,0 +1,170 @@
+"""The `pst` command. Each group imports its package only when used: the Pi never imports the cloud."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+
+class PstError(click.ClickException):
+    """An error the user can act on, printed without a traceback."""
+
+
+@click.group(help="PST Pustaka: the library service of a BPS PST office.")
+@click.version_option(package_name="pst-pustaka")
+def main() -> None:
+    pass
+
+
+@main.command(help="The whole demo on one machine, simulated hardware, data under ./var; prints the URLs.")
+@click.option("--port", type=int, default=None, help="Port of the appliance (default PST_EDGE_PORT or 8000).")
+def up(port: int | None) -> None:
+    os.environ.setdefault("PST_EDGE_HARDWARE", "sim")
+    if port is not None:
+        os.environ["PST_EDGE_PORT"] = str(port)
+    settings = _edge_settings()
+    if settings.hardware != "sim":
+        raise PstError("`pst up` is the demo and runs simulated hardware; unset PST_EDGE_HARDWARE or use `pst edge serve`")
+    from edge.demo import ensure_demo_logins
+
+    logins = ensure_demo_logins(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"PST Pustaka (demo, simulated hardware) — {settings.config.office.name}")
+    click.echo(f"  Kiosk (ambil nomor antrian):  {base}/")
+    click.echo(f"  Petugas (staff):              {base}/petugas   " + ", ".join(f"{u} / {p}" for u, p in logins))
+    click.echo(f"  Tekan tombol antrian:         curl -X POST {base}/_sim/button")
+    click.echo(f"  Printer simulasi (tiket):     {base}/_sim/printer")
+    click.echo(f"  Kesehatan (health):           {base}/healthz")
+    click.echo(f"  Data:                         {settings.data_dir.resolve()}")
+    _serve_edge(settings)
+
+
+@main.group(help="The front-desk appliance.")
+def edge() -> None:
+    pass
+
+
+@edge.command("serve", help="Run the appliance web app (kiosk, staff pages, API) and its devices.")
+def edge_serve() -> None:
+    settings = _edge_settings()
+    click.echo(f"PST Pustaka appliance on http://{settings.host}:{settings.port} (hardware: {settings.hardware})")
+    _serve_edge(settings)
+
+
+@edge.command("migrate", help="Create or update the appliance database schema (safe to run again).")
+def edge_migrate() -> None:
+    from edge.migrations import migrate
+    from edge.store import EdgeStore
+
+    settings = _edge_settings()
+    store = _open_store(settings, EdgeStore)
+    try:
+        applied = migrate(store)
+    finally:
+        store.close()
+    click.echo(f"{settings.db_path}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+
+
+@edge.command("backup", help="Copy the appliance database while it runs (SQLite online backup) and check the copy.")
+@click.argument("dest", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def edge_backup(dest: Path | None) -> None:
+    from edge.store import EdgeStore
+
+    settings = _edge_settings()
+    if not settings.db_path.exists():
+        raise PstError(f"{settings.db_path}: no database yet (run `pst edge migrate`)")
+    if dest is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        dest = settings.data_dir / "backups" / f"edge-{stamp}.db"
+    store = _open_store(settings, EdgeStore)
+    try:
+        written = store.backup(dest)
+    finally:
+        store.close()
+    click.echo(f"backup written: {written} ({written.stat().st_size} bytes, integrity ok)")
+
+
+@edge.group("user", help="Staff accounts on the appliance.")
+def edge_user() -> None:
+    pass
+
+
+@edge_user.command("add", help="Add a staff account; the password is prompted for, or read from standard input.")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["frontliner", "librarian", "admin"]), required=True, help="What the account may do.")
+def edge_user_add(name: str, role: str) -> None:
+    from edge.migrations import migrate
+    from edge.store import EdgeStore
+    from edge.users import UserError, add_user
+    from pst.clock import SystemClock
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _edge_settings()
+    store = _open_store(settings, EdgeStore)
+    try:
+        migrate(store)
+        user = add_user(store, SystemClock(), name, role, password)
+    except UserError as exc:
+        raise PstError(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(f"staff account {user.username} ({user.role}) added")
+
+
+@main.group(help="The appliance's devices.")
+def hw() -> None:
+    pass
+
+
+@hw.command("check", help="List the devices found (button, LED, buzzer, printer) and print a test ticket.")
+def hw_check() -> None:
+    from edge.hwcheck import run_check
+
+    settings = _edge_settings()
+    ok = run_check(settings, click.echo)
+    if not ok:
+        raise PstError("the test ticket did not print; see the printer line above")
+
+
+def _edge_settings():
+    from edge.config import ConfigError
+    from edge.settings import EdgeSettings
+
+    try:
+        return EdgeSettings.from_env()
+    except ConfigError as exc:
+        raise PstError(str(exc)) from None
+
+
+def _open_store(settings, store_class):
+    from edge.store import StoreCorrupt
+
+    store = store_class(settings.db_path)
+    try:
+        store.ensure_sound()
+    except StoreCorrupt as exc:
+        store.close()
+        raise PstError(str(exc)) from None
+    return store
+
+
+def _serve_edge(settings) -> None:
+    import logging
+
+    import uvicorn
+
+    from edge.app import create_app
+    from edge.store import EdgeStore
+
+    _open_store(settings, EdgeStore).close()  # refuse a damaged database before anything listens
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("edge", "hardware", "pst"):  # python-escpos logs every connection on the root logger
+        logging.getLogger(name).setLevel(logging.INFO)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

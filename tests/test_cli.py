@@ -1,0 +1,81 @@
+"""The `pst` command: every command has help, and the edge commands work on a real database."""
+
+import sqlite3
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from pst.cli import main
+
+
+def all_commands(group, path=()):
+    for name, command in group.commands.items():
+        yield path + (name,), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, path + (name,))
+
+
+@pytest.mark.parametrize("path, command", list(all_commands(main)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_has_help(path, command):
+    assert command.help, f"pst {' '.join(path)} has no help text"
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert command.help.split(".")[0][:30] in " ".join(result.output.split())
+
+
+def test_the_commands_the_brief_promises_exist():
+    names = {" ".join(path) for path, _ in all_commands(main)}
+    assert {"up", "edge serve", "edge migrate", "edge backup", "edge user add", "hw check"} <= names
+
+
+@pytest.fixture
+def run(env):
+    def invoke(*args, input=None):
+        return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def test_migrate_twice_then_backup(run, env, tmp_path):
+    first = run("edge", "migrate")
+    assert first.exit_code == 0 and "applied m001_foundation" in first.output
+    second = run("edge", "migrate")
+    assert second.exit_code == 0 and "up to date" in second.output
+    backup = run("edge", "backup", str(tmp_path / "copy.db"))
+    assert backup.exit_code == 0 and "integrity ok" in backup.output
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    assert copy.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1
+
+
+def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(run, env):
+    result = run("edge", "user", "add", "la_ode", "--role", "librarian", input="kata-sandi-panjang\n")
+    assert result.exit_code == 0, result.output
+    db = sqlite3.connect(f"{env['PST_DATA_DIR']}/edge.db")
+    role, hashed = db.execute("SELECT role, password_hash FROM users WHERE username = 'la_ode'").fetchone()
+    assert role == "librarian" and hashed.startswith("$argon2id$") and "kata-sandi" not in hashed
+    again = run("edge", "user", "add", "la_ode", "--role", "admin", input="kata-sandi-panjang\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = run("edge", "user", "add", "ani", "--role", "admin", input="pendek\n")
+    assert short.exit_code == 1 and "at least 8" in short.output
+
+
+def test_bad_config_is_a_clear_error_not_a_traceback(run, env, tmp_path):
+    bad = tmp_path / "pst.toml"
+    bad.write_text('[office]\ncode = "7400"\nname = "BPS"\n[printer]\nconnection = "network"\nport = 0\n')
+    result = CliRunner().invoke(main, ["edge", "migrate"], env=env | {"PST_EDGE_CONFIG": str(bad)})
+    assert result.exit_code == 1
+    assert "printer.port" in result.output and "Traceback" not in result.output
+
+
+def test_backup_without_a_database_says_what_to_do(run):
+    result = run("edge", "backup")
+    assert result.exit_code == 1 and "pst edge migrate" in result.output
+
+
+def test_hw_check_prints_a_test_ticket_in_sim(run):
+    result = run("hw", "check")
+    assert result.exit_code == 0, result.output
+    assert "printer:   emulator 127.0.0.1:" in result.output and ": ok" in result.output
+    assert "test ticket: printed" in result.output
+    assert "UJI PRINTER" in result.output
