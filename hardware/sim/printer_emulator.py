@@ -189,7 +189,7 @@ class PrinterEmulator:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             listener.bind((self._host, self._port))
-            listener.listen(16)
+            listener.listen(128)  # bursts of connects can outpace the accept thread
         except OSError:
             listener.close()
             raise
