@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 from edge.config import ApplianceConfig
 from edge.tickets import Ticket
@@ -39,6 +39,9 @@ def ticket_slip(ticket: Ticket, ahead: int, config: ApplianceConfig, public_url:
         TextLine(office_time(ticket.issued, office.tz)),
         TextLine(f"Antrian di depan Anda: {ahead}"),
     ]
+    if ticket.service_day != ticket.issued.astimezone(office.tz).date().isoformat():
+        valid = format_date(date.fromisoformat(ticket.service_day), "EEEE, d MMMM y", locale="id")
+        blocks.append(TextLine(f"Berlaku untuk layanan {valid}", bold=True))
     if reprint:
         blocks.append(TextLine("** CETAK ULANG **", bold=True))
     blocks += [

@@ -210,7 +210,7 @@ class _Decoder:
     def _esc(self, cmd: int, arg: int, _: bytes) -> None:
         if cmd == ord("@"):
             self._reset()
-        elif cmd == ord("!"):
+        elif cmd == ord("!"):  # shares one size setting with GS !; python-escpos sends either
             self.bold = bool(arg & 0x08)
             self.height, self.width = (2 if arg & 0x10 else 1), (2 if arg & 0x20 else 1)
         elif cmd == ord("E"):

@@ -28,6 +28,13 @@ def test_button_press_prints_the_number_and_a_guestbook_qr(appliance):
     assert big and big[0].double_height and big[0].double_width
 
 
+def test_a_number_taken_while_closed_says_which_day_it_is_for(appliance, clock):
+    clock.advance(hours=9)  # Monday 18:00, after closing
+    press(appliance)
+    [printed] = appliance.hardware.emulator.wait_for_tickets(1)
+    assert "Berlaku untuk layanan Selasa, 1 Desember 2026" in printed.text
+
+
 def test_holding_the_button_gives_one_ticket(appliance, clock):
     pin = appliance.hardware.button.pin
     pin.drive_low()
