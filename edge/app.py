@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -17,7 +21,7 @@ from litestar.template.config import TemplateConfig
 
 from edge.appliance import Appliance, secret_key
 from edge.errors import error_response
-from edge.routes import ApplianceDep, kiosk, sim, staff
+from edge.routes import console, display, guestbook, kiosk, reports, sim, staff
 from edge.settings import EdgeSettings
 from hardware.builder import Hardware
 from pst.clock import Clock
@@ -28,7 +32,7 @@ CSRF_COOKIE = "pst_csrf"
 
 
 @get("/healthz", sync_to_thread=True)
-def healthz(appliance: ApplianceDep) -> dict:
+def healthz(appliance: NamedDependency[Appliance]) -> dict:
     return appliance.health()
 
 
@@ -41,21 +45,25 @@ def handle_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Hardware | None = None) -> Litestar:
     appliance = Appliance(settings, clock=clock, hardware=hardware)
     routes = [
-        healthz,
-        kiosk.issue_ticket, kiosk.queue_state, kiosk.ticket_state, kiosk.kiosk_page, kiosk.kiosk_take,
-        kiosk.ticket_page,
-        staff.api_login, staff.api_logout, staff.reprint, staff.alerts,
-        staff.login_page, staff.login_form, staff.logout_form, staff.staff_page, staff.staff_issue,
-        staff.staff_reprint,
+        healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
         create_static_files_router(path="/static", directories=[HERE / "static"]),
     ]
     if settings.hardware == "sim":
         routes += sim.routes
     secret = secret_key(settings.data_dir)
+    channels = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=[display.CHANNEL])
+
+    def start() -> None:
+        appliance.start()
+        loop = asyncio.get_running_loop()
+        # calls are made in worker threads; the channels plugin lives on the event loop
+        appliance.publish = lambda event: loop.call_soon_threadsafe(channels.publish, json.dumps(event), display.CHANNEL)
+
     app = Litestar(
         route_handlers=routes,
         dependencies={"appliance": Provide(lambda: appliance, sync_to_thread=False)},
-        on_startup=[lambda: appliance.start()],
+        plugins=[channels],
+        on_startup=[start],
         on_shutdown=[lambda: appliance.stop()],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         middleware=[

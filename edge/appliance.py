@@ -15,7 +15,10 @@ from edge.printing import TicketSpooler
 from edge.queue import PressGate
 from edge.settings import EdgeSettings
 from edge.store import EdgeStore
-from edge.tickets import QueueService, Ticket
+from edge.calls import CallDesk
+from edge.tickets import QueueService, Ticket, local_iso
+from edge.visits import CheckIn, VisitService
+from edge.voice import VoiceCaller
 from hardware.builder import Hardware, build_hardware
 from pst import __version__
 from pst.clock import Clock, SystemClock
@@ -43,6 +46,9 @@ class Appliance:
         self.spooler = TicketSpooler(self.queue, self.hardware.printer, self.hardware.indicator, self.settings.public_url)
         self.spooler.start()
         self.hardware.button.on_press(self.press)
+        self.visits = VisitService(self.store, self.queue, self.clock, self.config.desk.repeat_window_min)
+        self.desk = CallDesk(self.store, self.queue, self.clock, self.announce)
+        self.voice = VoiceCaller(self.settings.data_dir / "voice")
         return self
 
     def stop(self) -> None:
@@ -64,6 +70,36 @@ class Appliance:
         ticket = self.queue.issue(source, service)
         self.spooler.submit()
         return ticket
+
+    def check_in(self, data: dict) -> CheckIn:
+        """The guestbook; a visitor who came without a number gets one, printed like any other."""
+        result = self.visits.check_in(data)
+        if result.new_ticket:
+            self.spooler.submit()
+        return result
+
+    def announce(self, event: dict) -> None:
+        """Replaced by the web app with a fan-out to every display board."""
+        self.publish(event)
+
+    def publish(self, event: dict) -> None:
+        log.debug("no display connected for %s", event)
+
+    def board(self) -> dict:
+        """What the display boards show: the latest calls and how many wait."""
+        tz = self.config.office.tz
+        today = self.queue.today()
+        called = [t for t in self.queue.of_day(today) if t.called_at]
+        called.sort(key=lambda t: t.called_at, reverse=True)
+        recent = [
+            {"number": t.number, "counter": t.counter, "called_at": local_iso(t.called_at, tz), "status": t.status}
+            for t in called[:6]
+        ]
+        return {
+            "current": recent[0] if recent else None,
+            "recent": recent[1:],
+            "waiting": len(self.queue.of_day(today, statuses=("waiting",))),
+        }
 
     def health(self) -> dict:
         return {

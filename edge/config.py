@@ -75,12 +75,19 @@ class QueueRules:
 
 
 @dataclass(frozen=True)
+class DeskRules:
+    counters: int  # loket numbers 1..counters
+    repeat_window_min: int  # a second guestbook entry with the same e-mail within this is the same visit
+
+
+@dataclass(frozen=True)
 class ApplianceConfig:
     office: Office
     pins: Pins
     printer: PrinterConnection
     services: tuple[Service, ...]
     queue: QueueRules
+    desk: DeskRules = DeskRules(counters=2, repeat_window_min=240)
     hours: dict[str, tuple[time, time] | None] = field(default_factory=dict)
     public_url: str = ""
     source: str = "default.toml"
@@ -121,6 +128,10 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> ApplianceConf
         printer=_printer(reader),
         services=services,
         queue=queue,
+        desk=DeskRules(
+            counters=int(reader.number("desk.counters", 2, low=1, high=20, integer=True)),
+            repeat_window_min=int(reader.number("desk.repeat_window_min", 240, low=0, high=24 * 60, integer=True)),
+        ),
         hours=_hours(reader),
         public_url=reader.str("appliance.public_url", "", pattern=r"(https?://\S+)?").rstrip("/"),
         source=source,
@@ -279,4 +290,4 @@ class _Reader:
 
 
 # Tables later parts of the appliance read (lockers, scanner); accepted here so one file serves every version.
-_OPTIONAL_TABLES = {"lockers", "scanner", "office", "pins", "printer", "queue", "hours", "appliance"}
+_OPTIONAL_TABLES = {"lockers", "scanner", "office", "pins", "printer", "queue", "hours", "appliance", "desk"}

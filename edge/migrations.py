@@ -84,3 +84,50 @@ def migrate(store: EdgeStore) -> list[str]:
         pending = [m.name for m in migrations.pending(db)]
         migrations.apply(db)
     return pending
+
+
+@migrations()
+def m002_guestbook_and_calls(db: Database) -> None:
+    for column in (
+        "counter INTEGER", "called_at TEXT", "call_count INTEGER NOT NULL DEFAULT 0",
+        "serving_at TEXT", "done_at TEXT", "skipped_at TEXT", "staff_id TEXT",
+    ):
+        db.execute(f"ALTER TABLE tickets ADD COLUMN {column}")
+    db.execute(
+        """
+        CREATE TABLE visits (
+            id TEXT PRIMARY KEY,
+            ticket_id TEXT NOT NULL UNIQUE REFERENCES tickets (id),
+            service_day TEXT NOT NULL,
+            name TEXT NOT NULL,
+            gender TEXT NOT NULL CHECK (gender IN ('L', 'P')),
+            age INTEGER,
+            education TEXT,
+            occupation TEXT NOT NULL,
+            institution TEXT,
+            email TEXT NOT NULL,
+            phone TEXT,
+            purposes TEXT NOT NULL,               -- JSON list of purpose codes
+            id_type TEXT NOT NULL,
+            has_portal_account INTEGER,
+            checked_in_at TEXT NOT NULL,          -- guestbook submitted (UTC): the 5-minute clock starts here
+            serve_by TEXT NOT NULL,
+            service_started_at TEXT,
+            wait_s REAL,                          -- guestbook submitted → service started
+            finished_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX visits_email ON visits (email, checked_in_at)")
+    db.execute("CREATE INDEX visits_checked_in ON visits (checked_in_at)")
+    db.execute(
+        """
+        CREATE TABLE login_attempts (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL COLLATE NOCASE,
+            at TEXT NOT NULL,
+            ok INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX login_attempts_user ON login_attempts (username, at)")

@@ -23,6 +23,7 @@ SOURCES = ("button", "kiosk", "staff")
 COLUMNS = (
     "id", "service", "service_day", "seq", "number", "issued_at", "source", "status",
     "print_status", "print_attempts", "printed_at", "print_error",
+    "counter", "called_at", "call_count", "serving_at", "done_at", "skipped_at",
 )
 
 
@@ -40,6 +41,12 @@ class Ticket:
     print_attempts: int
     printed_at: str | None
     print_error: str | None
+    counter: int | None = None
+    called_at: str | None = None
+    call_count: int = 0
+    serving_at: str | None = None
+    done_at: str | None = None
+    skipped_at: str | None = None
 
     @property
     def issued(self) -> datetime:
@@ -133,16 +140,23 @@ class QueueService:
             outbox.append(db, "ticket", ticket_id, f"print_{outcome}", fields, now)
 
 
+def local_iso(value: str | None, tz) -> str | None:
+    return iso(datetime.fromisoformat(value).astimezone(tz)) if value else None
+
+
 def ticket_json(ticket: Ticket, tz, ahead: int | None = None) -> dict:
     """A ticket as the HTTP API shows it: times in office time with offset."""
     data = {
         "id": ticket.id,
         "number": ticket.number,
         "service": ticket.service,
-        "issued_at": iso(ticket.issued.astimezone(tz)),
+        "issued_at": local_iso(ticket.issued_at, tz),
         "status": ticket.status,
         "printed": ticket.print_status,
         "source": ticket.source,
+        "counter": ticket.counter,
+        "called_at": local_iso(ticket.called_at, tz),
+        "serving_at": local_iso(ticket.serving_at, tz),
     }
     if ahead is not None:
         data["ahead"] = ahead

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -62,3 +63,30 @@ def authenticate(store: EdgeStore, username: str, password: str) -> User | None:
         with store.write() as db:
             db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), row[0]])
     return User(id=row[0], username=row[1], role=row[2])
+
+
+MAX_FAILURES = 5
+LOCKOUT_MIN = 15
+
+
+def lockout_remaining(store: EdgeStore, username: str, clock: Clock) -> int:
+    """Seconds until `username` may try again: 5 failures within 15 minutes lock the name for the rest of them."""
+    now = clock.now()
+    since = iso(now - timedelta(minutes=LOCKOUT_MIN))
+    rows = store.read.execute(
+        "SELECT at FROM login_attempts WHERE username = ? AND at >= ? AND ok = 0 ORDER BY at", [username, since]
+    ).fetchall()
+    if len(rows) < MAX_FAILURES:
+        return 0
+    unlock = datetime.fromisoformat(rows[-MAX_FAILURES][0]) + timedelta(minutes=LOCKOUT_MIN)
+    return max(1, int((unlock - now).total_seconds()))
+
+
+def record_attempt(store: EdgeStore, username: str, ok: bool, clock: Clock) -> None:
+    with store.write() as db:
+        if ok:  # a success forgives earlier failures
+            db.execute("DELETE FROM login_attempts WHERE username = ?", [username])
+        else:
+            db.execute(
+                "INSERT INTO login_attempts (username, at, ok) VALUES (?, ?, 0)", [username[:64], iso(clock.now())]
+            )

@@ -122,3 +122,6 @@ def ticket_context(appliance: ApplianceDep, ticket: Ticket) -> dict:
         "promise": PROMISE,
         "return_after": RESULT_SECONDS,
     }
+
+
+routes = [issue_ticket, queue_state, ticket_state, kiosk_page, kiosk_take, ticket_page]

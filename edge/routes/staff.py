@@ -1,35 +1,44 @@
-"""Staff sign-in, today's tickets with reprint, and the alerts they must act on."""
+"""Staff sign-in and sign-out, for the JSON API and the HTML forms, with throttling of wrong passwords."""
 
 from __future__ import annotations
 
 import anyio
 from litestar import Request, delete, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
-from edge.alerts import open_alerts
-from edge.appliance import Appliance
-from edge.routes import ApplianceDep
-from edge.auth import SESSION_USER, current_user, staff_only
+from edge.auth import SESSION_USER, current_user
 from edge.errors import ApiError
+from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
-from edge.slip import office_time
-from edge.tickets import ticket_json
-from edge.users import authenticate
-from hardware.interfaces import PrinterFault
+from edge.users import authenticate, lockout_remaining, record_attempt
 
 Form = URLEncodedBody[dict[str, str]]
 
 
-async def sign_in(request: Request, appliance: ApplianceDep, username: object, password: object) -> bool:
+class LockedOut(Exception):
+    def __init__(self, seconds: int):
+        self.seconds = seconds
+
+
+def _sign_in(request: Request, appliance, username: object, password: object) -> bool:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         return False
-    user = await anyio.to_thread.run_sync(authenticate, appliance.store, username, password)
+    username = username.strip()[:64]
+    wait = lockout_remaining(appliance.store, username, appliance.clock)
+    if wait:
+        raise LockedOut(wait)
+    user = authenticate(appliance.store, username, password)
+    record_attempt(appliance.store, username, user is not None, appliance.clock)
     if user is None:
         return False
     request.clear_session()
-    request.set_session({SESSION_USER: {"id": user.id, "username": user.username, "role": user.role}})
+    request.set_session({SESSION_USER: {"id": user.id, "username": user.username, "role": user.role}, "counter": 1})
     return True
+
+
+def _locked_message(seconds: int) -> str:
+    return f"Terlalu banyak percobaan masuk yang salah. Coba lagi dalam {max(1, round(seconds / 60))} menit."
 
 
 @post("/api/session", status_code=200)
@@ -38,7 +47,11 @@ async def api_login(request: Request, appliance: ApplianceDep) -> dict:
     missing = {k: "wajib diisi" for k in ("username", "password") if not data.get(k)}
     if missing:
         raise ApiError(400, "Nama pengguna dan kata sandi wajib diisi", missing)
-    if not await sign_in(request, appliance, data["username"], data["password"]):
+    try:
+        ok = await anyio.to_thread.run_sync(_sign_in, request, appliance, data["username"], data["password"])
+    except LockedOut as locked:
+        raise ApiError(429, _locked_message(locked.seconds)) from None
+    if not ok:
         raise ApiError(401, "Nama pengguna atau kata sandi salah")
     return current_user(request)
 
@@ -48,35 +61,21 @@ async def api_logout(request: Request) -> None:
     request.clear_session()
 
 
-@post("/api/tickets/{ticket_id:str}/reprint", guards=[staff_only], sync_to_thread=True, status_code=200)
-def reprint(ticket_id: FromPath[str], appliance: ApplianceDep) -> dict:
-    ticket = appliance.queue.get(ticket_id)
-    if ticket is None:
-        raise ApiError(404, "Tiket tidak ditemukan")
-    try:
-        appliance.spooler.reprint(ticket)
-    except PrinterFault as fault:
-        raise ApiError(503, f"Printer tidak dapat mencetak: {fault.kind}", {"printer": str(fault)}) from None
-    ticket = appliance.queue.get(ticket_id)
-    return ticket_json(ticket, appliance.config.office.tz, appliance.queue.ahead(ticket))
-
-
-@get("/api/alerts", guards=[staff_only], sync_to_thread=True)
-def alerts(appliance: ApplianceDep) -> list[dict]:
-    return open_alerts(appliance.store.read)
-
-
 @get("/petugas/masuk", sync_to_thread=False)
-def login_page(request: Request, appliance: ApplianceDep) -> Template:
+def login_page(appliance: ApplianceDep) -> Template:
     return Template("login.html", context={"office": appliance.config.office, "error": None})
 
 
 @post("/petugas/masuk")
 async def login_form(request: Request, appliance: ApplianceDep, data: Form) -> Redirect | Template:
-    if await sign_in(request, appliance, data.get("username"), data.get("password")):
+    try:
+        ok = await anyio.to_thread.run_sync(_sign_in, request, appliance, data.get("username"), data.get("password"))
+        error, status = "Nama pengguna atau kata sandi salah.", 401
+    except LockedOut as locked:
+        ok, error, status = False, _locked_message(locked.seconds), 429
+    if ok:
         return Redirect("/petugas", status_code=303)
-    context = {"office": appliance.config.office, "error": "Nama pengguna atau kata sandi salah."}
-    return Template("login.html", context=context, status_code=401)
+    return Template("login.html", context={"office": appliance.config.office, "error": error}, status_code=status)
 
 
 @post("/petugas/keluar")
@@ -85,34 +84,4 @@ async def logout_form(request: Request) -> Redirect:
     return Redirect("/petugas/masuk", status_code=303)
 
 
-@get("/petugas", guards=[staff_only], sync_to_thread=True)
-def staff_page(request: Request, appliance: ApplianceDep) -> Template:
-    tz = appliance.config.office.tz
-    tickets = appliance.queue.of_day()
-    return Template("staff.html", context={
-        "office": appliance.config.office,
-        "user": current_user(request),
-        "alerts": open_alerts(appliance.store.read),
-        "tickets": [(t, office_time(t.issued, tz)[-10:]) for t in reversed(tickets)],
-        "printer_state": appliance.spooler.state,
-        "message": request.query_params.get("pesan"),
-    })
-
-
-@post("/petugas/tiket", guards=[staff_only])
-async def staff_issue(appliance: ApplianceDep) -> Redirect:
-    ticket = await anyio.to_thread.run_sync(appliance.issue, "staff")
-    return Redirect(f"/petugas?pesan=Nomor+{ticket.number}+diterbitkan", status_code=303)
-
-
-@post("/petugas/tiket/{ticket_id:str}/cetak-ulang", guards=[staff_only], sync_to_thread=True)
-def staff_reprint(ticket_id: FromPath[str], appliance: ApplianceDep) -> Redirect:
-    ticket = appliance.queue.get(ticket_id)
-    if ticket is None:
-        raise ApiError(404, "Tiket tidak ditemukan")
-    try:
-        appliance.spooler.reprint(ticket)
-        message = f"Nomor {ticket.number} dicetak ulang"
-    except PrinterFault:
-        message = f"Printer bermasalah: nomor {ticket.number} belum dapat dicetak ulang"
-    return Redirect(f"/petugas?pesan={message.replace(' ', '+')}", status_code=303)
+routes = [api_login, api_logout, login_page, login_form, logout_form]

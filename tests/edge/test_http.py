@@ -164,7 +164,7 @@ def test_staff_form_sign_in_needs_the_csrf_token(client, staff):
     assert client.post("/petugas/masuk", data=staff, follow_redirects=False).status_code == 403
     signed = client.post("/petugas/masuk", data=staff | {"_csrf_token": token}, follow_redirects=False)
     assert signed.status_code == 303
-    assert "Antrian hari ini" in client.get("/petugas").text
+    assert "Panggil berikutnya ke loket 1" in client.get("/petugas").text
 
 
 def test_every_issue_reaches_the_outbox(client, app):

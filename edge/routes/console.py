@@ -1,0 +1,209 @@
+"""The frontliner console: live queue with the 5-minute countdowns, calls to a counter, today's visits, alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import anyio
+from litestar import Request, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Response, Template
+
+from edge.alerts import open_alerts
+from edge.auth import current_user, staff_only
+from edge.calls import STATUS_WORDS, DeskError
+from edge.errors import ApiError
+from edge.guestbook import EDUCATION, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES
+from edge.routes import ApplianceDep
+from edge.sla import sla_state
+from edge.slip import office_time
+from edge.tickets import ticket_json
+from hardware.interfaces import PrinterFault
+
+PRINTER_WORDS = {
+    "ok": "siap", "paper_out": "kertas habis", "offline": "tidak terhubung", "unplugged": "tidak ditemukan",
+    "error": "galat", "absent": "tidak dipasang",
+}
+LABELS = {"genders": GENDERS, "education": EDUCATION, "occupations": OCCUPATIONS, "purposes": PURPOSES, "id_types": ID_TYPES}
+
+
+def console_view(appliance) -> dict:
+    """Today's queue as the console shows it, with waits measured now."""
+    now = appliance.clock.now()
+    tz = appliance.config.office.tz
+    visits = {v["ticket_id"]: v for v in appliance.visits.of_day(appliance.queue.today().isoformat())}
+    rows = {"waiting": [], "called": [], "serving": []}
+    for ticket in appliance.queue.of_day(statuses=("waiting", "called", "serving")):
+        visit = visits.get(ticket.id)
+        row = ticket_json(ticket, tz) | {
+            "waited_s": int((now - ticket.issued).total_seconds()), "visit": None,
+        }
+        if visit:
+            checked_in = datetime.fromisoformat(visit["checked_in_at"])
+            waited = (now - checked_in) if not visit["service_started_at"] else None
+            row["visit"] = {
+                "id": visit["id"], "name": visit["name"], "serve_by": visit["serve_by"],
+                "remaining_s": int((datetime.fromisoformat(visit["serve_by"]) - now).total_seconds()),
+                "sla": sla_state(waited) if waited is not None else "served",
+            }
+        rows[ticket.status].append(row)
+    sla_alerts = [
+        {"kind": f"sla_{r['visit']['sla']}", "message": _sla_message(r)}
+        for r in rows["waiting"] + rows["called"] if r["visit"] and r["visit"]["sla"] in ("warning", "breach")
+    ]
+    return rows | {
+        "now": now.astimezone(tz).isoformat(timespec="seconds"),
+        "alerts": open_alerts(appliance.store.read) + sla_alerts,
+        "printer": appliance.spooler.state,
+    }
+
+
+def _sla_message(row: dict) -> str:
+    visit = row["visit"]
+    if visit["sla"] == "breach":
+        return f"{row['number']} ({visit['name']}) melewati batas 5 menit sejak mengisi buku tamu."
+    return f"{row['number']} ({visit['name']}) harus dilayani dalam {max(0, visit['remaining_s'])} detik."
+
+
+def _counter(request: Request, appliance, value=None) -> int:
+    counter = value if value is not None else request.session.get("counter", 1)
+    try:
+        counter = int(counter)
+    except (TypeError, ValueError):
+        counter = 0
+    if not 1 <= counter <= appliance.config.desk.counters:
+        raise ApiError(400, "Loket tidak sah", {"counter": f"loket 1–{appliance.config.desk.counters}"})
+    return counter
+
+
+@post("/api/counters/{counter:int}/call", guards=[staff_only], status_code=200)
+async def api_call_next(request: Request, counter: FromPath[int], appliance: ApplianceDep) -> Response:
+    counter = _counter(request, appliance, counter)
+    staff = current_user(request)["id"]
+    ticket = await anyio.to_thread.run_sync(appliance.desk.call_next, counter, staff)
+    if ticket is None:
+        return Response(None, status_code=204)
+    return Response(ticket_json(ticket, appliance.config.office.tz), status_code=200)
+
+
+@post("/api/tickets/{ticket_id:str}/{action:str}", guards=[staff_only], status_code=200)
+async def api_ticket_action(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> dict:
+    ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"])
+    return ticket_json(ticket, appliance.config.office.tz, appliance.queue.ahead(ticket))
+
+
+def _act(appliance, ticket_id: str, action: str, staff_id: str):
+    if action == "reprint":
+        ticket = appliance.queue.get(ticket_id)
+        if ticket is None:
+            raise ApiError(404, "Tiket tidak ditemukan")
+        try:
+            appliance.spooler.reprint(ticket)
+        except PrinterFault as fault:
+            raise ApiError(503, f"Printer tidak dapat mencetak: {fault.kind}", {"printer": str(fault)}) from None
+        return appliance.queue.get(ticket_id)
+    try:
+        return appliance.desk.act(ticket_id, action, staff_id)
+    except DeskError as exc:
+        raise ApiError(exc.status, str(exc)) from None
+
+
+@get("/api/alerts", guards=[staff_only], sync_to_thread=True)
+def api_alerts(appliance: ApplianceDep) -> list[dict]:
+    return console_view(appliance)["alerts"]
+
+
+@get("/api/console", guards=[staff_only], sync_to_thread=True)
+def api_console(appliance: ApplianceDep) -> dict:
+    return console_view(appliance)
+
+
+@get("/api/visits", guards=[staff_only], sync_to_thread=True)
+def api_visits(request: Request, appliance: ApplianceDep) -> list[dict]:
+    query = request.query_params.get("q", "").strip()[:100]
+    return appliance.visits.of_day(appliance.queue.today().isoformat(), query)
+
+
+@get("/petugas", guards=[staff_only], sync_to_thread=True)
+def console_page(request: Request, appliance: ApplianceDep) -> Template:
+    return Template("console.html", context={
+        "office": appliance.config.office, "user": current_user(request), "view": console_view(appliance),
+        "counter": request.session.get("counter", 1), "counters": range(1, appliance.config.desk.counters + 1),
+        "printer_words": PRINTER_WORDS, "status_words": STATUS_WORDS,
+        "message": request.query_params.get("pesan", "")[:200],
+    })
+
+
+@get("/petugas/antrian", guards=[staff_only], sync_to_thread=True)
+def console_fragment(request: Request, appliance: ApplianceDep) -> Template:
+    """The live part of the console, fetched every few seconds by the console's script."""
+    return Template("console_queue.html", context={
+        "view": console_view(appliance), "status_words": STATUS_WORDS, "printer_words": PRINTER_WORDS,
+    })
+
+
+@post("/petugas/loket", guards=[staff_only])
+async def choose_counter(request: Request, appliance: ApplianceDep, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+    request.session["counter"] = _counter(request, appliance, data.get("counter"))
+    return Redirect("/petugas", status_code=303)
+
+
+@post("/petugas/panggil", guards=[staff_only])
+async def call_next_form(request: Request, appliance: ApplianceDep) -> Redirect:
+    counter = _counter(request, appliance)
+    ticket = await anyio.to_thread.run_sync(appliance.desk.call_next, counter, current_user(request)["id"])
+    message = f"Nomor {ticket.number} dipanggil ke loket {counter}" if ticket else "Tidak ada yang menunggu"
+    return _back(message)
+
+
+@post("/petugas/tiket", guards=[staff_only])
+async def issue_form(appliance: ApplianceDep) -> Redirect:
+    ticket = await anyio.to_thread.run_sync(appliance.issue, "staff")
+    return _back(f"Nomor {ticket.number} diterbitkan")
+
+
+@post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only])
+async def ticket_action_form(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> Redirect:
+    try:
+        ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"])
+    except ApiError as exc:
+        return _back(f"Tidak dapat: {exc.detail}")
+    words = {"recall": "dipanggil ulang", "skip": "dilewati", "serve": "mulai dilayani", "done": "selesai dilayani",
+             "reprint": "dicetak ulang"}
+    return _back(f"Nomor {ticket.number} {words[action]}")
+
+
+def _back(message: str) -> Redirect:
+    from urllib.parse import quote
+
+    return Redirect(f"/petugas?pesan={quote(message)}", status_code=303)
+
+
+@get("/petugas/kunjungan", guards=[staff_only], sync_to_thread=True)
+def visits_page(request: Request, appliance: ApplianceDep) -> Template:
+    query = request.query_params.get("q", "").strip()[:100]
+    return Template("visits.html", context={
+        "office": appliance.config.office, "user": current_user(request), "q": query,
+        "visits": appliance.visits.of_day(appliance.queue.today().isoformat(), query),
+        "tz": appliance.config.office.tz, "time_of": lambda v: office_time(datetime.fromisoformat(v), appliance.config.office.tz)[-10:],
+        **LABELS,
+    })
+
+
+@get("/petugas/kunjungan/{visit_id:str}", guards=[staff_only], sync_to_thread=True)
+def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> Template:
+    visit = appliance.visits.get(visit_id)
+    if visit is None:
+        raise ApiError(404, "Kunjungan tidak ditemukan")
+    tz = appliance.config.office.tz
+    return Template("visit.html", context={
+        "office": appliance.config.office, "user": current_user(request), "visit": visit,
+        "ticket": appliance.queue.get(visit["ticket_id"]), "status_words": STATUS_WORDS,
+        "time_of": lambda v: office_time(datetime.fromisoformat(v), tz) if v else "—", **LABELS,
+    })
+
+
+routes = [
+    api_call_next, api_ticket_action, api_alerts, api_console, api_visits, console_page, console_fragment,
+    choose_counter, call_next_form, issue_form, ticket_action_form, visits_page, visit_page,
+]
