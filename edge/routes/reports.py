@@ -15,7 +15,7 @@ MAX_DAYS = 366
 
 
 def _range(appliance, start: str | None, end: str | None) -> tuple[date, date]:
-    today = appliance.queue.today()
+    today = appliance.clock.now().astimezone(appliance.config.office.tz).date()
     errors = {}
     parsed = {}
     for key, value, default in (("from", start, today), ("to", end, today)):
