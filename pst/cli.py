@@ -35,7 +35,9 @@ def up(port: int | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"PST Pustaka (demo, simulated hardware) — {settings.config.office.name}")
     click.echo(f"  Kiosk (ambil nomor antrian):  {base}/")
-    click.echo(f"  Petugas (staff):              {base}/petugas   " + ", ".join(f"{u} / {p}" for u, p in logins))
+    click.echo(f"  Buku tamu (guestbook):        {base}/buku-tamu")
+    click.echo(f"  Layar antrian (TV display):   {base}/layar")
+    click.echo(f"  Konsol petugas (console):     {base}/petugas   " + ", ".join(f"{u} / {p}" for u, p in logins))
     click.echo(f"  Tekan tombol antrian:         curl -X POST {base}/_sim/button")
     click.echo(f"  Printer simulasi (tiket):     {base}/_sim/printer")
     click.echo(f"  Kesehatan (health):           {base}/healthz")
