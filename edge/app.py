@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 
 from edge.appliance import Appliance, secret_key
 from edge.errors import error_response
-from edge.routes import console, display, guestbook, kiosk, reports, sim, staff
+from edge.routes import console, display, guestbook, kiosk, lockers, reports, sim, staff
 from edge.settings import EdgeSettings
 from hardware.builder import Hardware
 from pst.clock import Clock
@@ -46,6 +46,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     appliance = Appliance(settings, clock=clock, hardware=hardware)
     routes = [
         healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
+        *lockers.routes,
         create_static_files_router(path="/static", directories=[HERE / "static"]),
     ]
     if settings.hardware == "sim":

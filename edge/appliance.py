@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from pathlib import Path
 
 from edge import outbox
@@ -16,6 +17,8 @@ from edge.queue import PressGate
 from edge.settings import EdgeSettings
 from edge.store import EdgeStore
 from edge.calls import CallDesk
+from edge.checkout import CheckoutService
+from edge.lockers import LockerService
 from edge.tickets import QueueService, Ticket, local_iso
 from edge.visits import CheckIn, VisitService
 from edge.voice import VoiceCaller
@@ -49,9 +52,26 @@ class Appliance:
         self.visits = VisitService(self.store, self.queue, self.clock, self.config.desk.repeat_window_min)
         self.desk = CallDesk(self.store, self.queue, self.clock, self.announce)
         self.voice = VoiceCaller(self.settings.data_dir / "voice")
+        self.lockers = LockerService(
+            self.store, self.hardware.lockers, self.config.lockers, self.clock, secret_key(self.settings.data_dir)
+        )
+        self.lockers.start()
+        self.checkout = CheckoutService(self.store, self.lockers, self.clock)
+        self._watch = threading.Event()
+        self._watcher = threading.Thread(target=self._watch_doors, name="locker-doors", daemon=True)
+        self._watcher.start()
         return self
 
+    def _watch_doors(self) -> None:
+        while not self._watch.wait(1.0):
+            try:
+                self.lockers.check_doors()
+            except Exception:  # a database hiccup must not stop the door watch
+                log.exception("checking the locker doors failed")
+
     def stop(self) -> None:
+        self._watch.set()
+        self._watcher.join(timeout=5)
         self.spooler.stop()
         self.hardware.close()
         self.store.close()

@@ -81,6 +81,25 @@ class DeskRules:
 
 
 @dataclass(frozen=True)
+class Locker:
+    """One locker door: a relay (through a driver board) pulses the lock open; a reed switch reports the door."""
+
+    number: int
+    relay_pin: int
+    door_pin: int
+    relay_active_high: bool = True
+    door_closed_low: bool = True  # reed switch to GND with the pull-up: closed reads low
+
+
+@dataclass(frozen=True)
+class LockerRules:
+    pulse_s: float = 0.5
+    open_timeout_s: float = 20.0  # unlocked but the door never opened: the relay or lock may be stuck
+    close_timeout_s: float = 300.0  # a door left open this long is reported
+    bank: tuple[Locker, ...] = ()
+
+
+@dataclass(frozen=True)
 class ApplianceConfig:
     office: Office
     pins: Pins
@@ -88,6 +107,7 @@ class ApplianceConfig:
     services: tuple[Service, ...]
     queue: QueueRules
     desk: DeskRules = DeskRules(counters=2, repeat_window_min=240)
+    lockers: LockerRules = LockerRules()
     hours: dict[str, tuple[time, time] | None] = field(default_factory=dict)
     public_url: str = ""
     source: str = "default.toml"
@@ -133,6 +153,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> ApplianceConf
             repeat_window_min=int(reader.number("desk.repeat_window_min", 240, low=0, high=24 * 60, integer=True)),
         ),
         hours=_hours(reader),
+        lockers=_lockers(reader),
         public_url=reader.str("appliance.public_url", "", pattern=r"(https?://\S+)?").rstrip("/"),
         source=source,
     )
@@ -210,6 +231,45 @@ def _services(r: _Reader) -> tuple[Service, ...]:
         if len(set(values)) != len(values):
             r.fail("services", f"two services share a {attr}")
     return tuple(services)
+
+
+def _lockers(r: _Reader) -> LockerRules:
+    items = r.get("lockers.bank", [])
+    if not isinstance(items, list):
+        r.fail("lockers.bank", "must be a list of [[lockers.bank]] tables")
+    bank = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            r.fail(f"lockers.bank[{i}]", "must be a table with number, relay_pin and door_pin")
+        sub = _Reader(item, r.source, prefix=f"lockers.bank[{i}].")
+        bank.append(Locker(
+            number=int(sub.number("number", low=1, high=999, integer=True)),
+            relay_pin=int(sub.number("relay_pin", low=0, high=27, integer=True)),
+            door_pin=int(sub.number("door_pin", low=0, high=27, integer=True)),
+            relay_active_high=_bool(sub, "relay_active_high", True),
+            door_closed_low=_bool(sub, "door_closed_low", True),
+        ))
+        sub.reject_unknown()
+    numbers = [locker.number for locker in bank]
+    if len(set(numbers)) != len(numbers):
+        r.fail("lockers.bank", "two lockers share a number")
+    pins = [p for locker in bank for p in (locker.relay_pin, locker.door_pin)]
+    pins += [r.raw.get("pins", {}).get(k) for k in ("button", "led", "buzzer") if r.raw.get("pins", {}).get(k) is not None]
+    if len(set(pins)) != len(pins):
+        r.fail("lockers.bank", "a GPIO pin is used twice (lockers, button, LED or buzzer)")
+    return LockerRules(
+        pulse_s=r.number("lockers.pulse_s", 0.5, low=0.05, high=5),
+        open_timeout_s=r.number("lockers.open_timeout_s", 20.0, low=1, high=600),
+        close_timeout_s=r.number("lockers.close_timeout_s", 300.0, low=5, high=7200),
+        bank=tuple(sorted(bank, key=lambda locker: locker.number)),
+    )
+
+
+def _bool(r: _Reader, key: str, default: bool) -> bool:
+    value = r.get(key, default)
+    if not isinstance(value, bool):
+        r.fail(key, f"must be true or false, got {value!r}")
+    return value
 
 
 def _hours(r: _Reader) -> dict[str, tuple[time, time] | None]:

@@ -131,3 +131,26 @@ def m002_guestbook_and_calls(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX login_attempts_user ON login_attempts (username, at)")
+
+
+@migrations()
+def m003_lockers(db: Database) -> None:
+    db.execute("CREATE TABLE lockers (number INTEGER PRIMARY KEY, in_service INTEGER NOT NULL DEFAULT 1)")
+    db.execute(
+        """
+        CREATE TABLE locker_uses (
+            id TEXT PRIMARY KEY,
+            locker INTEGER NOT NULL REFERENCES lockers (number),
+            visit_id TEXT NOT NULL REFERENCES visits (id),
+            id_type TEXT NOT NULL,
+            id_last4 TEXT NOT NULL,              -- the ID card number is never stored in clear
+            id_hash TEXT NOT NULL,               -- HMAC-SHA256 with the appliance key, to match it on return
+            assigned_at TEXT NOT NULL,
+            staff_id TEXT,
+            released_at TEXT,                    -- checkout: unlocked for the last time, ID card handed back
+            door_closed_at TEXT                  -- the door shut after release: the locker is free again
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX locker_busy ON locker_uses (locker) WHERE door_closed_at IS NULL")
+    db.execute("CREATE UNIQUE INDEX visit_holds_locker ON locker_uses (visit_id) WHERE released_at IS NULL")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge.config import ApplianceConfig
-from hardware.interfaces import Indicator, PrinterFault, PrinterState, QueueButton, Receipt, TicketPrinter
+from hardware.interfaces import Indicator, LockerBank, PrinterFault, PrinterState, QueueButton, Receipt, TicketPrinter
 
 
 class NoPrinter:
@@ -30,6 +30,7 @@ class Hardware:
     button: QueueButton
     indicator: Indicator
     printer: TicketPrinter
+    lockers: LockerBank | None = None
     emulator: Any = None  # PrinterEmulator in sim mode
     pin_factory: Any = None
     extra: dict = field(default_factory=dict)
@@ -42,9 +43,21 @@ class Hardware:
         pin.drive_low()
         pin.drive_high()
 
+    def set_door(self, number: int, is_open: bool) -> None:
+        """Sim only: open or shut a locker door (the reed switch opens the circuit when the door opens)."""
+        if self.mode != "sim":
+            raise RuntimeError("doors can only be moved by software in sim mode")
+        pin = self.lockers.door_pin(number)
+        closed_level_low = pin.pull == "up"
+        if is_open == closed_level_low:
+            pin.drive_high()
+        else:
+            pin.drive_low()
+
     def close(self) -> None:
-        for part in (self.button, self.indicator, self.printer):
-            part.close()
+        for part in (self.button, self.indicator, self.printer, self.lockers):
+            if part is not None:
+                part.close()
         if self.emulator is not None:
             self.emulator.stop()
         if self.pin_factory is not None:
@@ -64,24 +77,31 @@ def _sim(config: ApplianceConfig) -> Hardware:
 
     from hardware.drivers.escpos_printer import network_printer
     from hardware.drivers.gpio import GpioIndicator, GpioQueueButton
+    from hardware.drivers.lockers import GpioLockerBank
     from hardware.sim.printer_emulator import PrinterEmulator
 
     factory = MockFactory()
     emulator = PrinterEmulator("127.0.0.1", 0)
     emulator.start()
     pins = config.pins
-    return Hardware(
+    hardware = Hardware(
         mode="sim",
         button=GpioQueueButton(pins.button, pins.bounce_ms, pins.hold_s, pin_factory=factory),
         indicator=GpioIndicator(pins.led, pins.buzzer, pin_factory=factory),
         printer=network_printer("127.0.0.1", emulator.port, config.printer.timeout_s, config.printer.profile),
+        lockers=GpioLockerBank(config.lockers.bank, config.lockers.pulse_s, pin_factory=factory),
         emulator=emulator,
         pin_factory=factory,
     )
+    for number in hardware.lockers.numbers:  # the simulated doors start shut
+        hardware.set_door(number, False)
+    return hardware
 
 
 def _pi(config: ApplianceConfig) -> Hardware:
     from hardware.drivers.gpio import GpioIndicator, GpioQueueButton
+
+    from hardware.drivers.lockers import GpioLockerBank
 
     pins = config.pins
     return Hardware(
@@ -89,6 +109,7 @@ def _pi(config: ApplianceConfig) -> Hardware:
         button=GpioQueueButton(pins.button, pins.bounce_ms, pins.hold_s),
         indicator=GpioIndicator(pins.led, pins.buzzer),
         printer=build_printer(config),
+        lockers=GpioLockerBank(config.lockers.bank, config.lockers.pulse_s),
     )
 
 

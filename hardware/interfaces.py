@@ -75,3 +75,20 @@ class Indicator(Protocol):
     def state(self) -> IndicatorState: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class LockerBank(Protocol):
+    numbers: tuple[int, ...]
+
+    def unlock(self, number: int) -> None:
+        """Pulse the lock's relay; returns at once (the pulse ends by itself)."""
+
+    def door_open(self, number: int) -> bool: ...
+
+    def relay_active(self, number: int) -> bool: ...
+
+    def on_door(self, callback: Callable[[int, bool], None]) -> None:
+        """`callback(number, is_open)` whenever a door opens or closes."""
+
+    def close(self) -> None: ...

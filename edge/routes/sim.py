@@ -62,3 +62,25 @@ def printed_ticket_image(index: FromPath[int], appliance: ApplianceDep) -> Respo
 
 
 routes = [press_button, printer_state, printer_switch, printed_ticket_image]
+
+
+@get("/_sim/lockers", sync_to_thread=False)
+def sim_lockers(appliance: ApplianceDep) -> list[dict]:
+    bank = appliance.hardware.lockers
+    return [{"number": n, "unlocked": bank.relay_active(n), "door_open": bank.door_open(n)} for n in bank.numbers]
+
+
+@post("/_sim/lockers/{number:int}/door", status_code=200)
+async def sim_locker_door(request: Request, number: FromPath[int], appliance: ApplianceDep) -> dict:
+    data = await json_object(request)
+    if not isinstance(data.get("open"), bool):
+        raise ApiError(400, "open harus true atau false", {"open": "harus true atau false"})
+    if number not in appliance.hardware.lockers.numbers:
+        raise ApiError(404, f"Loker {number} tidak ada")
+    # MockFactory runs the door callback in this thread: the locker is free when this answers
+    await anyio.to_thread.run_sync(appliance.hardware.set_door, number, data["open"])
+    bank = appliance.hardware.lockers
+    return {"number": number, "unlocked": bank.relay_active(number), "door_open": bank.door_open(number)}
+
+
+routes += [sim_lockers, sim_locker_door]

@@ -1,0 +1,102 @@
+"""Lockers at the desk: assign against an ID card, the bank's state, out-of-service, the closing checklist; and
+checkout."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import anyio
+from litestar import Request, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from edge.auth import current_user, staff_only
+from edge.errors import ApiError
+from edge.lockers import LockerError
+from edge.routes import ApplianceDep
+from edge.routes.kiosk import json_object
+
+Form = URLEncodedBody[dict[str, str]]
+
+
+def _run(fn, *args):
+    try:
+        return fn(*args)
+    except LockerError as exc:
+        raise ApiError(exc.status, str(exc), exc.errors) from None
+
+
+@post("/api/visits/{visit_id:str}/locker", guards=[staff_only], status_code=201)
+async def api_assign_locker(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
+    data = await json_object(request)
+    staff = current_user(request)["id"]
+    number = await anyio.to_thread.run_sync(
+        _run, appliance.lockers.assign, visit_id, data.get("id_type"), data.get("id_number"), staff
+    )
+    return {"locker": number}
+
+
+@post("/api/visits/{visit_id:str}/checkout", guards=[staff_only], status_code=200)
+async def api_checkout(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
+    data = await json_object(request)
+    return await anyio.to_thread.run_sync(_run, appliance.checkout.checkout, visit_id, data.get("id_number"))
+
+
+@get("/api/lockers", guards=[staff_only], sync_to_thread=True)
+def api_lockers(appliance: ApplianceDep) -> dict:
+    return {"lockers": appliance.lockers.bank_state(), "checklist": appliance.lockers.checklist()}
+
+
+@post("/api/lockers/{number:int}/service", guards=[staff_only], status_code=200)
+async def api_locker_service(request: Request, number: FromPath[int], appliance: ApplianceDep) -> dict:
+    data = await json_object(request)
+    if not isinstance(data.get("in_service"), bool):
+        raise ApiError(400, "in_service harus true atau false", {"in_service": "harus true atau false"})
+    await anyio.to_thread.run_sync(_run, appliance.lockers.set_in_service, number, data["in_service"])
+    return {"number": number, "in_service": data["in_service"]}
+
+
+@get("/petugas/loker", guards=[staff_only], sync_to_thread=True)
+def lockers_page(request: Request, appliance: ApplianceDep) -> Template:
+    return Template("lockers.html", context={
+        "office": appliance.config.office, "user": current_user(request),
+        "lockers": appliance.lockers.bank_state(), "checklist": appliance.lockers.checklist(),
+        "message": request.query_params.get("pesan", "")[:200],
+    })
+
+
+@post("/petugas/loker/{number:int}/layanan", guards=[staff_only])
+async def locker_service_form(number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
+    in_service = data.get("in_service") == "1"
+    await anyio.to_thread.run_sync(_run, appliance.lockers.set_in_service, number, in_service)
+    state = "dipakai kembali" if in_service else "tidak dapat dipakai"
+    return Redirect(f"/petugas/loker?pesan={quote(f'Loker {number} {state}')}", status_code=303)
+
+
+@post("/petugas/kunjungan/{visit_id:str}/loker", guards=[staff_only])
+async def assign_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
+    staff = current_user(request)["id"]
+    try:
+        number = await anyio.to_thread.run_sync(
+            _run, appliance.lockers.assign, visit_id, data.get("id_type"), data.get("id_number", ""), staff
+        )
+        message = f"Loker {number} dibuka untuk pengunjung ini"
+    except ApiError as exc:
+        message = f"Loker belum diberikan: {exc.detail}"
+    return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote(message)}", status_code=303)
+
+
+@post("/petugas/kunjungan/{visit_id:str}/checkout", guards=[staff_only])
+async def checkout_form(visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
+    try:
+        result = await anyio.to_thread.run_sync(_run, appliance.checkout.checkout, visit_id, data.get("id_number"))
+    except ApiError as exc:
+        return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote('Checkout belum bisa: ' + exc.detail)}", status_code=303)
+    done = "Checkout selesai" + (f"; loker {result['locker']} dibuka dan kartu identitas dikembalikan" if result["locker"] else "")
+    return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote(done)}", status_code=303)
+
+
+routes = [
+    api_assign_locker, api_checkout, api_lockers, api_locker_service, lockers_page, locker_service_form,
+    assign_form, checkout_form,
+]
