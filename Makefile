@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
-# Debian packages the suite drives for real (none needed by the appliance foundation beyond Python itself).
-APT_PACKAGES :=
+# Debian packages the suite drives for real: Chromium (browser journeys), espeak-ng (spoken calls), Noto fonts.
+APT_PACKAGES := chromium espeak-ng fonts-noto-core
 
 .PHONY: up test bench system-deps clean
 
@@ -15,23 +15,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[edge,dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
+# Installs what is missing, as root or through sudo; Python itself too, where the machine has no usable venv.
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q ' ok installed' || missing="$$missing $$p"; done; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3 python3-venv"; \
 	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "missing Debian packages:$$missing (run 'make system-deps' as root, or install sudo)" >&2; exit 1; fi; \
 	  echo "installing Debian packages:$$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 up: $(STAMP)
 	$(BIN)/pst up
 
 test: $(STAMP)
+	@$(MAKE) --no-print-directory system-deps
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/press_to_print.py
 	$(BIN)/python bench/tickets_http.py
+	$(BIN)/python bench/guestbook_submit.py
+	$(BIN)/python bench/display_fanout.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -12,6 +12,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
@@ -21,7 +22,8 @@ from litestar.template.config import TemplateConfig
 
 from edge.appliance import Appliance, secret_key
 from edge.errors import error_response
-from edge.routes import console, display, guestbook, kiosk, lockers, reports, sim, staff
+from edge.i18n import Languages
+from edge.routes import console, display, guestbook, kiosk, language, lockers, reports, sim, staff
 from edge.settings import EdgeSettings
 from hardware.builder import Hardware
 from pst.clock import Clock
@@ -46,12 +48,13 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     appliance = Appliance(settings, clock=clock, hardware=hardware)
     routes = [
         healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
-        *lockers.routes,
+        *lockers.routes, *language.routes,
         create_static_files_router(path="/static", directories=[HERE / "static"]),
     ]
     if settings.hardware == "sim":
         routes += sim.routes
     secret = secret_key(settings.data_dir)
+    languages = Languages.load()
     channels = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=[display.CHANNEL])
 
     def start() -> None:
@@ -62,12 +65,19 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
 
     app = Litestar(
         route_handlers=routes,
-        dependencies={"appliance": Provide(lambda: appliance, sync_to_thread=False)},
+        dependencies={
+            "appliance": Provide(lambda: appliance, sync_to_thread=False),
+            "languages": Provide(lambda: languages, sync_to_thread=False),
+        },
         plugins=[channels],
         on_startup=[start],
         on_shutdown=[lambda: appliance.stop()],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: languages.install(engine.engine),
+        ),
         middleware=[
+            DefineMiddleware(language.language_middleware, languages=languages),
             ServerSideSessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600).middleware,
         ],
         stores={"sessions": FileStore(settings.data_dir / "sessions", create_directories=True)},

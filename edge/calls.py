@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from edge import outbox
+from edge.i18n import N_
 from edge.store import EdgeStore
 from edge.tickets import COLUMNS, QueueService, Ticket
 from pst.clock import Clock, iso
@@ -24,7 +25,8 @@ TRANSITIONS = {
     "done": (("called", "serving"), "done"),
 }
 STATUS_WORDS = {
-    "waiting": "menunggu", "called": "dipanggil", "serving": "dilayani", "done": "selesai", "skipped": "dilewati",
+    "waiting": N_("menunggu"), "called": N_("dipanggil"), "serving": N_("dilayani"), "done": N_("selesai"),
+    "skipped": N_("dilewati"),
 }
 
 
@@ -58,15 +60,17 @@ class CallDesk:
 
     def act(self, ticket_id: str, action: str, staff_id: str | None = None, counter: int | None = None) -> Ticket:
         if action not in TRANSITIONS:
-            raise DeskError(404, f"tindakan tidak dikenal: {action}")
+            raise DeskError(404, N_("tindakan tidak dikenal: %(action)s") % {"action": action})
         allowed, target = TRANSITIONS[action]
         now = self.clock.now()
         with self.store.write() as db:
             ticket = self.queue.get(ticket_id, db)
             if ticket is None:
-                raise DeskError(404, "tiket tidak ditemukan")
+                raise DeskError(404, N_("tiket tidak ditemukan"))
             if ticket.status not in allowed:
-                raise DeskError(409, f"nomor {ticket.number} sedang {STATUS_WORDS.get(ticket.status, ticket.status)}")
+                status = STATUS_WORDS.get(ticket.status, ticket.status)
+                message = N_("nomor %(number)s sedang %(status)s") % {"number": ticket.number, "status": status}
+                raise DeskError(409, message)
             ticket = self._move(db, ticket, target, now, counter=counter or ticket.counter, staff_id=staff_id)
             if action == "serve":
                 self._start_service(db, ticket, now)

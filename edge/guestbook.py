@@ -2,6 +2,7 @@
 
 `validate` is a pure function: it returns the cleaned visit or the Indonesian message for each bad field, and
 nothing is stored unless every field is right. Text is kept as typed (pages escape it when they show it).
+Labels and messages are marked for the catalogue: the API answers in Indonesian, the form shows them translated.
 """
 
 from __future__ import annotations
@@ -9,25 +10,27 @@ from __future__ import annotations
 import re
 from typing import Any
 
-GENDERS = {"L": "Laki-laki", "P": "Perempuan"}
-EDUCATION = {"sma": "≤ SMA", "diploma": "D1/D2/D3", "s1": "D4/S1", "s2": "S2", "s3": "S3"}
+from edge.i18n import N_
+
+GENDERS = {"L": N_("Laki-laki"), "P": N_("Perempuan")}
+EDUCATION = {"sma": N_("≤ SMA"), "diploma": N_("D1/D2/D3"), "s1": N_("D4/S1"), "s2": N_("S2"), "s3": N_("S3")}
 OCCUPATIONS = {
-    "pelajar": "Pelajar/Mahasiswa", "peneliti": "Peneliti/Dosen", "asn": "ASN/TNI/Polri",
-    "bumn": "Pegawai BUMN/BUMD", "swasta": "Karyawan swasta", "wiraswasta": "Wiraswasta",
-    "jurnalis": "Jurnalis", "lainnya": "Lainnya",
+    "pelajar": N_("Pelajar/Mahasiswa"), "peneliti": N_("Peneliti/Dosen"), "asn": N_("ASN/TNI/Polri"),
+    "bumn": N_("Pegawai BUMN/BUMD"), "swasta": N_("Karyawan swasta"), "wiraswasta": N_("Wiraswasta"),
+    "jurnalis": N_("Jurnalis"), "lainnya": N_("Lainnya"),
 }
 PURPOSES = {
-    "baca_tercetak": "Membaca pustaka tercetak", "pustaka_digital": "Pustaka digital",
-    "pindai": "Memindai", "softcopy": "Meminta softcopy", "lainnya": "Lainnya",
+    "baca_tercetak": N_("Membaca pustaka tercetak"), "pustaka_digital": N_("Pustaka digital"),
+    "pindai": N_("Memindai"), "softcopy": N_("Meminta softcopy"), "lainnya": N_("Lainnya"),
 }
-ID_TYPES = {"KTP": "KTP", "SIM": "SIM", "PASPOR": "Paspor", "KTM": "KTM", "LAINNYA": "Lainnya"}
+ID_TYPES = {"KTP": N_("KTP"), "SIM": N_("SIM"), "PASPOR": N_("Paspor"), "KTM": N_("KTM"), "LAINNYA": N_("Lainnya")}
 FIELDS = (
     "ticket_number", "ticket_id", "name", "gender", "age", "education", "occupation", "institution", "email",
     "phone", "purposes", "id_type", "has_portal_account",
 )
 LIMITS = {"name": 100, "institution": 150, "email": 254, "phone": 20, "ticket_number": 8, "ticket_id": 40}
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
-REQUIRED = "wajib diisi"
+REQUIRED = N_("wajib diisi")
 
 
 class GuestbookError(ValueError):
@@ -40,16 +43,16 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     """The cleaned visit, or GuestbookError with a message per bad field."""
     errors: dict[str, str] = {}
     for key in set(data) - set(FIELDS):
-        errors[key] = "isian tidak dikenal"
+        errors[key] = N_("isian tidak dikenal")
     clean: dict[str, Any] = {}
     for key, limit in LIMITS.items():
         value = data.get(key)
         if value is None or value == "":
             clean[key] = None
         elif not isinstance(value, str):
-            errors[key] = "harus berupa teks"
+            errors[key] = N_("harus berupa teks")
         elif len(value.strip()) > limit:
-            errors[key] = f"terlalu panjang (maks. {limit} karakter)"
+            errors[key] = N_("terlalu panjang (maks. %(limit)s karakter)") % {"limit": limit}
         else:
             clean[key] = " ".join(value.split())  # one line, single spaces: what a form field means
     _check_name(clean, errors)
@@ -73,7 +76,7 @@ def _check_name(clean: dict, errors: dict) -> None:
     if not clean["name"]:
         errors["name"] = REQUIRED
     elif len(clean["name"]) < 2:
-        errors["name"] = "terlalu pendek"
+        errors["name"] = N_("terlalu pendek")
 
 
 def _check_email(clean: dict, errors: dict) -> None:
@@ -81,9 +84,9 @@ def _check_email(clean: dict, errors: dict) -> None:
         return
     email = clean["email"]
     if not email:
-        errors["email"] = "wajib diisi: standar layanan mensyaratkan e-mail aktif"
+        errors["email"] = N_("wajib diisi: standar layanan mensyaratkan e-mail aktif")
     elif not EMAIL.fullmatch(email) or len(email.split("@")[0]) > 64:
-        errors["email"] = "alamat e-mail tidak sah"
+        errors["email"] = N_("alamat e-mail tidak sah")
     else:
         local, domain = email.rsplit("@", 1)
         clean["email"] = f"{local}@{domain.lower()}"
@@ -95,7 +98,7 @@ def _check_phone(clean: dict, errors: dict) -> None:
         return
     digits = re.sub(r"[\s().-]", "", phone)
     if not re.fullmatch(r"\+?\d{8,15}", digits):
-        errors["phone"] = "nomor telepon tidak sah (8–15 angka)"
+        errors["phone"] = N_("nomor telepon tidak sah (8–15 angka)")
     else:
         clean["phone"] = digits
 
@@ -108,13 +111,14 @@ def _choice(data, key, options: dict[str, str], errors, required=False, upper=Fa
             errors[key] = REQUIRED
         return None
     if not isinstance(value, str):
-        errors[key] = "pilihan tidak sah"
+        errors[key] = N_("pilihan tidak sah")
         return None
     wanted = value.strip().upper() if upper else value.strip()
     for code, label in options.items():
         if wanted in (code, code.upper()) or wanted.casefold() == label.casefold():
             return code
-    errors[key] = f"pilihan tidak dikenal: pilih salah satu dari {', '.join(options.values())}"
+    choices = ", ".join(options.values())
+    errors[key] = N_("pilihan tidak dikenal: pilih salah satu dari %(choices)s") % {"choices": choices}
     return None
 
 
@@ -124,7 +128,7 @@ def _age(value, errors) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 10 <= value <= 100:
-        errors["age"] = "usia harus angka 10–100"
+        errors["age"] = N_("usia harus angka 10–100")
         return None
     return value
 
@@ -133,14 +137,14 @@ def _purposes(value, errors) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not value:
-        errors["purposes"] = "pilih minimal satu keperluan"
+        errors["purposes"] = N_("pilih minimal satu keperluan")
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors["purposes"] = "daftar keperluan tidak sah"
+        errors["purposes"] = N_("daftar keperluan tidak sah")
         return []
     unknown = [v for v in value if v not in PURPOSES]
     if unknown:
-        errors["purposes"] = f"keperluan tidak dikenal: {', '.join(unknown)[:60]}"
+        errors["purposes"] = N_("keperluan tidak dikenal: %(codes)s") % {"codes": ", ".join(unknown)[:60]}
         return []
     return [code for code in PURPOSES if code in value]
 
@@ -154,5 +158,5 @@ def _flag(value, errors) -> bool | None:
         return True
     if value in ("tidak", "false", "0"):
         return False
-    errors["has_portal_account"] = "harus ya atau tidak"
+    errors["has_portal_account"] = N_("harus ya atau tidak")
     return None

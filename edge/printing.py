@@ -12,6 +12,7 @@ import logging
 import threading
 
 from edge.alerts import clear_alert, raise_alert
+from edge.i18n import N_
 from edge.slip import ticket_slip
 from edge.tickets import QueueService, Ticket
 from hardware.interfaces import Indicator, PrinterFault, PrinterState, TicketPrinter
@@ -19,10 +20,10 @@ from hardware.interfaces import Indicator, PrinterFault, PrinterState, TicketPri
 log = logging.getLogger(__name__)
 
 FAULT_MESSAGES = {
-    "paper_out": "Printer tiket kehabisan kertas. Ganti gulungan kertas; tiket yang tertunda akan dicetak.",
-    "offline": "Printer tiket tidak terhubung. Periksa daya dan kabel jaringan printer.",
-    "unplugged": "Printer tiket tidak ditemukan. Periksa kabel USB/serial printer.",
-    "error": "Printer tiket berhenti saat mencetak. Periksa kertas macet; tiket akan dicetak ulang.",
+    "paper_out": N_("Printer tiket kehabisan kertas. Ganti gulungan kertas; tiket yang tertunda akan dicetak."),
+    "offline": N_("Printer tiket tidak terhubung. Periksa daya dan kabel jaringan printer."),
+    "unplugged": N_("Printer tiket tidak ditemukan. Periksa kabel USB/serial printer."),
+    "error": N_("Printer tiket berhenti saat mencetak. Periksa kertas macet; tiket akan dicetak ulang."),
 }
 
 

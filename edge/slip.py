@@ -8,16 +8,21 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 
 from edge.config import ApplianceConfig
+from edge.i18n import N_
 from edge.tickets import Ticket
 from hardware.interfaces import QrCode, Receipt, Rule, TextLine
 
-PROMISE = "Dilayani maks. 5 menit setelah mengisi buku tamu"
+PROMISE = N_("Dilayani maks. 5 menit setelah mengisi buku tamu")
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+CLOCK_PATTERNS = {"id": "HH.mm"}  # Indonesian writes 10.15; other languages 10:15
 
 
-def office_time(moment: datetime, tz: ZoneInfo) -> str:
-    """"Sabtu, 28 November 2026 10.15 WITA": how the ticket and the screens write a time."""
-    text = format_datetime(moment, "EEEE, d MMMM y HH.mm", tzinfo=tz, locale="id")
+def office_time(moment: datetime, tz: ZoneInfo, locale: str = "id") -> str:
+    """"Sabtu, 28 November 2026 10.15 WITA": how the ticket and the screens write a time. Pages pass the reader's
+    language ("Saturday, 28 November 2026 10:15 WITA"); the printed ticket is always Indonesian.
+    """
+    pattern = f"EEEE, d MMMM y {CLOCK_PATTERNS.get(locale, 'HH:mm')}"
+    text = format_datetime(moment, pattern, tzinfo=tz, locale=locale)
     return f"{text} {ZONE_NAMES.get(tz.key, tz.key)}"
 
 

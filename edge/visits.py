@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from edge import outbox
 from edge.guestbook import GuestbookError, validate
+from edge.i18n import N_
 from edge.sla import serve_by
 from edge.store import EdgeStore
 from edge.tickets import COLUMNS, QueueService, Ticket
@@ -98,10 +99,10 @@ class VisitService:
             [value, self.queue.today().isoformat()],
         ).fetchone()
         if row is None or Ticket(*row).status not in OPEN_STATUSES:
-            raise GuestbookError({"ticket_number": "nomor antrian tidak ditemukan untuk hari ini"})
+            raise GuestbookError({"ticket_number": N_("nomor antrian tidak ditemukan untuk hari ini")})
         ticket = Ticket(*row)
         if db.execute("SELECT 1 FROM visits WHERE ticket_id = ?", [ticket.id]).fetchone():
-            raise GuestbookError({"ticket_number": "nomor antrian ini sudah dipakai mengisi buku tamu"})
+            raise GuestbookError({"ticket_number": N_("nomor antrian ini sudah dipakai mengisi buku tamu")})
         return ticket, False
 
     def _insert(self, db: Database, clean: dict, ticket: Ticket, now: datetime) -> dict:

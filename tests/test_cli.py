@@ -6,6 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from edge.migrations import migrations
 from pst.cli import main
 
 
@@ -40,12 +41,13 @@ def run(env):
 def test_migrate_twice_then_backup(run, env, tmp_path):
     first = run("edge", "migrate")
     assert first.exit_code == 0 and "applied m001_foundation, m002_guestbook_and_calls" in first.output
+    applied = len(migrations._migrations)
     second = run("edge", "migrate")
     assert second.exit_code == 0 and "up to date" in second.output
     backup = run("edge", "backup", str(tmp_path / "copy.db"))
     assert backup.exit_code == 0 and "integrity ok" in backup.output
     copy = sqlite3.connect(tmp_path / "copy.db")
-    assert copy.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 2
+    assert copy.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == applied
 
 
 def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(run, env):

@@ -14,15 +14,22 @@ from edge.auth import current_user, staff_only
 from edge.calls import STATUS_WORDS, DeskError
 from edge.errors import ApiError
 from edge.guestbook import EDUCATION, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES
+from edge.i18n import N_, language
 from edge.routes import ApplianceDep
 from edge.sla import sla_state
 from edge.slip import office_time
 from edge.tickets import ticket_json
 from hardware.interfaces import PrinterFault
 
+# Messages here are Indonesian, as the JSON API gives them; the pages translate them when they show them.
 PRINTER_WORDS = {
-    "ok": "siap", "paper_out": "kertas habis", "offline": "tidak terhubung", "unplugged": "tidak ditemukan",
-    "error": "galat", "absent": "tidak dipasang",
+    "ok": N_("siap"), "paper_out": N_("kertas habis"), "offline": N_("tidak terhubung"),
+    "unplugged": N_("tidak ditemukan"), "error": N_("galat"), "absent": N_("tidak dipasang"),
+}
+DONE_MESSAGES = {
+    "recall": N_("Nomor %(number)s dipanggil ulang"), "skip": N_("Nomor %(number)s dilewati"),
+    "serve": N_("Nomor %(number)s mulai dilayani"), "done": N_("Nomor %(number)s selesai dilayani"),
+    "reprint": N_("Nomor %(number)s dicetak ulang"),
 }
 LABELS = {"genders": GENDERS, "education": EDUCATION, "occupations": OCCUPATIONS, "purposes": PURPOSES, "id_types": ID_TYPES}
 
@@ -60,9 +67,10 @@ def console_view(appliance) -> dict:
 
 def _sla_message(row: dict) -> str:
     visit = row["visit"]
+    values = {"number": row["number"], "name": visit["name"], "seconds": max(0, visit["remaining_s"])}
     if visit["sla"] == "breach":
-        return f"{row['number']} ({visit['name']}) melewati batas 5 menit sejak mengisi buku tamu."
-    return f"{row['number']} ({visit['name']}) harus dilayani dalam {max(0, visit['remaining_s'])} detik."
+        return N_("%(number)s (%(name)s) melewati batas 5 menit sejak mengisi buku tamu.") % values
+    return N_("%(number)s (%(name)s) harus dilayani dalam %(seconds)s detik.") % values
 
 
 def _counter(request: Request, appliance, value=None) -> int:
@@ -96,11 +104,12 @@ def _act(appliance, ticket_id: str, action: str, staff_id: str):
     if action == "reprint":
         ticket = appliance.queue.get(ticket_id)
         if ticket is None:
-            raise ApiError(404, "Tiket tidak ditemukan")
+            raise ApiError(404, N_("Tiket tidak ditemukan"))
         try:
             appliance.spooler.reprint(ticket)
         except PrinterFault as fault:
-            raise ApiError(503, f"Printer tidak dapat mencetak: {fault.kind}", {"printer": str(fault)}) from None
+            detail = N_("Printer tidak dapat mencetak: %(fault)s") % {"fault": fault.kind}
+            raise ApiError(503, detail, {"printer": str(fault)}) from None
         return appliance.queue.get(ticket_id)
     try:
         return appliance.desk.act(ticket_id, action, staff_id)
@@ -152,14 +161,15 @@ async def choose_counter(request: Request, appliance: ApplianceDep, data: URLEnc
 async def call_next_form(request: Request, appliance: ApplianceDep) -> Redirect:
     counter = _counter(request, appliance)
     ticket = await anyio.to_thread.run_sync(appliance.desk.call_next, counter, current_user(request)["id"])
-    message = f"Nomor {ticket.number} dipanggil ke loket {counter}" if ticket else "Tidak ada yang menunggu"
-    return _back(message)
+    if ticket is None:
+        return _back(N_("Tidak ada yang menunggu"))
+    return _back(N_("Nomor %(number)s dipanggil ke loket %(counter)s") % {"number": ticket.number, "counter": counter})
 
 
 @post("/petugas/tiket", guards=[staff_only])
 async def issue_form(appliance: ApplianceDep) -> Redirect:
     ticket = await anyio.to_thread.run_sync(appliance.issue, "staff")
-    return _back(f"Nomor {ticket.number} diterbitkan")
+    return _back(N_("Nomor %(number)s diterbitkan") % {"number": ticket.number})
 
 
 @post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only])
@@ -167,10 +177,8 @@ async def ticket_action_form(request: Request, ticket_id: FromPath[str], action:
     try:
         ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"])
     except ApiError as exc:
-        return _back(f"Tidak dapat: {exc.detail}")
-    words = {"recall": "dipanggil ulang", "skip": "dilewati", "serve": "mulai dilayani", "done": "selesai dilayani",
-             "reprint": "dicetak ulang"}
-    return _back(f"Nomor {ticket.number} {words[action]}")
+        return _back(N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
+    return _back(DONE_MESSAGES[action] % {"number": ticket.number})
 
 
 def _back(message: str) -> Redirect:
@@ -185,7 +193,8 @@ def visits_page(request: Request, appliance: ApplianceDep) -> Template:
     return Template("visits.html", context={
         "office": appliance.config.office, "user": current_user(request), "q": query,
         "visits": appliance.visits.of_day(appliance.queue.today().isoformat(), query),
-        "tz": appliance.config.office.tz, "time_of": lambda v: office_time(datetime.fromisoformat(v), appliance.config.office.tz)[-10:],
+        "tz": appliance.config.office.tz,
+        "time_of": lambda v: office_time(datetime.fromisoformat(v), appliance.config.office.tz, language())[-10:],
         **LABELS,
     })
 
@@ -199,7 +208,7 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
     return Template("visit.html", context={
         "office": appliance.config.office, "user": current_user(request), "visit": visit,
         "ticket": appliance.queue.get(visit["ticket_id"]), "status_words": STATUS_WORDS,
-        "time_of": lambda v: office_time(datetime.fromisoformat(v), tz) if v else "—", **LABELS,
+        "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—", **LABELS,
     })
 
 

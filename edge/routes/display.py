@@ -16,6 +16,7 @@ from litestar.response import File, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from edge.errors import ApiError
+from edge.i18n import SOURCE
 from edge.routes import ApplianceDep
 
 CHANNEL = "display"
@@ -23,7 +24,9 @@ PING_S = 15
 Channels = NamedDependency[ChannelsPlugin]
 
 
-@get("/layar", sync_to_thread=True)
+# The board speaks to the whole waiting room, as the spoken calls do: in the office's language, whatever the
+# language of the browser it is opened in.
+@get("/layar", sync_to_thread=True, opt={"language": SOURCE})
 def display_page(appliance: ApplianceDep) -> Template:
     return Template("display.html", context={
         "office": appliance.config.office, "board": appliance.board(), "voice": appliance.voice.available,

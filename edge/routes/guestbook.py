@@ -11,6 +11,7 @@ from litestar.response import Redirect, Response, Template
 
 from edge.errors import ApiError
 from edge.guestbook import EDUCATION, FIELDS, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES, GuestbookError
+from edge.i18n import N_, language
 from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
 from edge.slip import office_time
@@ -49,8 +50,9 @@ def form_page(appliance, values: dict, errors: dict, ticket=None, status_code: i
     })
 
 
-@get("/buku-tamu", sync_to_thread=True)
-def guestbook_page(request: Request, appliance: ApplianceDep) -> Template:
+@get("/buku-tamu")
+async def guestbook_page(request: Request, appliance: ApplianceDep) -> Template:
+    # async on purpose: Litestar 2.25 wraps a sync handler twice when another handler shares its path
     return form_page(appliance, {"ticket_number": request.query_params.get("nomor", "")[:8]}, {})
 
 
@@ -58,7 +60,7 @@ def guestbook_page(request: Request, appliance: ApplianceDep) -> Template:
 def guestbook_for_ticket(ticket_id: FromPath[str], appliance: ApplianceDep) -> Template:
     ticket = appliance.queue.get(ticket_id)
     if ticket is None:
-        return form_page(appliance, {}, {"ticket_number": "Tiket tidak ditemukan; isi nomor antrian Anda."})
+        return form_page(appliance, {}, {"ticket_number": N_("Tiket tidak ditemukan; isi nomor antrian Anda.")})
     return form_page(appliance, {"ticket_id": ticket.id, "ticket_number": ticket.number}, {}, ticket=ticket)
 
 
@@ -85,7 +87,7 @@ def guestbook_done(request: Request, visit_id: FromPath[str], appliance: Applian
     tz = appliance.config.office.tz
     return Template("guestbook_done.html", context={
         "office": appliance.config.office, "visit": visit, "ticket": ticket, "welcome_back": request.query_params.get("kembali") == "1",
-        "serve_by_text": office_time(datetime.fromisoformat(visit["serve_by"]), tz)[-10:],
+        "serve_by_text": office_time(datetime.fromisoformat(visit["serve_by"]), tz, language())[-10:],
     })
 
 

@@ -14,6 +14,7 @@ from edge.appliance import Appliance
 from edge.routes import ApplianceDep
 from edge.auth import current_user
 from edge.errors import ApiError
+from edge.i18n import language
 from edge.queue import next_opening
 from edge.slip import PROMISE, office_time
 from edge.tickets import Ticket, UnknownService, ticket_json
@@ -86,8 +87,8 @@ def kiosk_page(appliance: ApplianceDep) -> Template:
     unprinted = [t for t in waiting if t.print_status == "pending" and t.print_attempts > 0]
     return Template("kiosk.html", context={
         "office": config.office,
-        "now_text": office_time(now, config.office.tz),
-        "opens_text": office_time(opening, config.office.tz) if opening else None,
+        "now_text": office_time(now, config.office.tz, language()),
+        "opens_text": office_time(opening, config.office.tz, language()) if opening else None,
         "waiting_count": len(waiting),
         "printer_ok": appliance.spooler.state in ("ok", "absent"),
         "unprinted": unprinted,
@@ -116,7 +117,7 @@ def ticket_context(appliance: ApplianceDep, ticket: Ticket) -> dict:
         "office": appliance.config.office,
         "ticket": ticket,
         "ahead": appliance.queue.ahead(ticket),
-        "issued_text": office_time(ticket.issued, tz),
+        "issued_text": office_time(ticket.issued, tz, language()),
         "printed": ticket.print_status == "printed",
         "printer_state": appliance.spooler.state,
         "promise": PROMISE,

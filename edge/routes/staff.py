@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 
 from edge.auth import SESSION_USER, current_user
 from edge.errors import ApiError
+from edge.i18n import N_
 from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
 from edge.users import authenticate, lockout_remaining, record_attempt
@@ -38,7 +39,8 @@ def _sign_in(request: Request, appliance, username: object, password: object) ->
 
 
 def _locked_message(seconds: int) -> str:
-    return f"Terlalu banyak percobaan masuk yang salah. Coba lagi dalam {max(1, round(seconds / 60))} menit."
+    minutes = max(1, round(seconds / 60))
+    return N_("Terlalu banyak percobaan masuk yang salah. Coba lagi dalam %(minutes)s menit.") % {"minutes": minutes}
 
 
 @post("/api/session", status_code=200)
@@ -70,7 +72,7 @@ def login_page(appliance: ApplianceDep) -> Template:
 async def login_form(request: Request, appliance: ApplianceDep, data: Form) -> Redirect | Template:
     try:
         ok = await anyio.to_thread.run_sync(_sign_in, request, appliance, data.get("username"), data.get("password"))
-        error, status = "Nama pengguna atau kata sandi salah.", 401
+        error, status = N_("Nama pengguna atau kata sandi salah."), 401
     except LockedOut as locked:
         ok, error, status = False, _locked_message(locked.seconds), 429
     if ok:

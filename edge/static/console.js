@@ -5,7 +5,8 @@
     box.querySelectorAll("[data-remaining]").forEach(function (el) {
       var left = parseInt(el.dataset.remaining, 10) - 1;
       el.dataset.remaining = left;
-      el.textContent = left >= 0 ? left + " dtk" : "lewat " + (-left) + " dtk";
+      var words = left >= 0 ? box.dataset.secondsLeft || "{s} dtk" : box.dataset.secondsOver || "lewat {s} dtk";
+      el.textContent = words.replace("{s}", Math.abs(left));
       el.className = "sla " + (left <= 0 ? "breach" : left <= 60 ? "warning" : "ok");
     });
   }

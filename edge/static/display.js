@@ -7,17 +7,21 @@
   var soundButton = document.getElementById("sound");
   var queue = [], playing = false;
 
+  function counterText(element, n) {  // the page's own words, e.g. "Silakan ke loket {counter}"
+    return (element.dataset.text || "{counter}").replace("{counter}", n);
+  }
+
   function show(board) {
     if (board.current) {
       number.textContent = board.current.number;
-      counter.textContent = "Silakan ke loket " + board.current.counter;
+      counter.textContent = counterText(counter, board.current.counter);
     }
     recent.textContent = "";
     board.recent.forEach(function (call) {
       var li = document.createElement("li");
       li.innerHTML = '<span class="num"></span><span></span>';
       li.children[0].textContent = call.number;
-      li.children[1].textContent = "Loket " + call.counter;
+      li.children[1].textContent = counterText(recent, call.counter);
       recent.appendChild(li);
     });
     waiting.textContent = board.waiting;
@@ -50,7 +54,7 @@
     document.body.dataset.lastCall = call.number + "@" + call.counter;
     fetch("/api/display", { cache: "no-store" }).then(function (r) { return r.json(); }).then(show);
     number.textContent = call.number;
-    counter.textContent = "Silakan ke loket " + call.counter;
+    counter.textContent = counterText(counter, call.counter);
     flash();
     queue.push(call);
     playNext();

@@ -166,3 +166,9 @@ def test_the_guestbook_form_shows_errors_next_to_the_fields(client, app):
     done = client.post("/buku-tamu", data=data | {"email": "laode@kendaripos.co.id", "purposes": ["softcopy", "lainnya"]})
     assert done.status_code == 200 and "Terima kasih, La Ode Budi" in done.text
     assert "09.05" in done.text
+
+
+def test_the_kiosk_guestbook_opens_without_a_ticket(client):
+    page = client.get("/buku-tamu", params={"nomor": "A007"})
+    assert page.status_code == 200
+    assert 'name="ticket_number" value="A007"' in page.text
