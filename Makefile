@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
-# Debian packages the suite drives for real: Chromium (browser journeys), espeak-ng (spoken calls), Noto fonts.
-APT_PACKAGES := chromium espeak-ng fonts-noto-core
+# Debian packages the suite drives for real: Chromium (browser journeys), espeak-ng (spoken calls), Noto fonts,
+# SANE with its `test` backend and what python-sane builds with.
+APT_PACKAGES := chromium espeak-ng fonts-noto-core libsane1 libsane-dev sane-utils gcc python3-dev
 
 .PHONY: up test bench system-deps clean
 
@@ -39,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tickets_http.py
 	$(BIN)/python bench/guestbook_submit.py
 	$(BIN)/python bench/display_fanout.py
+	$(BIN)/python bench/scan_watermark.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

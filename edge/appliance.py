@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from edge import outbox
@@ -19,10 +20,12 @@ from edge.store import EdgeStore
 from edge.calls import CallDesk
 from edge.checkout import CheckoutService
 from edge.lockers import LockerService
+from edge.scans import ScanService
 from edge.tickets import QueueService, Ticket, local_iso
 from edge.visits import CheckIn, VisitService
 from edge.voice import VoiceCaller
 from hardware.builder import Hardware, build_hardware
+from hardware.scanning import build_scanner
 from pst import __version__
 from pst.clock import Clock, SystemClock
 
@@ -57,21 +60,35 @@ class Appliance:
         )
         self.lockers.start()
         self.checkout = CheckoutService(self.store, self.lockers, self.clock)
+        if self.hardware.scanner is None:
+            self.hardware.scanner = build_scanner(self.settings.hardware, self.config.scanner, self.settings.data_dir)
+        self.scans = ScanService(
+            self.store, self.hardware.scanner, self.clock, self.config.office, self.settings.data_dir, self.queue.today,
+            code_ttl=timedelta(minutes=self.config.scanner.code_ttl_min), max_pages=self.config.scanner.max_pages,
+        )
+        self.scans.start_service()
+        self.checkout.settlers.append(self.scans.settle)
         self._watch = threading.Event()
         self._watcher = threading.Thread(target=self._watch_doors, name="locker-doors", daemon=True)
         self._watcher.start()
         return self
 
     def _watch_doors(self) -> None:
+        """Once a second: overdue locker doors; once an hour: scan files past their keeping time."""
+        ticks = 0
         while not self._watch.wait(1.0):
+            ticks += 1
             try:
                 self.lockers.check_doors()
-            except Exception:  # a database hiccup must not stop the door watch
-                log.exception("checking the locker doors failed")
+                if ticks % 3600 == 0:
+                    self.scans.purge()
+            except Exception:  # a database hiccup must not stop the watch
+                log.exception("periodic appliance check failed")
 
     def stop(self) -> None:
         self._watch.set()
         self._watcher.join(timeout=5)
+        self.scans.stop()
         self.spooler.stop()
         self.hardware.close()
         self.store.close()
@@ -131,6 +148,7 @@ class Appliance:
                 "printer": self.spooler.state,
                 "button": "sim" if self.settings.hardware == "sim" else "ok",
                 "indicator": self.hardware.indicator.state,
+                "scanner": self.scans.state,
             },
             "outbox_pending": outbox.backlog(self.store.read),
             "alerts": len(open_alerts(self.store.read)),

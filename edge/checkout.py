@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from edge import outbox
+from edge.i18n import N_
 from edge.lockers import LockerError, LockerService
 from edge.store import EdgeStore
 from pst.clock import Clock, iso
@@ -30,9 +31,9 @@ class CheckoutService:
         with self.store.write() as db:
             row = db.execute("SELECT ticket_id, finished_at FROM visits WHERE id = ?", [visit_id]).fetchone()
             if row is None:
-                raise LockerError(404, "Kunjungan tidak ditemukan")
+                raise LockerError(404, N_("Kunjungan tidak ditemukan"))
             if row[1] is not None:
-                raise LockerError(409, "Kunjungan ini sudah selesai (checkout sudah dicatat)")
+                raise LockerError(409, N_("Kunjungan ini sudah selesai (checkout sudah dicatat)"))
             for settle in self.settlers:
                 settle(db, visit_id, now)
             locker = self.lockers.release(db, visit_id, id_number, now)

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hardware.scanning import ScannerConfig
+
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRINTER_KINDS = ("usb", "serial", "network", "none")
@@ -108,6 +110,7 @@ class ApplianceConfig:
     queue: QueueRules
     desk: DeskRules = DeskRules(counters=2, repeat_window_min=240)
     lockers: LockerRules = LockerRules()
+    scanner: ScannerConfig = ScannerConfig()
     hours: dict[str, tuple[time, time] | None] = field(default_factory=dict)
     public_url: str = ""
     source: str = "default.toml"
@@ -154,6 +157,7 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> ApplianceConf
         ),
         hours=_hours(reader),
         lockers=_lockers(reader),
+        scanner=_scanner(reader),
         public_url=reader.str("appliance.public_url", "", pattern=r"(https?://\S+)?").rstrip("/"),
         source=source,
     )
@@ -263,6 +267,33 @@ def _lockers(r: _Reader) -> LockerRules:
         close_timeout_s=r.number("lockers.close_timeout_s", 300.0, low=5, high=7200),
         bank=tuple(sorted(bank, key=lambda locker: locker.number)),
     )
+
+
+def _scanner(r: _Reader) -> ScannerConfig:
+    driver = r.str("scanner.driver", "none", choices=("sane", "hot_folder", "none"))
+    page = r.get("scanner.page_mm", [210, 297])
+    if not (isinstance(page, list) and len(page) == 2 and all(isinstance(v, (int, float)) and 50 <= v <= 500 for v in page)):
+        r.fail("scanner.page_mm", "must be [width, height] in millimetres, e.g. [210, 297]")
+    config = ScannerConfig(
+        driver=driver,
+        device=r.str("scanner.device", ""),
+        source=r.str("scanner.source", "ADF"),
+        resolution=int(r.number("scanner.resolution", 150, low=50, high=600, integer=True)),
+        mode=r.str("scanner.mode", "Color"),
+        page_mm=(float(page[0]), float(page[1])),
+        jpeg_quality=int(r.number("scanner.jpeg_quality", 80, low=30, high=95, integer=True)),
+        folder=r.str("scanner.folder", ""),
+        settle_s=r.number("scanner.settle_s", 2.0, low=0.2, high=60),
+        first_page_timeout_s=r.number("scanner.first_page_timeout_s", 120.0, low=5, high=1800),
+        idle_timeout_s=r.number("scanner.idle_timeout_s", 20.0, low=2, high=600),
+        code_ttl_min=int(r.number("scanner.code_ttl_min", 30, low=1, high=24 * 60, integer=True)),
+        max_pages=int(r.number("scanner.max_pages", 200, low=1, high=2000, integer=True)),
+    )
+    if driver == "sane" and not config.device:
+        r.fail("scanner.device", "required when scanner.driver is 'sane' (see `scanimage -L`)")
+    if driver == "hot_folder" and not config.folder:
+        r.fail("scanner.folder", "required when scanner.driver is 'hot_folder'")
+    return config
 
 
 def _bool(r: _Reader, key: str, default: bool) -> bool:

@@ -21,6 +21,7 @@ from edge import outbox
 from edge.alerts import clear_alert, raise_alert
 from edge.config import LockerRules
 from edge.guestbook import ID_TYPES
+from edge.i18n import N_
 from edge.store import EdgeStore
 from hardware.interfaces import LockerBank
 from pst.clock import Clock, iso
@@ -38,12 +39,12 @@ class LockerError(ValueError):
 def normalise_id_number(id_type: str, raw: object) -> str:
     """Digits and letters only, upper case; a KTP number (NIK) has exactly 16 digits."""
     if not isinstance(raw, str):
-        raise LockerError(400, "Nomor kartu identitas wajib diisi", {"id_number": "wajib diisi"})
+        raise LockerError(400, N_("Nomor kartu identitas wajib diisi"), {"id_number": "wajib diisi"})
     number = re.sub(r"[\s.-]", "", raw).upper()
     if id_type == "KTP" and not re.fullmatch(r"\d{16}", number):
-        raise LockerError(400, "NIK pada KTP harus 16 angka", {"id_number": "NIK harus 16 angka"})
+        raise LockerError(400, N_("NIK pada KTP harus 16 angka"), {"id_number": "NIK harus 16 angka"})
     if not re.fullmatch(r"[A-Z0-9]{4,30}", number):
-        raise LockerError(400, "Nomor kartu identitas tidak sah", {"id_number": "4–30 huruf/angka"})
+        raise LockerError(400, N_("Nomor kartu identitas tidak sah"), {"id_number": "4–30 huruf/angka"})
     return number
 
 
@@ -65,7 +66,7 @@ class LockerService:
 
     def assign(self, visit_id: str, id_type: object, id_number: object, staff_id: str | None = None) -> int:
         if id_type not in ID_TYPES:
-            raise LockerError(400, "Jenis kartu identitas tidak sah", {"id_type": f"salah satu dari {', '.join(ID_TYPES)}"})
+            raise LockerError(400, N_("Jenis kartu identitas tidak sah"), {"id_type": f"salah satu dari {', '.join(ID_TYPES)}"})
         number_clean = normalise_id_number(id_type, id_number)
         now = self.clock.now()
         with self.store.write() as db:
@@ -85,12 +86,12 @@ class LockerService:
     def _check_visit(self, db: Database, visit_id: str) -> None:
         row = db.execute("SELECT finished_at FROM visits WHERE id = ?", [visit_id]).fetchone()
         if row is None:
-            raise LockerError(404, "Kunjungan tidak ditemukan")
+            raise LockerError(404, N_("Kunjungan tidak ditemukan"))
         if row[0] is not None:
-            raise LockerError(409, "Kunjungan sudah selesai")
+            raise LockerError(409, N_("Kunjungan sudah selesai"))
         held = db.execute("SELECT locker FROM locker_uses WHERE visit_id = ? AND released_at IS NULL", [visit_id]).fetchone()
         if held:
-            raise LockerError(409, f"Pengunjung ini sudah memakai loker {held[0]}")
+            raise LockerError(409, N_("Pengunjung ini sudah memakai loker %(number)s") % {"number": held[0]})
 
     def _lowest_free(self, db: Database) -> int:
         placeholders = ", ".join("?" * len(self.bank.numbers)) or "NULL"
@@ -100,7 +101,7 @@ class LockerService:
             list(self.bank.numbers),
         ).fetchone()
         if row is None:
-            raise LockerError(409, "Semua loker sedang terpakai")
+            raise LockerError(409, N_("Semua loker sedang terpakai"))
         return row[0]
 
     def release(self, db: Database, visit_id: str, id_number: object, now: datetime) -> int | None:
@@ -112,7 +113,7 @@ class LockerService:
             return None
         if id_number not in (None, ""):
             if not hmac.compare_digest(self.id_hash(normalise_id_number(use[2], id_number)), use[3]):
-                raise LockerError(409, "Nomor kartu identitas tidak cocok dengan yang dititipkan", {"id_number": "tidak cocok"})
+                raise LockerError(409, N_("Nomor kartu identitas tidak cocok dengan yang dititipkan"), {"id_number": "tidak cocok"})
         db.execute("UPDATE locker_uses SET released_at = ? WHERE id = ?", [iso(now), use[0]])
         outbox.append(db, "locker_use", use[0], "released", {"locker": use[1], "at": iso(now)}, now)
         return use[1]
@@ -122,7 +123,7 @@ class LockerService:
 
     def set_in_service(self, number: int, in_service: bool) -> None:
         if number not in self.bank.numbers:
-            raise LockerError(404, f"Loker {number} tidak ada")
+            raise LockerError(404, N_("Loker %(number)s tidak ada") % {"number": number})
         with self.store.write() as db:
             db.execute("UPDATE lockers SET in_service = ? WHERE number = ?", [int(in_service), number])
 
@@ -154,9 +155,10 @@ class LockerService:
             overdue = [(n, what) for n, (what, deadline) in self._expect.items() if now >= deadline]
         for number, what in overdue:
             if what == "open":
-                message = f"Loker {number} tidak terbuka setelah dibuka kuncinya: relai atau kunci mungkin macet."
+                message = N_("Loker %(number)s tidak terbuka setelah dibuka kuncinya: relai atau kunci mungkin macet.")
             else:
-                message = f"Pintu loker {number} masih terbuka; mohon ditutup."
+                message = N_("Pintu loker %(number)s masih terbuka; mohon ditutup.")
+            message %= {"number": number}
             raise_alert(self.store, f"locker_{number}", message, now)
 
     def bank_state(self) -> list[dict]:
@@ -181,6 +183,14 @@ class LockerService:
                 "door_open": self.bank.door_open(number), "unlocked": self.bank.relay_active(number),
             })
         return state
+
+    def held_by(self, visit_id: str) -> dict | None:
+        row = self.store.read.execute(
+            "SELECT locker, id_type, id_last4, assigned_at, released_at FROM locker_uses WHERE visit_id = ?"
+            " ORDER BY assigned_at DESC LIMIT 1", [visit_id],
+        ).fetchone()
+        keys = ("locker", "id_type", "id_last4", "assigned_at", "released_at")
+        return dict(zip(keys, row)) if row else None
 
     def checklist(self) -> list[dict]:
         """At closing: who still holds a locker, and whose ID card is still at the desk."""

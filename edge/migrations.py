@@ -154,3 +154,27 @@ def m003_lockers(db: Database) -> None:
     )
     db.execute("CREATE UNIQUE INDEX locker_busy ON locker_uses (locker) WHERE door_closed_at IS NULL")
     db.execute("CREATE UNIQUE INDEX visit_holds_locker ON locker_uses (visit_id) WHERE released_at IS NULL")
+
+
+@migrations()
+def m004_scans(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE scans (
+            id TEXT PRIMARY KEY,
+            visit_id TEXT NOT NULL REFERENCES visits (id),
+            status TEXT NOT NULL CHECK (status IN ('scanning', 'ready', 'failed')),
+            pages INTEGER NOT NULL DEFAULT 0 CHECK (pages >= 0),   -- pages per visit: SUM(pages) GROUP BY visit_id
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            pdf_path TEXT,                     -- relative to $PST_DATA_DIR; NULL when no page was scanned
+            pdf_sha256 TEXT,
+            download_code TEXT UNIQUE,
+            code_expires_at TEXT,
+            error TEXT                         -- Indonesian, shown to the visitor (a msgid of the catalogue)
+        )
+        """
+    )
+    db.execute("CREATE INDEX scans_visit ON scans (visit_id)")
+    # one scanner per appliance: at most one job runs at a time
+    db.execute("CREATE UNIQUE INDEX scans_one_running ON scans (status) WHERE status = 'scanning'")

@@ -31,6 +31,7 @@ class Hardware:
     indicator: Indicator
     printer: TicketPrinter
     lockers: LockerBank | None = None
+    scanner: Any = None  # hardware.scanning.Scanner; made by the appliance, which knows the data folder
     emulator: Any = None  # PrinterEmulator in sim mode
     pin_factory: Any = None
     extra: dict = field(default_factory=dict)
@@ -55,8 +56,8 @@ class Hardware:
             pin.drive_low()
 
     def close(self) -> None:
-        for part in (self.button, self.indicator, self.printer, self.lockers):
-            if part is not None:
+        for part in (self.button, self.indicator, self.printer, self.lockers, self.scanner):
+            if part is not None and hasattr(part, "close"):
                 part.close()
         if self.emulator is not None:
             self.emulator.stop()

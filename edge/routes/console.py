@@ -209,6 +209,7 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
         "office": appliance.config.office, "user": current_user(request), "visit": visit,
         "ticket": appliance.queue.get(visit["ticket_id"]), "status_words": STATUS_WORDS,
         "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—", **LABELS,
+        "locker": appliance.lockers.held_by(visit_id), "message": request.query_params.get("pesan", "")[:200],
     })
 
 

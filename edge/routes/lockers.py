@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from edge.auth import current_user, staff_only
 from edge.errors import ApiError
+from edge.i18n import N_
 from edge.lockers import LockerError
 from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
@@ -69,8 +70,8 @@ def lockers_page(request: Request, appliance: ApplianceDep) -> Template:
 async def locker_service_form(number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
     in_service = data.get("in_service") == "1"
     await anyio.to_thread.run_sync(_run, appliance.lockers.set_in_service, number, in_service)
-    state = "dipakai kembali" if in_service else "tidak dapat dipakai"
-    return Redirect(f"/petugas/loker?pesan={quote(f'Loker {number} {state}')}", status_code=303)
+    message = N_("Loker %(number)s dipakai kembali") if in_service else N_("Loker %(number)s ditandai rusak")
+    return Redirect(f"/petugas/loker?pesan={quote(message % {'number': number})}", status_code=303)
 
 
 @post("/petugas/kunjungan/{visit_id:str}/loker", guards=[staff_only])
@@ -80,9 +81,9 @@ async def assign_form(request: Request, visit_id: FromPath[str], appliance: Appl
         number = await anyio.to_thread.run_sync(
             _run, appliance.lockers.assign, visit_id, data.get("id_type"), data.get("id_number", ""), staff
         )
-        message = f"Loker {number} dibuka untuk pengunjung ini"
+        message = N_("Loker %(number)s dibuka untuk pengunjung ini") % {"number": number}
     except ApiError as exc:
-        message = f"Loker belum diberikan: {exc.detail}"
+        message = N_("Loker belum diberikan: %(reason)s") % {"reason": exc.detail}
     return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote(message)}", status_code=303)
 
 
@@ -91,8 +92,12 @@ async def checkout_form(visit_id: FromPath[str], appliance: ApplianceDep, data: 
     try:
         result = await anyio.to_thread.run_sync(_run, appliance.checkout.checkout, visit_id, data.get("id_number"))
     except ApiError as exc:
-        return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote('Checkout belum bisa: ' + exc.detail)}", status_code=303)
-    done = "Checkout selesai" + (f"; loker {result['locker']} dibuka dan kartu identitas dikembalikan" if result["locker"] else "")
+        message = N_("Checkout belum bisa: %(reason)s") % {"reason": exc.detail}
+        return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote(message)}", status_code=303)
+    if result["locker"]:
+        done = N_("Checkout selesai; loker %(number)s dibuka dan kartu identitas dikembalikan") % {"number": result["locker"]}
+    else:
+        done = N_("Checkout selesai")
     return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote(done)}", status_code=303)
 
 
