@@ -18,7 +18,9 @@ from edge.queue import PressGate
 from edge.settings import EdgeSettings
 from edge.store import EdgeStore
 from edge.calls import CallDesk
+from edge.catalogue import CatalogueService
 from edge.checkout import CheckoutService
+from edge.fetches import FetchService
 from edge.lockers import LockerService
 from edge.scans import ScanService
 from edge.tickets import QueueService, Ticket, local_iso
@@ -68,6 +70,9 @@ class Appliance:
         )
         self.scans.start_service()
         self.checkout.settlers.append(self.scans.settle)
+        self.catalogue = CatalogueService(self.store, self.clock)
+        self.fetches = FetchService(self.store, self.clock)
+        self.checkout.settlers.append(self.fetches.settle)
         self._watch = threading.Event()
         self._watcher = threading.Thread(target=self._watch_doors, name="locker-doors", daemon=True)
         self._watcher.start()

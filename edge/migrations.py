@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlite_utils import Database, Migrations
 
 from edge.store import EdgeStore
@@ -178,3 +180,87 @@ def m004_scans(db: Database) -> None:
     db.execute("CREATE INDEX scans_visit ON scans (visit_id)")
     # one scanner per appliance: at most one job runs at a time
     db.execute("CREATE UNIQUE INDEX scans_one_running ON scans (status) WHERE status = 'scanning'")
+
+
+@migrations()
+def m005_reading_room(db: Database) -> None:
+    _run_script(db, READING_ROOM_SQL)
+
+
+READING_ROOM_SQL = """
+CREATE TABLE publications (
+    seq INTEGER PRIMARY KEY,                 -- the row the full-text index points at (a rowid alias survives VACUUM)
+    id TEXT NOT NULL UNIQUE,
+    catalogue_number TEXT NOT NULL,          -- series code + area code: 1102001.74, 1102001.7471
+    title TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    type TEXT,
+    subjects TEXT NOT NULL DEFAULT '[]',     -- JSON list, written with ensure_ascii=False so the index sees words
+    isbn TEXT,                               -- ISBN or ISSN as printed
+    location TEXT NOT NULL DEFAULT 'storage' CHECK (location IN ('display', 'storage')),
+    shelf TEXT,                              -- R-03 (display shelf), G-12-4 (storage rack 12, level 4)
+    copies INTEGER NOT NULL DEFAULT 1 CHECK (copies >= 0),
+    in_house_uses INTEGER NOT NULL DEFAULT 0 CHECK (in_house_uses >= 0),
+    updated_at TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('import', 'cloud')),
+    UNIQUE (catalogue_number, year)
+);
+CREATE INDEX publications_year ON publications (year);
+CREATE VIRTUAL TABLE publications_fts USING fts5(
+    title, subjects, catalogue_number,
+    content = 'publications', content_rowid = 'seq',
+    tokenize = "unicode61 remove_diacritics 2"
+);
+CREATE TRIGGER publications_fts_insert AFTER INSERT ON publications BEGIN
+    INSERT INTO publications_fts (rowid, title, subjects, catalogue_number)
+    VALUES (new.seq, new.title, new.subjects, new.catalogue_number);
+END;
+CREATE TRIGGER publications_fts_delete AFTER DELETE ON publications BEGIN
+    INSERT INTO publications_fts (publications_fts, rowid, title, subjects, catalogue_number)
+    VALUES ('delete', old.seq, old.title, old.subjects, old.catalogue_number);
+END;
+CREATE TRIGGER publications_fts_update AFTER UPDATE OF title, subjects, catalogue_number ON publications BEGIN
+    INSERT INTO publications_fts (publications_fts, rowid, title, subjects, catalogue_number)
+    VALUES ('delete', old.seq, old.title, old.subjects, old.catalogue_number);
+    INSERT INTO publications_fts (rowid, title, subjects, catalogue_number)
+    VALUES (new.seq, new.title, new.subjects, new.catalogue_number);
+END;
+CREATE TABLE publication_uses (
+    id TEXT PRIMARY KEY,
+    publication_id TEXT NOT NULL REFERENCES publications (id),
+    at TEXT NOT NULL,
+    staff_id TEXT,
+    fetch_request_id TEXT                    -- set when the use is a hand-over from the storage room
+);
+CREATE INDEX publication_uses_at ON publication_uses (at);
+CREATE TABLE fetch_requests (
+    id TEXT PRIMARY KEY,
+    visit_id TEXT NOT NULL REFERENCES visits (id),
+    publication_id TEXT NOT NULL REFERENCES publications (id),
+    status TEXT NOT NULL DEFAULT 'diminta' CHECK (status IN (
+        'diminta', 'diambil', 'diserahkan', 'tidak_tersedia', 'dikembalikan', 'dibatalkan')),
+    requested_at TEXT NOT NULL,
+    requested_by TEXT,                       -- staff ids
+    fetched_at TEXT,                         -- taken from the storage room
+    fetched_by TEXT,
+    handed_at TEXT,                          -- handed to the visitor in the reading room
+    handed_by TEXT,
+    unavailable_at TEXT,
+    closed_at TEXT,                          -- every final status: tidak_tersedia, dikembalikan, dibatalkan
+    closed_by TEXT,                          -- NULL when checkout closed it
+    note TEXT
+);
+CREATE INDEX fetch_requests_open ON fetch_requests (requested_at) WHERE closed_at IS NULL;
+CREATE INDEX fetch_requests_visit ON fetch_requests (visit_id);
+CREATE UNIQUE INDEX fetch_request_open_once ON fetch_requests (visit_id, publication_id) WHERE closed_at IS NULL;
+"""
+
+
+def _run_script(db: Database, script: str) -> None:
+    """Statement by statement: `executescript` would commit the migration's transaction."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            db.execute(pending.strip())
+            pending = ""

@@ -30,14 +30,19 @@ def up(port: int | None) -> None:
     if settings.hardware != "sim":
         raise PstError("`pst up` is the demo and runs simulated hardware; unset PST_EDGE_HARDWARE or use `pst edge serve`")
     from edge.demo import ensure_demo_logins
+    from edge.demo_catalogue import ensure_demo_catalogue
 
     logins = ensure_demo_logins(settings)
+    ensure_demo_catalogue(settings)
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"PST Pustaka (demo, simulated hardware) — {settings.config.office.name}")
     click.echo(f"  Kiosk (ambil nomor antrian):  {base}/")
     click.echo(f"  Buku tamu (guestbook):        {base}/buku-tamu")
     click.echo(f"  Layar antrian (TV display):   {base}/layar")
+    click.echo(f"  Katalog ruang baca:           {base}/katalog")
+    click.echo(f"  Pemindai (self-service scan): {base}/pemindai   simulasi: curl -X POST {base}/_sim/scanner/feed -d '{{\"pages\": 3}}'")
     click.echo(f"  Konsol petugas (console):     {base}/petugas   " + ", ".join(f"{u} / {p}" for u, p in logins))
+    click.echo(f"  Loker, permintaan pustaka:    {base}/petugas/loker, {base}/petugas/permintaan")
     click.echo(f"  Tekan tombol antrian:         curl -X POST {base}/_sim/button")
     click.echo(f"  Printer simulasi (tiket):     {base}/_sim/printer")
     click.echo(f"  Kesehatan (health):           {base}/healthz")
@@ -118,6 +123,27 @@ def edge_user_add(name: str, role: str) -> None:
     finally:
         store.close()
     click.echo(f"staff account {user.username} ({user.role}) added")
+
+
+@edge.group("catalogue", help="The reading-room catalogue on the appliance.")
+def edge_catalogue() -> None:
+    pass
+
+
+@edge_catalogue.command(
+    "import",
+    help="Import publications from a UTF-8 CSV (the cloud's columns, optionally location, shelf, copies); "
+    "re-importing updates by catalogue number and year; one bad row and nothing is imported.",
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def edge_catalogue_import(file: Path) -> None:
+    from edge.catalogue import CatalogueError, import_command
+    from edge.store import StoreCorrupt
+
+    try:
+        click.echo(import_command(_edge_settings(), file))
+    except (CatalogueError, StoreCorrupt) as exc:
+        raise PstError(str(exc)) from None
 
 
 @main.group(help="The appliance's devices.")

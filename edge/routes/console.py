@@ -16,6 +16,7 @@ from edge.errors import ApiError
 from edge.guestbook import EDUCATION, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES
 from edge.i18n import N_, language
 from edge.routes import ApplianceDep
+from edge.routes.catalogue import visit_fetches_context
 from edge.sla import sla_state
 from edge.slip import office_time
 from edge.tickets import ticket_json
@@ -210,6 +211,7 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
         "ticket": appliance.queue.get(visit["ticket_id"]), "status_words": STATUS_WORDS,
         "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—", **LABELS,
         "locker": appliance.lockers.held_by(visit_id), "message": request.query_params.get("pesan", "")[:200],
+        "scan_pages": appliance.scans.pages_for_visit(visit_id), **visit_fetches_context(appliance, visit_id),
     })
 
 

@@ -112,7 +112,10 @@ def test_guestbook_with_a_bad_email_says_so_beside_the_field_and_stores_nothing(
     assert answer.value.status == 400
     email_field = phone_page.locator("label", has=phone_page.locator("input[name=email]"))
     expect(email_field.locator(".field-error")).to_have_text("alamat e-mail tidak sah")
-    expect(phone_page.get_by_role("alert")).to_have_text("Periksa kembali isian yang ditandai.")
+    summary = phone_page.get_by_role("alert")
+    expect(summary).to_contain_text("Periksa kembali isian yang ditandai.")
+    expect(summary.get_by_role("link", name="alamat e-mail tidak sah")).to_have_attribute("href", "#f-email")
+    expect(phone_page.locator("input[name=email]")).to_have_attribute("aria-invalid", "true")
     expect(phone_page.locator(".field-error")).to_have_count(1)
     # what was typed is kept, so only the e-mail needs correcting
     expect(phone_page.locator(".ticket-tag")).to_contain_text(ticket["number"])
