@@ -51,20 +51,15 @@ def show(name: str, samples: list[float]) -> None:
 
 def job_bench(pages: int, runs: int) -> None:
     from edge.appliance import Appliance
-    from edge.scans import SCHEMA_SQL, ScanService
     from edge.settings import EdgeSettings
-    from hardware.scanning import ScannerConfig, build_scanner
     from pst.clock import ManualClock
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = EdgeSettings.from_env({"PST_DATA_DIR": tmp, "PST_EDGE_HARDWARE": "sim"})
         appliance = Appliance(settings, clock=ManualClock(MOMENT)).start()
         try:
-            with appliance.store.writer() as db:
-                db.conn.executescript(SCHEMA_SQL)
-            feeder = build_scanner("sim", ScannerConfig(), settings.data_dir)
-            scans = ScanService(appliance.store, feeder, appliance.clock, appliance.config.office, settings.data_dir,
-                                appliance.queue.today, max_pages=pages)
+            feeder, scans = appliance.hardware.scanner, appliance.scans
+            scans.max_pages = pages
             visit = appliance.check_in({
                 "name": "Wa Ode Nurhaliza", "gender": "P", "occupation": "pelajar", "purposes": ["pindai"],
                 "id_type": "KTM", "email": "wa.ode@example.id",

@@ -12,17 +12,17 @@ from pathlib import Path
 
 from edge import outbox
 from edge.alerts import open_alerts
-from edge.migrations import migrate
-from edge.printing import TicketSpooler
-from edge.queue import PressGate
-from edge.settings import EdgeSettings
-from edge.store import EdgeStore
 from edge.calls import CallDesk
 from edge.catalogue import CatalogueService
 from edge.checkout import CheckoutService
 from edge.fetches import FetchService
 from edge.lockers import LockerService
+from edge.migrations import migrate
+from edge.printing import TicketSpooler
+from edge.queue import PressGate
 from edge.scans import ScanService
+from edge.settings import EdgeSettings
+from edge.store import EdgeStore
 from edge.tickets import QueueService, Ticket, local_iso
 from edge.visits import CheckIn, VisitService
 from edge.voice import VoiceCaller

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -29,53 +28,7 @@ from pst.ids import new_id
 
 # One row per edition: BPS gives every year of a series in an area the same catalogue number, so the number and
 # the year together name a publication ("1102001.74" is Sulawesi Tenggara Dalam Angka, of whichever year).
-SCHEMA_SQL = """
-CREATE TABLE publications (
-    seq INTEGER PRIMARY KEY,                 -- the row the full-text index points at (a rowid alias survives VACUUM)
-    id TEXT NOT NULL UNIQUE,
-    catalogue_number TEXT NOT NULL,          -- series code + area code: 1102001.74, 1102001.7471
-    title TEXT NOT NULL,
-    year INTEGER NOT NULL,
-    type TEXT,
-    subjects TEXT NOT NULL DEFAULT '[]',     -- JSON list, written with ensure_ascii=False so the index sees words
-    isbn TEXT,                               -- ISBN or ISSN as printed
-    location TEXT NOT NULL DEFAULT 'storage' CHECK (location IN ('display', 'storage')),
-    shelf TEXT,                              -- R-03 (display shelf), G-12-4 (storage rack 12, level 4)
-    copies INTEGER NOT NULL DEFAULT 1 CHECK (copies >= 0),
-    in_house_uses INTEGER NOT NULL DEFAULT 0 CHECK (in_house_uses >= 0),
-    updated_at TEXT NOT NULL,
-    source TEXT NOT NULL CHECK (source IN ('import', 'cloud')),
-    UNIQUE (catalogue_number, year)
-);
-CREATE INDEX publications_year ON publications (year);
-CREATE VIRTUAL TABLE publications_fts USING fts5(
-    title, subjects, catalogue_number,
-    content = 'publications', content_rowid = 'seq',
-    tokenize = "unicode61 remove_diacritics 2"
-);
-CREATE TRIGGER publications_fts_insert AFTER INSERT ON publications BEGIN
-    INSERT INTO publications_fts (rowid, title, subjects, catalogue_number)
-    VALUES (new.seq, new.title, new.subjects, new.catalogue_number);
-END;
-CREATE TRIGGER publications_fts_delete AFTER DELETE ON publications BEGIN
-    INSERT INTO publications_fts (publications_fts, rowid, title, subjects, catalogue_number)
-    VALUES ('delete', old.seq, old.title, old.subjects, old.catalogue_number);
-END;
-CREATE TRIGGER publications_fts_update AFTER UPDATE OF title, subjects, catalogue_number ON publications BEGIN
-    INSERT INTO publications_fts (publications_fts, rowid, title, subjects, catalogue_number)
-    VALUES ('delete', old.seq, old.title, old.subjects, old.catalogue_number);
-    INSERT INTO publications_fts (rowid, title, subjects, catalogue_number)
-    VALUES (new.seq, new.title, new.subjects, new.catalogue_number);
-END;
-CREATE TABLE publication_uses (
-    id TEXT PRIMARY KEY,
-    publication_id TEXT NOT NULL REFERENCES publications (id),
-    at TEXT NOT NULL,
-    staff_id TEXT,
-    fetch_request_id TEXT                    -- set when the use is a hand-over from the storage room
-);
-CREATE INDEX publication_uses_at ON publication_uses (at);
-"""
+# The tables are made by migration m005_reading_room (edge/migrations.py).
 
 LOCATIONS = {"display": N_("Rak pajang"), "storage": N_("Ruang penyimpanan")}
 LOCATION_WORDS = {
@@ -127,21 +80,6 @@ class ImportRefused(CatalogueError):
 
 class _Bad(ValueError):
     pass
-
-
-def create_schema(db: Database) -> None:
-    """The tables above, statement by statement (`executescript` would commit a migration's transaction)."""
-    for statement in statements(SCHEMA_SQL):
-        db.execute(statement)
-
-
-def statements(script: str) -> Iterator[str]:
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending.strip()
-            pending = ""
 
 
 def match_expression(query: str) -> str:

@@ -19,28 +19,7 @@ from edge.store import EdgeStore
 from pst.clock import Clock, iso
 from pst.ids import new_id
 
-SCHEMA_SQL = """
-CREATE TABLE fetch_requests (
-    id TEXT PRIMARY KEY,
-    visit_id TEXT NOT NULL REFERENCES visits (id),
-    publication_id TEXT NOT NULL REFERENCES publications (id),
-    status TEXT NOT NULL DEFAULT 'diminta' CHECK (status IN (
-        'diminta', 'diambil', 'diserahkan', 'tidak_tersedia', 'dikembalikan', 'dibatalkan')),
-    requested_at TEXT NOT NULL,
-    requested_by TEXT,                       -- staff ids
-    fetched_at TEXT,                         -- taken from the storage room
-    fetched_by TEXT,
-    handed_at TEXT,                          -- handed to the visitor in the reading room
-    handed_by TEXT,
-    unavailable_at TEXT,
-    closed_at TEXT,                          -- every final status: tidak_tersedia, dikembalikan, dibatalkan
-    closed_by TEXT,                          -- NULL when checkout closed it
-    note TEXT
-);
-CREATE INDEX fetch_requests_open ON fetch_requests (requested_at) WHERE closed_at IS NULL;
-CREATE INDEX fetch_requests_visit ON fetch_requests (visit_id);
-CREATE UNIQUE INDEX fetch_request_open_once ON fetch_requests (visit_id, publication_id) WHERE closed_at IS NULL;
-"""
+# The tables are made by migration m005_reading_room (edge/migrations.py).
 
 STATUS_WORDS = {
     "diminta": N_("diminta"), "diambil": N_("diambil dari penyimpanan"), "diserahkan": N_("diserahkan"),
@@ -71,13 +50,6 @@ class FetchError(ValueError):
     def __init__(self, status: int, message: str, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.errors = status, errors or {}
-
-
-def create_schema(db: Database) -> None:
-    from edge.catalogue import statements
-
-    for statement in statements(SCHEMA_SQL):
-        db.execute(statement)
 
 
 class FetchService:

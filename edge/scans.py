@@ -37,24 +37,7 @@ from pst.watermark import watermark_lines
 
 log = logging.getLogger(__name__)
 
-SCHEMA_SQL = """
-CREATE TABLE scans (
-    id TEXT PRIMARY KEY,
-    visit_id TEXT NOT NULL REFERENCES visits (id),
-    status TEXT NOT NULL CHECK (status IN ('scanning', 'ready', 'failed')),
-    pages INTEGER NOT NULL DEFAULT 0 CHECK (pages >= 0),   -- pages per visit: SUM(pages) GROUP BY visit_id
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    pdf_path TEXT,                     -- relative to $PST_DATA_DIR; NULL when no page was scanned
-    pdf_sha256 TEXT,
-    download_code TEXT UNIQUE,
-    code_expires_at TEXT,
-    error TEXT                         -- Indonesian, shown to the visitor (a msgid of the catalogue)
-);
-CREATE INDEX scans_visit ON scans (visit_id);
--- one scanner per appliance: at most one job runs at a time
-CREATE UNIQUE INDEX scans_one_running ON scans (status) WHERE status = 'scanning';
-"""
+# The tables are made by migration m004_scans (edge/migrations.py).
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud or typed without mistakes
 CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes, each alive for minutes on the LAN only

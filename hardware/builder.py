@@ -101,7 +101,6 @@ def _sim(config: ApplianceConfig) -> Hardware:
 
 def _pi(config: ApplianceConfig) -> Hardware:
     from hardware.drivers.gpio import GpioIndicator, GpioQueueButton
-
     from hardware.drivers.lockers import GpioLockerBank
 
     pins = config.pins

@@ -10,12 +10,11 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from edge.appliance import Appliance
-from edge.routes import ApplianceDep
 from edge.auth import current_user
 from edge.errors import ApiError
 from edge.i18n import language
 from edge.queue import next_opening
+from edge.routes import ApplianceDep
 from edge.slip import PROMISE, office_time
 from edge.tickets import Ticket, UnknownService, ticket_json
 

@@ -9,9 +9,8 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Response
 
-from edge.appliance import Appliance
-from edge.routes import ApplianceDep
 from edge.errors import ApiError
+from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
 
 

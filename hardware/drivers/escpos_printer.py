@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 
 from escpos.escpos import Escpos
-from escpos.exceptions import DeviceNotFoundError, Error as EscposError
+from escpos.exceptions import DeviceNotFoundError
+from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy
 
 from hardware.interfaces import PrinterFault, PrinterState, QrCode, Receipt, Rule, TextLine

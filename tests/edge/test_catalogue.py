@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from edge import outbox
-from edge.catalogue import CatalogueError, CatalogueService, ImportRefused, create_schema, import_command, match_expression
+from edge.catalogue import CatalogueError, CatalogueService, ImportRefused, import_command, match_expression
 from edge.demo_catalogue import demo_rows, seed_demo_catalogue
-from edge.fetches import FetchService, create_schema as create_fetch_schema
 from edge.migrations import migrate
 from edge.store import EdgeStore
 
@@ -29,40 +30,10 @@ SHELVES = [
 ]
 
 
-def ensure_schema(store: EdgeStore) -> None:
-    """The reading room's tables, unless a numbered migration has made them already."""
-    with store.write() as db:
-        if not db["publications"].exists():
-            create_schema(db)
-        if not db["fetch_requests"].exists():
-            create_fetch_schema(db)
-
-
-def wire_appliance(appliance) -> None:
-    """What edge.appliance is to do when it starts; a no-op once it does."""
-    ensure_schema(appliance.store)
-    if not hasattr(appliance, "catalogue"):
-        appliance.catalogue = CatalogueService(appliance.store, appliance.clock)
-        appliance.fetches = FetchService(appliance.store, appliance.clock)
-        appliance.checkout.settlers.append(appliance.fetches.settle)
-
-
-def wire_reading_room(app) -> None:
-    """What edge.app is to do (routes) on top of the appliance's wiring; a no-op once it does."""
-    from edge.routes import catalogue as catalogue_routes
-
-    wire_appliance(app.state.appliance)
-    known = {route.path for route in app.routes}
-    for handler in catalogue_routes.routes:
-        if not set(handler.paths) & known:
-            app.register(handler)
-
-
 @pytest.fixture
 def store(tmp_path):
     opened = EdgeStore(tmp_path / "edge.db")
     migrate(opened)
-    ensure_schema(opened)
     yield opened
     opened.close()
 
@@ -80,8 +51,7 @@ def shelves(catalogue):
 
 @pytest.fixture
 def room(client, app):
-    """The HTTP client with the reading room wired and the demo catalogue on the shelves."""
-    wire_reading_room(app)
+    """The HTTP client with the demo catalogue on the shelves."""
     seed_demo_catalogue(app.state.appliance.catalogue)
     return client
 
@@ -285,7 +255,6 @@ def test_cloud_items_are_checked_like_an_import(catalogue):
 def test_import_command_reports_the_counts(settings, tmp_path):
     store = EdgeStore(settings.db_path)
     migrate(store)
-    ensure_schema(store)
     store.close()
     path = write_csv(tmp_path, "Kota Kendari Dalam Angka 2024,2024,Publikasi,Kependudukan,1102001.7471,,,,,,,\n")
     assert import_command(settings, path) == (

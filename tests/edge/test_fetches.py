@@ -11,7 +11,7 @@ from edge import outbox
 from edge.catalogue import CatalogueError
 from edge.fetches import FINAL, STATUS_WORDS, TRANSITIONS, FetchError
 from edge.users import add_user
-from tests.edge.test_catalogue import SHELVES, wire_appliance, wire_reading_room
+from tests.edge.test_catalogue import SHELVES
 
 GUEST = {"gender": "P", "occupation": "pelajar", "purposes": ["baca_tercetak"], "id_type": "KTM"}
 # how to reach each status from a new request
@@ -25,8 +25,7 @@ REFUSED = [(a, b) for a, b in itertools.product(STATUS_WORDS, STATUS_WORDS) if a
 
 @pytest.fixture
 def room(appliance):
-    """The appliance with the reading room wired in and a few shelves of publications."""
-    wire_appliance(appliance)
+    """The appliance with a few shelves of publications."""
     appliance.catalogue.import_rows(SHELVES)
     return appliance
 
@@ -198,8 +197,7 @@ def test_checkout_closes_the_open_requests_and_never_blocks(room, clock):
 # --- over HTTP ------------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def desk(client, app, clock):
-    """A signed-in librarian on the wired appliance, with a few shelves."""
-    wire_reading_room(app)
+    """A signed-in librarian, with a few shelves."""
     appliance = app.state.appliance
     appliance.catalogue.import_rows(SHELVES)
     add_user(appliance.store, clock, "pustakawan", "librarian", "rahasia-pustaka")

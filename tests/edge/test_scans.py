@@ -13,7 +13,7 @@ import pytest
 
 from edge import outbox
 from edge.lockers import LockerError
-from edge.scans import CODE_ALPHABET, CODE_LENGTH, INTERRUPTED, SCHEMA_SQL, ScanService
+from edge.scans import CODE_ALPHABET, CODE_LENGTH, INTERRUPTED
 from pst.watermark import watermark_lines
 from tests.hardware.test_scanning import require_sane
 
@@ -21,36 +21,10 @@ GUEST = {"gender": "P", "occupation": "pelajar", "purposes": ["pindai"], "id_typ
 
 
 @pytest.fixture
-def app(settings, clock):
-    """The appliance's own app, with the scanner's routes mounted where the wiring does not mount them yet."""
-    from edge.app import create_app
-    from edge.routes import scans as scan_routes
-
-    application = create_app(settings, clock=clock)
-    if "/pemindai" not in {route.path for route in application.routes}:
-        for handler in scan_routes.routes + scan_routes.sim_routes:
-            application.register(handler)
-    return application
-
-
-@pytest.fixture
-def appliance(app, client, tmp_path):
+def appliance(app, client):
     running = app.state.appliance
     require_sane(running.settings.data_dir / "sane")
-    if getattr(running, "scans", None) is None:  # until the appliance wires the scanner itself
-        from hardware.scanning import ScannerConfig, build_scanner
-
-        with running.store.writer() as db:
-            db.conn.executescript(SCHEMA_SQL)
-        running.hardware.scanner = build_scanner("sim", ScannerConfig(), running.settings.data_dir)
-        running.scans = ScanService(
-            running.store, running.hardware.scanner, running.clock, running.config.office,
-            running.settings.data_dir, running.queue.today,
-        )
-        running.scans.start_service()
-        running.checkout.settlers.append(running.scans.settle)
-    yield running
-    running.scans.stop()
+    return running
 
 
 def check_in(client, name: str) -> dict:
