@@ -44,6 +44,11 @@ def handle_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc)
 
 
+def configure_templates(env, languages, settings: EdgeSettings) -> None:
+    languages.install(env)
+    env.globals["sim_mode"] = settings.hardware == "sim"  # pages show the simulated devices' controls
+
+
 def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Hardware | None = None) -> Litestar:
     appliance = Appliance(settings, clock=clock, hardware=hardware)
     routes = [
@@ -74,7 +79,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         on_shutdown=[lambda: appliance.stop()],
         template_config=TemplateConfig(
             directory=HERE / "templates", engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: languages.install(engine.engine),
+            engine_callback=lambda engine: configure_templates(engine.engine, languages, settings),
         ),
         middleware=[
             DefineMiddleware(language.language_middleware, languages=languages),

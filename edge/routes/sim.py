@@ -7,7 +7,7 @@ import io
 import anyio
 from litestar import Request, get, post
 from litestar.params import FromPath
-from litestar.response import Response
+from litestar.response import Redirect, Response
 
 from edge.errors import ApiError
 from edge.routes import ApplianceDep
@@ -83,3 +83,22 @@ async def sim_locker_door(request: Request, number: FromPath[int], appliance: Ap
 
 
 routes += [sim_lockers, sim_locker_door]
+
+
+# Forms for the demo pages (`pst up`): the same simulated devices, driven from the browser without JavaScript.
+@post("/_sim/forms/scanner-feed")
+async def sim_feed_form(appliance: ApplianceDep) -> Redirect:
+    appliance.hardware.scanner.feed(3)
+    return Redirect("/pemindai", status_code=303)
+
+
+@post("/_sim/forms/lockers/{number:int}/door")
+async def sim_door_form(number: FromPath[int], appliance: ApplianceDep) -> Redirect:
+    if number not in appliance.hardware.lockers.numbers:
+        raise ApiError(404, f"Loker {number} tidak ada")
+    is_open = not appliance.hardware.lockers.door_open(number)
+    await anyio.to_thread.run_sync(appliance.hardware.set_door, number, is_open)
+    return Redirect("/petugas/loker", status_code=303)
+
+
+routes += [sim_feed_form, sim_door_form]

@@ -207,3 +207,17 @@ def test_locker_and_checkout_over_http(client, app, clock):
         assert door.status_code == 200 and door.json()["door_open"] is is_open
     assert {k: v for k, v in client.get("/_sim/lockers").json()[0].items() if k != "unlocked"} == {"number": 1, "door_open": False}
     assert client.post(f"/api/visits/{guests[3]}/locker", json={"id_type": "KTP", "id_number": NIK}).json() == {"locker": 1}
+
+
+def test_the_demo_pages_drive_the_simulated_devices(client, app, clock):
+    from edge.users import add_user
+
+    add_user(app.state.appliance.store, clock, "loket1", "frontliner", "rahasia-loket-1")
+    client.post("/api/session", json={"username": "loket1", "password": "rahasia-loket-1"})
+    assert "Simulasi: buka pintu" in client.get("/petugas/loker").text
+    assert client.post("/_sim/forms/lockers/2/door", follow_redirects=False).status_code == 303
+    assert app.state.appliance.hardware.lockers.door_open(2)
+    assert "Simulasi: tutup pintu" in client.get("/petugas/loker").text
+    assert "Letakkan 3 halaman" in client.get("/pemindai").text
+    client.post("/_sim/forms/scanner-feed")
+    assert app.state.appliance.hardware.scanner.snapshot()["waiting"] == 3
