@@ -36,11 +36,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/press_to_print.py
-	$(BIN)/python bench/tickets_http.py
-	$(BIN)/python bench/guestbook_submit.py
-	$(BIN)/python bench/display_fanout.py
-	$(BIN)/python bench/scan_watermark.py
+	$(BIN)/python -m bench.press_to_print
+	$(BIN)/python -m bench.tickets_http
+	$(BIN)/python -m bench.guestbook_submit
+	$(BIN)/python -m bench.display_fanout
+	$(BIN)/python -m bench.scan_watermark
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

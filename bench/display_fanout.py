@@ -13,57 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
+from bench.harness import appliance_server, percentile
+
 STAFF, PASSWORD = "bench", "bench-fanout-1"
 WAIT_S = 10.0  # a call not on every board by then aborts the run
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def appliance_server(data_dir: str) -> Iterator[str]:
-    """`pst edge serve` on a free loopback port with simulated hardware and one frontliner; stopped on exit."""
-    port = free_port()
-    env = os.environ | {"PST_DATA_DIR": data_dir, "PST_EDGE_HARDWARE": "sim", "PST_EDGE_PORT": str(port)}
-    pst = [sys.executable, "-c", "from pst.cli import main; main()"]
-    subprocess.run([*pst, "edge", "user", "add", STAFF, "--role", "frontliner"], input=PASSWORD + "\n", env=env,
-                   text=True, check=True, stdout=subprocess.DEVNULL)
-    proc = subprocess.Popen([*pst, "edge", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the appliance did not start") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 class Boards:
@@ -138,7 +97,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=30, help="timed calls per round (at least 20 is meaningful)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls first in each round")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, appliance_server(tmp) as base:
+    with tempfile.TemporaryDirectory() as tmp, appliance_server(tmp, (STAFF, PASSWORD)) as base:
         one = asyncio.run(fan_out(base, 1, args.calls, args.warmup))
         many = asyncio.run(fan_out(base, args.boards, args.calls, args.warmup))
     report(f"call → all {args.boards} boards have it", many)

@@ -11,56 +11,15 @@ outbox event. With --walk-in the guestbook carries no number, and the appliance 
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
+from bench.harness import appliance_server, percentile
+
 OCCUPATIONS = ("pelajar", "peneliti", "asn", "swasta", "wiraswasta")
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def appliance_server(data_dir: str) -> Iterator[str]:
-    """`pst edge serve` on a free loopback port with simulated hardware; stopped (SIGTERM) on exit."""
-    port = free_port()
-    env = os.environ | {"PST_DATA_DIR": data_dir, "PST_EDGE_HARDWARE": "sim", "PST_EDGE_PORT": str(port)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from pst.cli import main; main()", "edge", "serve"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the appliance did not start") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def visit_body(i: int, ticket_number: str | None) -> dict:

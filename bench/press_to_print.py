@@ -13,17 +13,13 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bench.harness import percentile
 from edge.appliance import Appliance
 from edge.settings import EdgeSettings
 from edge.slip import ticket_slip
 from pst.clock import ManualClock
 
 GOAL_P99_MS = 20.0
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:

@@ -35,6 +35,18 @@ def settings(env) -> EdgeSettings:
 
 
 @pytest.fixture
+def store(tmp_path):
+    """A migrated appliance database in its own file (WAL needs a real file)."""
+    from edge.migrations import migrate
+    from edge.store import EdgeStore
+
+    opened = EdgeStore(tmp_path / "edge.db")
+    migrate(opened)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(MONDAY_MORNING)
 

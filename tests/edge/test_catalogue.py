@@ -31,14 +31,6 @@ SHELVES = [
 
 
 @pytest.fixture
-def store(tmp_path):
-    opened = EdgeStore(tmp_path / "edge.db")
-    migrate(opened)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def catalogue(store, clock):
     return CatalogueService(store, clock)
 

@@ -8,14 +8,6 @@ from edge.migrations import migrate, migrations
 from edge.store import EdgeStore, StoreCorrupt, connect
 
 
-@pytest.fixture
-def store(tmp_path):
-    opened = EdgeStore(tmp_path / "edge.db")
-    migrate(opened)
-    yield opened
-    opened.close()
-
-
 def pragmas(db):
     return {
         name: db.execute(f"PRAGMA {name}").fetchone()[0]

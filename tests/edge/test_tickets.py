@@ -14,14 +14,6 @@ CONFIG = load_config()
 
 
 @pytest.fixture
-def store(tmp_path):
-    opened = EdgeStore(tmp_path / "edge.db")
-    migrate(opened)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def queue(store, clock):
     return QueueService(store, CONFIG, clock)
 

@@ -1,0 +1,54 @@
+"""What the benchmarks share: percentiles, and the appliance as `pst edge serve` runs it, on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+PST = [sys.executable, "-c", "from pst.cli import main; main()"]
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def appliance_server(data_dir: str, staff: tuple[str, str] | None = None) -> Iterator[str]:
+    """`pst edge serve` in its own process with simulated hardware (and a frontliner when `staff` is given);
+    yields its base URL and stops it (SIGTERM) on exit."""
+    port = free_port()
+    env = os.environ | {"PST_DATA_DIR": data_dir, "PST_EDGE_HARDWARE": "sim", "PST_EDGE_PORT": str(port)}
+    if staff is not None:
+        subprocess.run([*PST, "edge", "user", "add", staff[0], "--role", "frontliner"], input=staff[1] + "\n",
+                       env=env, text=True, check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([*PST, "edge", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the appliance did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
