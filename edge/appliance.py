@@ -74,11 +74,11 @@ class Appliance:
         self.fetches = FetchService(self.store, self.clock)
         self.checkout.settlers.append(self.fetches.settle)
         self._watch = threading.Event()
-        self._watcher = threading.Thread(target=self._watch_doors, name="locker-doors", daemon=True)
+        self._watcher = threading.Thread(target=self._periodic, name="appliance-periodic", daemon=True)
         self._watcher.start()
         return self
 
-    def _watch_doors(self) -> None:
+    def _periodic(self) -> None:
         """Once a second: overdue locker doors; once an hour: scan files past their keeping time."""
         ticks = 0
         while not self._watch.wait(1.0):
