@@ -146,6 +146,110 @@ def edge_catalogue_import(file: Path) -> None:
         raise PstError(str(exc)) from None
 
 
+@main.group(help="The cloud portal and back office (SQLite or PostgreSQL, by PST_CLOUD_DATABASE_URL).")
+def cloud() -> None:
+    pass
+
+
+@cloud.command("serve", help="Run the portal (reader pages, JSON API); applies pending migrations first.")
+@click.option("--demo", is_flag=True, help="Demo mode: a local SMTP sink keeps the mails, shown at /_dev/mail.")
+def cloud_serve(demo: bool) -> None:
+    import dataclasses
+    import logging
+
+    import uvicorn
+
+    from cloud.app import create_app
+    from cloud.mailsink import MailSink
+
+    settings = _cloud_settings(demo=demo)
+    sink = None
+    if settings.demo and not settings.smtp_url:
+        sink = MailSink(settings.mail_dir).start()
+        settings = dataclasses.replace(settings, smtp_url=sink.url)
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"PST Pustaka portal on {base} (database: {settings.database})")
+    if settings.demo:
+        click.echo(f"  Kotak surat demo (demo mail): {base}/_dev/mail")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("cloud").setLevel(logging.INFO)
+    try:
+        uvicorn.run(_cloud_call(create_app, settings), host=settings.host, port=settings.port, log_level="info")
+    finally:
+        if sink is not None:
+            sink.stop()
+
+
+@cloud.command("migrate", help="Create or update the portal database schema (safe to run again, and from several hosts).")
+def cloud_migrate() -> None:
+    import asyncio
+
+    from cloud.db import Database
+    from cloud.migrations import migrate
+
+    settings = _cloud_settings()
+    db = Database(settings.database_url)
+    applied = _cloud_call(asyncio.run, migrate(db))
+    click.echo(f"{db.where}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+
+
+@cloud.group("user", help="Staff accounts of the portal.")
+def cloud_user() -> None:
+    pass
+
+
+@cloud_user.command("add", help="Add a staff or admin account; the password is prompted for, or read from standard input.")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["staff", "admin"]), required=True, help="What the account may do.")
+@click.option("--name", default="", help="Name shown in the back office (default: the part of EMAIL before @).")
+def cloud_user_add(email: str, role: str, name: str) -> None:
+    import asyncio
+
+    from cloud.accounts import Accounts
+    from cloud.db import Database
+    from cloud.migrations import migrate
+    from pst.clock import SystemClock
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _cloud_settings()
+    db = Database(settings.database_url)
+
+    async def add():
+        await migrate(db)
+        return await Accounts(db, SystemClock(), None, b"", "").add(email, role, password, name)
+
+    account = _cloud_call(asyncio.run, add())
+    click.echo(f"staff account {account.email} ({account.role}) added")
+
+
+def _cloud_settings(demo: bool = False):
+    from cloud.settings import CloudSettings, ConfigError
+
+    try:
+        return CloudSettings.from_env({**os.environ, "PST_CLOUD_DEMO": "1"} if demo else None)
+    except ConfigError as exc:
+        raise PstError(str(exc)) from None
+
+
+def _cloud_call(fn, *args):
+    """Runs `fn`, turning the cloud's own errors (settings, account rules, database unreachable) into messages."""
+    from cloud.accounts import AccountError
+    from cloud.settings import ConfigError
+
+    try:
+        return fn(*args)
+    except ConfigError as exc:
+        raise PstError(str(exc)) from None
+    except AccountError as exc:
+        fields = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+        raise PstError(exc.detail + (f" ({fields})" if fields else "")) from None
+    except OSError as exc:
+        raise PstError(f"database not reachable: {exc}") from None
+
+
 @main.group(help="The appliance's devices.")
 def hw() -> None:
     pass

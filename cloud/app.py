@@ -1,0 +1,76 @@
+"""`create_app()` wires the portal into a Litestar app; nothing else happens here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.di import NamedDependency, Provide
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from cloud import accounts as accounts_module
+from cloud.accounts import AccountError, Accounts
+from cloud.db import Database
+from cloud.errors import ApiError, error_response
+from cloud.mail import SmtpMailer
+from cloud.migrations import migrate
+from cloud.routes import accounts, dev, pages
+from cloud.settings import CloudSettings, ConfigError
+from pst.clock import Clock, SystemClock
+
+HERE = Path(__file__).parent
+CSRF_COOKIE = "pst_cloud_csrf"
+
+
+@get("/healthz")
+async def healthz(db: NamedDependency[Database]) -> dict:
+    try:
+        await db.execute("SELECT 1 AS one")
+    except Exception as exc:  # the database is down or unreachable: say so, without internals
+        raise ApiError(503, "Basis data tidak dapat dihubungi", {"database": type(exc).__name__}) from None
+    return {"status": "ok", "database": db.kind}
+
+
+def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
+    if not settings.smtp_url:
+        raise ConfigError("PST_CLOUD_SMTP_URL: not set (the demo's `pst cloud serve --demo` starts a local sink)")
+    key = settings.signing_key()
+    db = Database(settings.database_url)
+    service = Accounts(db, clock or SystemClock(), SmtpMailer(settings.smtp_url, settings.mail_from), key, settings.public_url)
+    routes = [healthz, *accounts.routes, *pages.routes]
+    if settings.demo:
+        routes += dev.routes
+
+    async def start() -> None:
+        await db.start()
+        await migrate(db)  # idempotent; on PostgreSQL workers starting together take turns
+
+    app = Litestar(
+        route_handlers=routes,
+        dependencies={
+            "db": Provide(lambda: db, sync_to_thread=False),
+            "accounts": Provide(lambda: service, sync_to_thread=False),
+        },
+        on_startup=[start],
+        on_shutdown=[db.stop],
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        # the JSON API accepts only application/json (see routes.json_object); every HTML form carries a token
+        csrf_config=CSRFConfig(
+            secret=key.decode(), cookie_name=CSRF_COOKIE, cookie_samesite="lax", exclude=["/api/"],
+            cookie_secure=settings.public_url.startswith("https://"),
+        ),
+        exception_handlers={AccountError: error_response, Exception: error_response},
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.public_url = settings.public_url
+    app.state.session_ttl = accounts_module.SESSION_TTL
+    app.state.db = db
+    return app
+
+
+def app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory cloud.app:app_from_env --workers N`."""
+    return create_app(CloudSettings.from_env())

@@ -1,0 +1,34 @@
+"""The error shape of the HTTP contract: `{"detail": ..., "errors": {"field": "message"}}` with a 4xx status."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from cloud.accounts import AccountError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(HTTPException):
+    def __init__(self, status_code: int, detail: str, errors: dict[str, str] | None = None):
+        super().__init__(status_code=status_code, detail=detail)
+        self.errors = errors or {}
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, AccountError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return Response({"detail": exc.detail, "errors": exc.errors}, status_code=exc.status, headers=headers)
+    status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
+    if status >= 500:  # never show internals
+        if not isinstance(exc, HTTPException):
+            log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return Response({"detail": "Terjadi kesalahan pada server", "errors": {}}, status_code=status)
+    errors = getattr(exc, "errors", None)
+    if errors is None and isinstance(exc, ValidationException):
+        errors = {str(item.get("key") or "body"): str(item.get("message")) for item in exc.extra or [] if isinstance(item, dict)}
+    return Response({"detail": exc.detail or "Permintaan tidak dapat diproses", "errors": errors or {}}, status_code=status,
+                    headers=getattr(exc, "headers", None))

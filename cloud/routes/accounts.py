@@ -1,0 +1,68 @@
+"""Accounts and sessions over JSON: register, verify, sign in and out, reset a password."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, delete, get, post
+from litestar.datastructures import Cookie
+
+from cloud.errors import ApiError
+from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
+
+
+def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
+    """HttpOnly and SameSite=Lax; Secure whenever the portal is reached over HTTPS."""
+    secure = request.app.state.public_url.startswith("https://")
+    return Cookie(key=SESSION_COOKIE, value=token or "", max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure)
+
+
+@post("/api/accounts", status_code=201)
+async def register(request: Request, accounts: AccountsDep) -> dict:
+    data = await json_object(request, "email", "name", "password")
+    account = await accounts.register(data["email"], data["name"], data["password"])
+    return account.as_json()
+
+
+@post("/api/accounts/verify", status_code=200)
+async def verify(request: Request, accounts: AccountsDep) -> dict:
+    data = await json_object(request, "token")
+    await accounts.verify(data["token"])
+    return {"verified": True}
+
+
+@post("/api/session", status_code=200)
+async def login(request: Request, accounts: AccountsDep) -> Response:
+    data = await json_object(request, "email", "password")
+    token, account = await accounts.login(data["email"], data["password"])
+    max_age = int(request.app.state.session_ttl.total_seconds())
+    return Response(account.as_json(), cookies=[session_cookie(request, token, max_age)])
+
+
+@get("/api/session")
+async def whoami(request: Request, accounts: AccountsDep) -> dict:
+    account = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
+    if account is None:
+        raise ApiError(401, "Belum masuk")
+    return account.as_json()
+
+
+@delete("/api/session", status_code=200)
+async def logout(request: Request, accounts: AccountsDep) -> Response:
+    await accounts.logout(request.cookies.get(SESSION_COOKIE))
+    return Response({"detail": "Anda telah keluar"}, cookies=[session_cookie(request, None, 0)])
+
+
+@post("/api/password-resets", status_code=202)
+async def request_reset(request: Request, accounts: AccountsDep) -> dict:
+    data = await json_object(request, "email")
+    await accounts.request_reset(data["email"])
+    return {"detail": "Jika email tersebut terdaftar, tautan atur ulang kata sandi telah dikirim"}
+
+
+@post("/api/password-resets/confirm", status_code=200)
+async def reset(request: Request, accounts: AccountsDep) -> dict:
+    data = await json_object(request, "token", "password")
+    await accounts.reset(data["token"], data["password"])
+    return {"detail": "Kata sandi telah diganti; silakan masuk"}
+
+
+routes = [register, verify, login, whoami, logout, request_reset, reset]

@@ -1,0 +1,126 @@
+"""Plain server-rendered pages for readers (Indonesian, no JavaScript): register, verify, sign in and out, reset.
+They call the same service as the JSON API; every form carries the CSRF token.
+"""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from cloud.accounts import AccountError
+from cloud.routes import SESSION_COOKIE, AccountsDep
+from cloud.routes.accounts import session_cookie
+
+Form = URLEncodedBody[dict[str, str]]
+
+
+def page(name: str, status: int = 200, **context) -> Template:
+    return Template(name, context={"errors": {}, "error": None, "form": {}, **context}, status_code=status)
+
+
+def failed(name: str, exc: AccountError, form: dict, **context) -> Template:
+    return page(name, exc.status, error=exc.detail, errors=exc.errors, form=form, **context)
+
+
+@get("/")
+async def home(request: Request, accounts: AccountsDep) -> Template:
+    return page("home.html", account=await accounts.by_session(request.cookies.get(SESSION_COOKIE)))
+
+
+@get("/akun/daftar")
+async def register_page() -> Template:
+    return page("register.html")
+
+
+@post("/akun/daftar")
+async def register_form(data: Form, accounts: AccountsDep) -> Template:
+    form = {"email": data.get("email", ""), "name": data.get("name", "")}
+    try:
+        account = await accounts.register(form["email"], form["name"], data.get("password", ""))
+    except AccountError as exc:
+        return failed("register.html", exc, form)
+    return page("notice.html", 201, title="Periksa email Anda", text=(
+        f"Tautan verifikasi telah dikirim ke {account.email}. Buka tautan itu untuk mengaktifkan akun Anda."
+    ))
+
+
+@get("/akun/verifikasi")
+async def verify_page(token: FromQuery[str] = "") -> Template:
+    return page("verify.html", token=token)
+
+
+@post("/akun/verifikasi")
+async def verify_form(data: Form, accounts: AccountsDep) -> Template:
+    try:
+        await accounts.verify(data.get("token", ""))
+    except AccountError as exc:
+        return failed("verify.html", exc, {}, token="")
+    return page("notice.html", title="Email terverifikasi", text="Akun Anda sudah aktif.", link=("/akun/masuk", "Masuk"))
+
+
+@get("/akun/masuk")
+async def login_page() -> Template:
+    return page("login.html")
+
+
+@post("/akun/masuk")
+async def login_form(request: Request, data: Form, accounts: AccountsDep) -> Response:
+    form = {"email": data.get("email", "")}
+    try:
+        token, _ = await accounts.login(form["email"], data.get("password", ""))
+    except AccountError as exc:
+        return failed("login.html", exc, form)
+    max_age = int(request.app.state.session_ttl.total_seconds())
+    return Redirect("/akun", status_code=303, cookies=[session_cookie(request, token, max_age)])
+
+
+@get("/akun")
+async def account_page(request: Request, accounts: AccountsDep) -> Response:
+    account = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
+    if account is None:
+        return Redirect("/akun/masuk", status_code=303)
+    return page("account.html", account=account)
+
+
+@post("/akun/keluar")
+async def logout_form(request: Request, accounts: AccountsDep) -> Response:
+    await accounts.logout(request.cookies.get(SESSION_COOKIE))
+    return Redirect("/akun/masuk", status_code=303, cookies=[session_cookie(request, None, 0)])
+
+
+@get("/akun/lupa-sandi")
+async def forgot_page() -> Template:
+    return page("forgot.html")
+
+
+@post("/akun/lupa-sandi", status_code=202)
+async def forgot_form(data: Form, accounts: AccountsDep) -> Template:
+    email = data.get("email", "")
+    if email.strip():
+        await accounts.request_reset(email)
+    return page("notice.html", 202, title="Periksa email Anda", text=(
+        "Jika email tersebut terdaftar, tautan untuk membuat kata sandi baru telah dikirim. Tautan berlaku 1 jam."
+    ))
+
+
+@get("/akun/atur-ulang")
+async def reset_page(token: FromQuery[str] = "") -> Template:
+    return page("reset.html", token=token)
+
+
+@post("/akun/atur-ulang")
+async def reset_form(data: Form, accounts: AccountsDep) -> Template:
+    token = data.get("token", "")
+    try:
+        await accounts.reset(token, data.get("password", ""))
+    except AccountError as exc:
+        return failed("reset.html", exc, {}, token=token)
+    return page("notice.html", title="Kata sandi diganti", text="Silakan masuk dengan kata sandi baru.",
+                link=("/akun/masuk", "Masuk"))
+
+
+routes = [
+    home, register_page, register_form, verify_page, verify_form, login_page, login_form, account_page, logout_form,
+    forgot_page, forgot_form, reset_page, reset_form,
+]

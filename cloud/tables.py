@@ -1,0 +1,91 @@
+"""The cloud's tables as Piccolo sees them. The schema itself is made by `cloud.migrations`; these classes must
+match it (a test checks every column on both engines).
+
+Ids are UUIDv7 strings made where the record is born (pst.ids), like on the appliance, so synced records keep theirs.
+Times are UTC (`TIMESTAMPTZ`: native on PostgreSQL, ISO text that Piccolo converts on SQLite).
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import ForeignKey, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+ROLES = ("reader", "staff", "admin")
+TOKEN_KINDS = ("verify", "reset")
+
+
+def _id():
+    return Varchar(length=36, primary_key=True)
+
+
+def _when(null: bool = False):
+    return Timestamptz(null=null, default=None)
+
+
+class Office(Table, tablename="offices"):
+    id = _id()
+    code = Varchar(length=8, unique=True)  # BPS satker code, e.g. 7400
+    name = Varchar(length=200)
+    created_at = _when()
+
+
+class Device(Table, tablename="devices"):
+    """A front-desk appliance of an office, for the sync (enrolment comes with the sync work)."""
+
+    id = _id()
+    office_id = ForeignKey(Office, db_column_name="office_id", on_delete=OnDelete.cascade)
+    name = Varchar(length=100)
+    key_hash = Varchar(length=64, null=True, default=None, unique=True)
+    enrolled_at = _when(null=True)
+    created_at = _when()
+
+
+class Account(Table, tablename="accounts"):
+    """A reader, staff member or admin. `email` is kept lower-cased, so it is unique case-insensitively."""
+
+    id = _id()
+    email = Varchar(length=254, unique=True)
+    name = Varchar(length=200)
+    password_hash = Varchar(length=200)
+    role = Varchar(length=8, default="reader")
+    verified_at = _when(null=True)
+    created_at = _when()
+
+
+class AccountToken(Table, tablename="account_tokens"):
+    """A mailed one-time token: only its keyed hash is stored."""
+
+    id = _id()
+    account_id = ForeignKey(Account, db_column_name="account_id", on_delete=OnDelete.cascade)
+    kind = Varchar(length=8)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = _when()
+    used_at = _when(null=True)
+    created_at = _when()
+
+
+class Session(Table, tablename="sessions"):
+    """A signed-in browser: the cookie holds a random token, the table its keyed hash."""
+
+    id = Varchar(length=64, primary_key=True)
+    account_id = ForeignKey(Account, db_column_name="account_id", on_delete=OnDelete.cascade)
+    created_at = _when()
+    expires_at = _when()
+
+
+class LoginAttempt(Table, tablename="login_attempts"):
+    """Failed sign-ins per e-mail address, counted for the lockout; a success removes them."""
+
+    id = _id()
+    email = Varchar(length=254)
+    at = _when()
+
+
+class MigrationRecord(Table, tablename="cloud_migrations"):
+    name = Varchar(length=100, primary_key=True)
+    applied_at = _when()
+
+
+# Publications, softcopy requests, ratings and complaints join here, each with its migration.
+TABLES = (Office, Device, Account, AccountToken, Session, LoginAttempt, MigrationRecord)
