@@ -23,7 +23,20 @@ from litestar.template.config import TemplateConfig
 from edge.appliance import Appliance, secret_key
 from edge.errors import error_response
 from edge.i18n import Languages
-from edge.routes import catalogue, console, display, guestbook, kiosk, language, lockers, reports, scans, sim, staff
+from edge.routes import (
+    catalogue,
+    console,
+    display,
+    guestbook,
+    kiosk,
+    language,
+    lockers,
+    quality,
+    reports,
+    scans,
+    sim,
+    staff,
+)
 from edge.settings import EdgeSettings
 from hardware.builder import Hardware
 from pst.clock import Clock
@@ -53,7 +66,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     appliance = Appliance(settings, clock=clock, hardware=hardware)
     routes = [
         healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
-        *lockers.routes, *scans.routes, *catalogue.routes, *language.routes,
+        *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes,
         create_static_files_router(path="/static", directories=[HERE / "static"]),
     ]
     if settings.hardware == "sim":

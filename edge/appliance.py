@@ -15,11 +15,13 @@ from edge.alerts import open_alerts
 from edge.calls import CallDesk
 from edge.catalogue import CatalogueService
 from edge.checkout import CheckoutService
+from edge.complaints import ComplaintService
 from edge.fetches import FetchService
 from edge.lockers import LockerService
 from edge.migrations import migrate
 from edge.printing import TicketSpooler
 from edge.queue import PressGate
+from edge.ratings import RatingService
 from edge.scans import ScanService
 from edge.settings import EdgeSettings
 from edge.store import EdgeStore
@@ -73,6 +75,8 @@ class Appliance:
         self.catalogue = CatalogueService(self.store, self.clock)
         self.fetches = FetchService(self.store, self.clock)
         self.checkout.settlers.append(self.fetches.settle)
+        self.ratings = RatingService(self.store, self.clock)
+        self.complaints = ComplaintService(self.store, self.clock, self.config.office.code, self.config.office.tz)
         self._watch = threading.Event()
         self._watcher = threading.Thread(target=self._periodic, name="appliance-periodic", daemon=True)
         self._watcher.start()

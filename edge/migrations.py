@@ -256,6 +256,53 @@ CREATE UNIQUE INDEX fetch_request_open_once ON fetch_requests (visit_id, publica
 """
 
 
+
+@migrations()
+def m006_ratings_and_complaints(db: Database) -> None:
+    _run_script(db, QUALITY_SQL)
+
+
+QUALITY_SQL = """
+CREATE TABLE ratings (
+    id TEXT PRIMARY KEY,
+    visit_id TEXT UNIQUE REFERENCES visits (id),   -- one rating per visit; NULL: a walk-up (anonymous) rating
+    source TEXT NOT NULL CHECK (source IN ('kiosk', 'api')),
+    u1 INTEGER CHECK (u1 BETWEEN 1 AND 4),         -- Persyaratan; NULL when not answered (API only)
+    u2 INTEGER CHECK (u2 BETWEEN 1 AND 4),         -- Sistem, mekanisme, dan prosedur
+    u3 INTEGER CHECK (u3 BETWEEN 1 AND 4),         -- Waktu penyelesaian
+    u4 INTEGER CHECK (u4 BETWEEN 1 AND 4),         -- Biaya/tarif
+    u5 INTEGER CHECK (u5 BETWEEN 1 AND 4),         -- Produk spesifikasi jenis pelayanan
+    u6 INTEGER CHECK (u6 BETWEEN 1 AND 4),         -- Kompetensi pelaksana
+    u7 INTEGER CHECK (u7 BETWEEN 1 AND 4),         -- Perilaku pelaksana
+    u8 INTEGER CHECK (u8 BETWEEN 1 AND 4),         -- Penanganan pengaduan, saran dan masukan
+    u9 INTEGER CHECK (u9 BETWEEN 1 AND 4),         -- Sarana dan prasarana
+    comment TEXT,                                  -- as typed, at most 1000 characters
+    gender TEXT,                                   -- the respondent's profile, copied from the guestbook
+    age_band TEXT,
+    education TEXT,
+    occupation TEXT,
+    rated_at TEXT NOT NULL
+);
+CREATE INDEX ratings_rated_at ON ratings (rated_at);
+CREATE TABLE complaints (
+    id TEXT PRIMARY KEY,
+    tracking TEXT NOT NULL UNIQUE,             -- ADU-7400-2611-7KQ4MX, given to the complainant
+    channel TEXT NOT NULL CHECK (channel IN ('kotak_saran', 'website', 'email', 'whatsapp', 'lapor', 'langsung')),
+    text TEXT NOT NULL,                        -- as written, at most 2000 characters
+    contact TEXT,                              -- e-mail or phone to answer, optional
+    entered_by TEXT,                           -- staff id; NULL when the complainant entered it
+    status TEXT NOT NULL DEFAULT 'diterima' CHECK (status IN ('diterima', 'ditindaklanjuti', 'selesai')),
+    received_at TEXT NOT NULL,
+    followed_up_at TEXT,
+    followed_up_by TEXT,
+    resolved_at TEXT,
+    resolved_by TEXT,
+    response TEXT,                             -- the staff's answer, shown to the complainant
+    responded_at TEXT
+);
+CREATE INDEX complaints_open ON complaints (received_at) WHERE status != 'selesai';
+"""
+
 def _run_script(db: Database, script: str) -> None:
     """Statement by statement: `executescript` would commit the migration's transaction."""
     pending = ""

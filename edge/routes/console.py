@@ -212,6 +212,7 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
         "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—", **LABELS,
         "locker": appliance.lockers.held_by(visit_id), "message": request.query_params.get("pesan", "")[:200],
         "scan_pages": appliance.scans.pages_for_visit(visit_id), **visit_fetches_context(appliance, visit_id),
+        "rated": appliance.ratings.rated(visit_id),
     })
 
 

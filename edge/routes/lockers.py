@@ -98,6 +98,7 @@ async def checkout_form(visit_id: FromPath[str], appliance: ApplianceDep, data: 
         done = N_("Checkout selesai; loker %(number)s dibuka dan kartu identitas dikembalikan") % {"number": result["locker"]}
     else:
         done = N_("Checkout selesai")
+    # the visit page now offers the SKM questionnaire (step 6 of the standard) to hand to the visitor
     return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote(done)}", status_code=303)
 
 

@@ -1,0 +1,308 @@
+"""Service quality at the desk: the SKM questionnaire (after checkout, or walk-up at the kiosk), complaints with a
+tracking number, the staff's complaint queue and the IKM report. Pages work without JavaScript."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from urllib.parse import quote, urlencode
+
+import anyio
+from litestar import Request, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from edge.auth import current_user, staff_only
+from edge.complaints import CHANNELS, PUBLIC_CHANNELS, STATUS_WORDS, ComplaintError
+from edge.errors import ApiError
+from edge.i18n import N_, language
+from edge.ratings import COMMENT_MAX, RatingError, ikm_json
+from edge.routes import ApplianceDep
+from edge.routes.kiosk import json_object
+from edge.routes.reports import _range
+from edge.slip import office_time
+from pst.skm import CODES, ELEMENTS, GRADES, SCALE_WORDS, shown
+
+Form = URLEncodedBody[dict[str, str]]
+
+# pst.skm is shared with the cloud and has no catalogue marks; its words are marked here so that pybabel (which
+# reads edge/ only) puts them in the catalogue. tests/edge/test_ratings.py checks this list against pst.skm.
+SKM_WORDS = (
+    N_("Persyaratan"), N_("Sistem, mekanisme, dan prosedur"), N_("Waktu penyelesaian"), N_("Biaya/tarif"),
+    N_("Produk spesifikasi jenis pelayanan"), N_("Kompetensi pelaksana"), N_("Perilaku pelaksana"),
+    N_("Penanganan pengaduan, saran dan masukan"), N_("Sarana dan prasarana"),
+    N_("Bagaimana pendapat Saudara tentang kesesuaian persyaratan pelayanan dengan jenis pelayanannya?"),
+    N_("Bagaimana pemahaman Saudara tentang kemudahan prosedur pelayanan di unit ini?"),
+    N_("Bagaimana pendapat Saudara tentang kecepatan waktu dalam memberikan pelayanan?"),
+    N_("Bagaimana pendapat Saudara tentang kewajaran biaya/tarif dalam pelayanan?"),
+    N_("Bagaimana pendapat Saudara tentang kesesuaian produk pelayanan antara yang tercantum dalam standar"
+       " pelayanan dengan hasil yang diberikan?"),
+    N_("Bagaimana pendapat Saudara tentang kompetensi/kemampuan petugas dalam pelayanan?"),
+    N_("Bagaimana pendapat Saudara tentang perilaku petugas dalam pelayanan terkait kesopanan dan keramahan?"),
+    N_("Bagaimana pendapat Saudara tentang penanganan pengaduan pengguna layanan?"),
+    N_("Bagaimana pendapat Saudara tentang kualitas sarana dan prasarana?"),
+    N_("Tidak sesuai"), N_("Kurang sesuai"), N_("Sesuai"), N_("Sangat sesuai"),
+    N_("Tidak mudah"), N_("Kurang mudah"), N_("Mudah"), N_("Sangat mudah"),
+    N_("Tidak cepat"), N_("Kurang cepat"), N_("Cepat"), N_("Sangat cepat"),
+    N_("Sangat mahal"), N_("Cukup mahal"), N_("Murah"), N_("Gratis"),
+    N_("Tidak kompeten"), N_("Kurang kompeten"), N_("Kompeten"), N_("Sangat kompeten"),
+    N_("Tidak sopan dan ramah"), N_("Kurang sopan dan ramah"), N_("Sopan dan ramah"), N_("Sangat sopan dan ramah"),
+    N_("Tidak ada"), N_("Ada tetapi tidak berfungsi"), N_("Berfungsi kurang maksimal"), N_("Dikelola dengan baik"),
+    N_("Buruk"), N_("Cukup"), N_("Baik"), N_("Sangat baik"),
+    N_("Tidak baik"), N_("Kurang baik"),
+)
+
+
+def _run(fn, *args):
+    try:
+        return fn(*args)
+    except (RatingError, ComplaintError) as exc:
+        raise ApiError(exc.status, str(exc), exc.errors) from None
+
+
+def _unknown(data: dict, allowed: set[str]) -> None:
+    unknown = set(data) - allowed
+    if unknown:
+        raise ApiError(400, "Isian tidak dikenal", {key: "tidak dikenal" for key in sorted(unknown)})
+
+
+# --- JSON API ------------------------------------------------------------------------------------------------------
+@post("/api/ratings", status_code=201)
+async def api_rate(request: Request, appliance: ApplianceDep) -> dict:
+    data = await json_object(request)
+    _unknown(data, {"visit_id", "scores", "comment"})
+    return await anyio.to_thread.run_sync(
+        _run, appliance.ratings.submit, data.get("visit_id"), data.get("scores"), data.get("comment"), "api"
+    )
+
+
+@post("/api/complaints", status_code=201)
+async def api_complain(request: Request, appliance: ApplianceDep) -> dict:
+    """The complainant at the kiosk (langsung, kotak_saran), or staff with a session (every channel)."""
+    data = await json_object(request)
+    _unknown(data, {"channel", "text", "contact"})
+    staff = current_user(request)
+    complaint = await anyio.to_thread.run_sync(
+        _run, appliance.complaints.submit, data.get("channel"), data.get("text"), data.get("contact"),
+        staff["id"] if staff else None,
+    )
+    return complaint if staff else {"tracking": complaint["tracking"], "status": complaint["status"],
+                                    "received_at": complaint["received_at"]}
+
+
+@get("/api/complaints/{tracking:str}", sync_to_thread=True)
+def api_complaint_lookup(tracking: FromPath[str], appliance: ApplianceDep) -> dict:
+    found = appliance.complaints.lookup(tracking)
+    if found is None:
+        raise ApiError(404, "Nomor pengaduan tidak ditemukan")
+    return found
+
+
+@get("/api/complaints", guards=[staff_only], sync_to_thread=True)
+def api_complaints(request: Request, appliance: ApplianceDep) -> list[dict]:
+    status = request.query_params.get("status")
+    if status and status not in STATUS_WORDS:
+        raise ApiError(400, "Status tidak dikenal", {"status": ", ".join(STATUS_WORDS)})
+    return appliance.complaints.queue(status)
+
+
+@post("/api/complaints/{complaint_id:str}/{status:str}", guards=[staff_only], status_code=200)
+async def api_complaint_advance(request: Request, complaint_id: FromPath[str], status: FromPath[str],
+                                appliance: ApplianceDep) -> dict:
+    data = await json_object(request)
+    _unknown(data, {"response"})
+    staff = current_user(request)["id"]
+    return await anyio.to_thread.run_sync(
+        _run, appliance.complaints.advance, complaint_id, status, staff, data.get("response")
+    )
+
+
+def _ikm_report(appliance, start_raw: str | None, end_raw: str | None) -> tuple[dict, object]:
+    start, end = _range(appliance, start_raw, end_raw)
+    tz = appliance.config.office.tz
+    since = datetime.combine(start, time(0), tz)
+    until = datetime.combine(end + timedelta(days=1), time(0), tz)
+    result = appliance.ratings.ikm_between(since, until)
+    period = {"from": start.isoformat(), "to": end.isoformat(), "office": appliance.config.office.code}
+    return period | ikm_json(result), result
+
+
+@get("/api/reports/ikm", guards=[staff_only], sync_to_thread=True)
+def api_ikm_report(request: Request, appliance: ApplianceDep) -> dict:
+    """Ratings made in [from, to] office days; see pst.skm for partial answers, weights and grade boundaries."""
+    return _ikm_report(appliance, request.query_params.get("from"), request.query_params.get("to"))[0]
+
+
+# --- the questionnaire (kiosk tablet or the visitor's phone) --------------------------------------------------------
+def _questionnaire(appliance, visit: dict | None, values: dict, errors: dict, status_code: int = 200) -> Template:
+    return Template("rating.html", status_code=status_code, context={
+        "office": appliance.config.office, "visit": visit, "elements": ELEMENTS, "values": values,
+        "errors": errors, "comment_max": COMMENT_MAX,
+        "action": f"/penilaian/{visit['id']}" if visit else "/penilaian",
+    })
+
+
+def _visit_or_404(appliance, visit_id: str) -> dict:
+    visit = appliance.visits.get(visit_id)
+    if visit is None:
+        raise ApiError(404, "Kunjungan tidak ditemukan")
+    return visit
+
+
+@get("/penilaian")
+async def rating_walk_up(appliance: ApplianceDep) -> Template:
+    return _questionnaire(appliance, None, {}, {})
+
+
+@get("/penilaian/terima-kasih")
+async def rating_thanks(request: Request, appliance: ApplianceDep) -> Template:
+    return Template("rating_done.html", context={
+        "office": appliance.config.office, "already": request.query_params.get("sudah") == "1",
+    })
+
+
+@get("/penilaian/{visit_id:str}")
+async def rating_page(visit_id: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
+    # async: a sync handler is wrapped twice when another handler shares its path (Litestar 2.25)
+    visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, visit_id)
+    if await anyio.to_thread.run_sync(appliance.ratings.rated, visit_id):
+        return Redirect("/penilaian/terima-kasih?sudah=1", status_code=303)
+    return _questionnaire(appliance, visit, {}, {})
+
+
+async def _submit_form(request: Request, appliance, visit: dict | None) -> Template | Redirect:
+    form = await request.form()
+    scores = {code: form.get(code) for code in CODES}
+    comment = form.get("comment")
+    try:
+        await anyio.to_thread.run_sync(
+            appliance.ratings.submit, visit["id"] if visit else None, scores, comment, "kiosk"
+        )
+    except RatingError as exc:
+        if exc.status == 409:
+            return Redirect("/penilaian/terima-kasih?sudah=1", status_code=303)
+        errors = exc.errors or {"scores": str(exc)}
+        values = {code: form.get(code) for code in CODES} | {"comment": comment or ""}
+        return _questionnaire(appliance, visit, values, errors, status_code=exc.status)
+    return Redirect("/penilaian/terima-kasih", status_code=303)
+
+
+@post("/penilaian")
+async def rating_walk_up_submit(request: Request, appliance: ApplianceDep) -> Template | Redirect:
+    return await _submit_form(request, appliance, None)
+
+
+@post("/penilaian/{visit_id:str}")
+async def rating_submit(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
+    visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, visit_id)
+    return await _submit_form(request, appliance, visit)
+
+
+# --- complaints: the complainant's form and lookup ----------------------------------------------------------------
+def _complaint_form(appliance, values: dict, errors: dict, status_code: int = 200) -> Template:
+    return Template("complaint.html", status_code=status_code, context={
+        "office": appliance.config.office, "values": values, "errors": errors,
+        "channels": {code: CHANNELS[code] for code in PUBLIC_CHANNELS},
+    })
+
+
+@get("/pengaduan")
+async def complaint_page(appliance: ApplianceDep) -> Template:
+    return _complaint_form(appliance, {"channel": "langsung"}, {})
+
+
+@post("/pengaduan")
+async def complaint_submit(request: Request, appliance: ApplianceDep) -> Template | Redirect:
+    form = await request.form()
+    values = {key: form.get(key) for key in ("channel", "text", "contact")}
+    try:
+        complaint = await anyio.to_thread.run_sync(
+            appliance.complaints.submit, values["channel"], values["text"], values["contact"], None
+        )
+    except ComplaintError as exc:
+        return _complaint_form(appliance, values, exc.errors or {"text": str(exc)}, status_code=exc.status)
+    return Redirect(f"/pengaduan/cek?{urlencode({'nomor': complaint['tracking'], 'baru': 1})}", status_code=303)
+
+
+@get("/pengaduan/cek", sync_to_thread=True)
+def complaint_lookup_page(request: Request, appliance: ApplianceDep) -> Template:
+    number = request.query_params.get("nomor", "").strip()[:40]
+    found = appliance.complaints.lookup(number) if number else None
+    tz = appliance.config.office.tz
+    return Template("complaint_status.html", status_code=404 if number and not found else 200, context={
+        "office": appliance.config.office, "number": number, "found": found, "status_words": STATUS_WORDS,
+        "new": request.query_params.get("baru") == "1",
+        "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—",
+    })
+
+
+# --- staff: complaint queue and the IKM table -----------------------------------------------------------------------
+ACTIONS = {"diterima": ("ditindaklanjuti", "selesai"), "ditindaklanjuti": ("selesai",), "selesai": ()}
+ACTION_WORDS = {"ditindaklanjuti": N_("Tindak lanjuti"), "selesai": N_("Selesaikan")}
+
+
+@get("/petugas/pengaduan", guards=[staff_only])
+async def complaints_page(request: Request, appliance: ApplianceDep) -> Template:
+    rows = await anyio.to_thread.run_sync(appliance.complaints.queue)
+    tz = appliance.config.office.tz
+    return Template("complaints_staff.html", context={
+        "office": appliance.config.office, "user": current_user(request), "complaints": rows,
+        "channels": CHANNELS, "status_words": STATUS_WORDS, "actions": ACTIONS, "action_words": ACTION_WORDS,
+        "message": request.query_params.get("pesan", "")[:200],
+        "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—",
+    })
+
+
+def _back(message: str) -> Redirect:
+    return Redirect(f"/petugas/pengaduan?pesan={quote(message)}", status_code=303)
+
+
+@post("/petugas/pengaduan", guards=[staff_only])
+async def complaint_staff_entry(request: Request, appliance: ApplianceDep, data: Form) -> Redirect:
+    """A complaint that came by box, e-mail, WhatsApp or SP4N LAPOR, typed in by staff."""
+    staff = current_user(request)["id"]
+    try:
+        complaint = await anyio.to_thread.run_sync(
+            _run, appliance.complaints.submit, data.get("channel"), data.get("text"), data.get("contact"), staff
+        )
+    except ApiError as exc:
+        reasons = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) or exc.detail
+        return _back(N_("Pengaduan belum dicatat: %(reason)s") % {"reason": reasons})
+    return _back(N_("Pengaduan dicatat dengan nomor %(number)s") % {"number": complaint["tracking"]})
+
+
+@post("/petugas/pengaduan/{complaint_id:str}/{status:str}", guards=[staff_only])
+async def complaint_advance_form(request: Request, complaint_id: FromPath[str], status: FromPath[str],
+                                 appliance: ApplianceDep, data: Form) -> Redirect:
+    staff = current_user(request)["id"]
+    try:
+        complaint = await anyio.to_thread.run_sync(
+            _run, appliance.complaints.advance, complaint_id, status, staff, data.get("response")
+        )
+    except ApiError as exc:
+        return _back(N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
+    words = {"number": complaint["tracking"], "status": complaint["status"]}
+    return _back(N_("Pengaduan %(number)s: %(status)s") % words)
+
+
+@get("/petugas/ikm", guards=[staff_only], sync_to_thread=True)
+def ikm_page(request: Request, appliance: ApplianceDep) -> Template:
+    start, end = request.query_params.get("from"), request.query_params.get("to")
+    try:
+        report, result = _ikm_report(appliance, start, end)
+        error = None
+    except ApiError as exc:
+        report, result, error = None, None, exc.detail
+    return Template("ikm.html", status_code=400 if error else 200, context={
+        "office": appliance.config.office, "user": current_user(request), "report": report, "result": result,
+        "error": error, "start": report["from"] if report else start or "", "end": report["to"] if report else end or "",
+        "grades": GRADES, "shown": shown,
+        "scale_words": SCALE_WORDS,
+    })
+
+
+routes = [
+    api_rate, api_complain, api_complaint_lookup, api_complaints, api_complaint_advance, api_ikm_report,
+    rating_walk_up, rating_thanks, rating_page, rating_walk_up_submit, rating_submit,
+    complaint_page, complaint_submit, complaint_lookup_page,
+    complaints_page, complaint_staff_entry, complaint_advance_form, ikm_page,
+]
