@@ -46,8 +46,34 @@ def up(port: int | None) -> None:
     click.echo(f"  Tekan tombol antrian:         curl -X POST {base}/_sim/button")
     click.echo(f"  Printer simulasi (tiket):     {base}/_sim/printer")
     click.echo(f"  Kesehatan (health):           {base}/healthz")
+    portal = _start_portal_demo()
+    click.echo(f"  Portal (cloud, demo):         {portal}/   e-mail demo: {portal}/_dev/mail")
     click.echo(f"  Data:                         {settings.data_dir.resolve()}")
-    _serve_edge(settings)
+    try:
+        _serve_edge(settings)
+    finally:
+        _stop_portal_demo()
+
+
+_portal: list = []
+
+
+def _start_portal_demo() -> str:
+    """The portal beside the appliance, in its own process (`pst cloud serve --demo`): it never shares the
+    appliance's process, as on the real machines."""
+    import subprocess
+
+    host = os.environ.get("PST_CLOUD_HOST") or "127.0.0.1"
+    port = os.environ.get("PST_CLOUD_PORT") or "8100"
+    proc = subprocess.Popen([sys.executable, "-c", "from pst.cli import main; main()", "cloud", "serve", "--demo"])
+    _portal.append(proc)
+    return f"http://{host}:{port}"
+
+
+def _stop_portal_demo() -> None:
+    for proc in _portal:
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 @main.group(help="The front-desk appliance.")
