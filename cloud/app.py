@@ -12,11 +12,14 @@ from litestar.template.config import TemplateConfig
 
 from cloud import accounts as accounts_module
 from cloud.accounts import AccountError, Accounts
+from cloud.catalogue import Catalogue, CatalogueError
 from cloud.db import Database
+from cloud.demo_catalogue import seed_demo_catalogue
 from cloud.errors import ApiError, error_response
 from cloud.mail import SmtpMailer
 from cloud.migrations import migrate
-from cloud.routes import accounts, dev, pages
+from cloud.reading import Reading
+from cloud.routes import accounts, catalogue, dev, pages
 from cloud.settings import CloudSettings, ConfigError
 from pst.clock import Clock, SystemClock
 
@@ -38,20 +41,26 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         raise ConfigError("PST_CLOUD_SMTP_URL: not set (the demo's `pst cloud serve --demo` starts a local sink)")
     key = settings.signing_key()
     db = Database(settings.database_url)
-    service = Accounts(db, clock or SystemClock(), SmtpMailer(settings.smtp_url, settings.mail_from), key, settings.public_url)
-    routes = [healthz, *accounts.routes, *pages.routes]
+    clock = clock or SystemClock()
+    service = Accounts(db, clock, SmtpMailer(settings.smtp_url, settings.mail_from), key, settings.public_url)
+    books, reading = Catalogue(db), Reading(db, clock, settings.data_dir)
+    routes = [healthz, *accounts.routes, *pages.routes, *catalogue.routes]
     if settings.demo:
         routes += dev.routes
 
     async def start() -> None:
         await db.start()
         await migrate(db)  # idempotent; on PostgreSQL workers starting together take turns
+        if settings.demo:  # an empty demo portal gets the demo catalogue; a real import is never touched
+            await seed_demo_catalogue(db, clock, settings.data_dir)
 
     app = Litestar(
         route_handlers=routes,
         dependencies={
             "db": Provide(lambda: db, sync_to_thread=False),
             "accounts": Provide(lambda: service, sync_to_thread=False),
+            "catalogue": Provide(lambda: books, sync_to_thread=False),
+            "reading": Provide(lambda: reading, sync_to_thread=False),
         },
         on_startup=[start],
         on_shutdown=[db.stop],
@@ -61,13 +70,14 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             secret=key.decode(), cookie_name=CSRF_COOKIE, cookie_samesite="lax", exclude=["/api/"],
             cookie_secure=settings.public_url.startswith("https://"),
         ),
-        exception_handlers={AccountError: error_response, Exception: error_response},
+        exception_handlers={AccountError: error_response, CatalogueError: error_response, Exception: error_response},
         debug=False,
     )
     app.state.settings = settings
     app.state.public_url = settings.public_url
     app.state.session_ttl = accounts_module.SESSION_TTL
     app.state.db = db
+    app.state.clock = clock
     return app
 
 

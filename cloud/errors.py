@@ -8,6 +8,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from cloud.accounts import AccountError
+from cloud.catalogue import CatalogueError
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ def error_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, AccountError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return Response({"detail": exc.detail, "errors": exc.errors}, status_code=exc.status, headers=headers)
+    if isinstance(exc, CatalogueError):
+        return Response({"detail": exc.detail, "errors": exc.errors}, status_code=exc.status)
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
     if status >= 500:  # never show internals
         if not isinstance(exc, HTTPException):

@@ -1,7 +1,7 @@
 """The cloud schema as numbered migrations, each applied once, in order, in one transaction, on either engine.
 
 A migration is a list of statements; a statement is one SQL text both engines accept, or a dict
-`{"sqlite": ..., "postgresql": ...}` where they differ (full-text search will). Landed migrations are never edited.
+`{"sqlite": ..., "postgresql": ...}` where they differ (full-text search does); a pair may name one engine only. Landed migrations are never edited.
 On PostgreSQL an advisory lock makes workers starting together apply each migration once.
 """
 
@@ -70,6 +70,104 @@ def m001_accounts() -> list[Statement]:
     ]
 
 
+@migration
+def m002_catalogue() -> list[Statement]:
+    """Publications keyed on (catalogue_number, year): BPS gives every year of a series the same number. Full text
+    per engine: a generated `search` tsvector with a GIN index on PostgreSQL (unaccent when the server has it), an
+    FTS5 table kept by triggers on SQLite (keyed on `seq`, a rowid alias, so VACUUM cannot shuffle it)."""
+    return [
+        """CREATE TABLE softcopy_files (
+            sha256 VARCHAR(64) PRIMARY KEY,
+            size BIGINT NOT NULL,
+            pages INTEGER NOT NULL,
+            storage_path VARCHAR(300) NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL)""",
+        {
+            "sqlite": f"CREATE TABLE publications (seq INTEGER PRIMARY KEY, id VARCHAR(36) NOT NULL UNIQUE, {_PUBLICATION})",
+            "postgresql": f"CREATE TABLE publications (id VARCHAR(36) PRIMARY KEY, {_PUBLICATION})",
+        },
+        "CREATE INDEX publications_year ON publications (year)",
+        "CREATE INDEX publications_type ON publications (type)",
+        "CREATE INDEX publications_softcopy ON publications (softcopy_sha256)",
+        """CREATE TABLE publication_subjects (
+            id VARCHAR(36) PRIMARY KEY,
+            publication_id VARCHAR(36) NOT NULL REFERENCES publications (id) ON DELETE CASCADE,
+            subject VARCHAR(80) NOT NULL,
+            UNIQUE (publication_id, subject))""",
+        "CREATE INDEX publication_subjects_subject ON publication_subjects (subject)",
+        """CREATE TABLE downloads (
+            id VARCHAR(36) PRIMARY KEY,
+            account_id VARCHAR(36) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            publication_id VARCHAR(36) NOT NULL REFERENCES publications (id) ON DELETE CASCADE,
+            softcopy_sha256 VARCHAR(64) NOT NULL REFERENCES softcopy_files (sha256),
+            disposition VARCHAR(10) NOT NULL CHECK (disposition IN ('inline', 'attachment')),
+            at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX downloads_account_at ON downloads (account_id, at)",
+        "CREATE INDEX downloads_publication ON downloads (publication_id)",
+        *_full_text(),
+    ]
+
+
+_PUBLICATION = """catalogue_number VARCHAR(40) NOT NULL,
+            year INTEGER NOT NULL,
+            title VARCHAR(300) NOT NULL,
+            type VARCHAR(60),
+            subjects TEXT NOT NULL DEFAULT '',
+            isbn VARCHAR(40),
+            abstract TEXT,
+            office_code VARCHAR(8) REFERENCES offices (code),
+            softcopy_sha256 VARCHAR(64) REFERENCES softcopy_files (sha256),
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            UNIQUE (catalogue_number, year)"""
+_FTS_COLUMNS = "title, catalogue_number, subjects, abstract"
+
+
+def _full_text() -> list[Statement]:
+    new = ", ".join(f"new.{c}" for c in _FTS_COLUMNS.split(", "))
+    old = ", ".join(f"old.{c}" for c in _FTS_COLUMNS.split(", "))
+    insert = f"INSERT INTO publications_fts (rowid, {_FTS_COLUMNS}) VALUES (new.seq, {new});"
+    delete = (f"INSERT INTO publications_fts (publications_fts, rowid, {_FTS_COLUMNS})"
+              f" VALUES ('delete', old.seq, {old});")
+    return [
+        {
+            "sqlite": f"""CREATE VIRTUAL TABLE publications_fts USING fts5({_FTS_COLUMNS}, content='publications',
+                content_rowid='seq', tokenize="unicode61 remove_diacritics 2")""",
+            # unaccent is a contrib extension: used when the server has it and we may create it; a plain copy else.
+            # Wrapped as IMMUTABLE (unaccent itself is only STABLE) so a generated column may use it.
+            "postgresql": """DO $$
+            DECLARE
+                home text;
+            BEGIN
+                BEGIN
+                    CREATE EXTENSION IF NOT EXISTS unaccent;
+                EXCEPTION WHEN OTHERS THEN
+                    NULL;
+                END;
+                SELECT n.nspname INTO home FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                    WHERE e.extname = 'unaccent';
+                EXECUTE format(
+                    'CREATE FUNCTION pst_unaccent(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS %L',
+                    CASE WHEN home IS NULL THEN 'SELECT $1'
+                         ELSE format('SELECT %I.unaccent(%L::regdictionary, $1)', home, home || '.unaccent') END);
+            END $$""",
+        },
+        {
+            "sqlite": f"CREATE TRIGGER publications_ai AFTER INSERT ON publications BEGIN {insert} END",
+            "postgresql": """ALTER TABLE publications ADD COLUMN search tsvector GENERATED ALWAYS AS (
+                setweight(to_tsvector('simple', pst_unaccent(title)), 'A')
+                || setweight(to_tsvector('simple', catalogue_number), 'B')
+                || setweight(to_tsvector('simple', pst_unaccent(subjects)), 'B')
+                || setweight(to_tsvector('simple', pst_unaccent(coalesce(abstract, ''))), 'C')) STORED""",
+        },
+        {
+            "sqlite": f"CREATE TRIGGER publications_ad AFTER DELETE ON publications BEGIN {delete} END",
+            "postgresql": "CREATE INDEX publications_search ON publications USING GIN (search)",
+        },
+        {"sqlite": f"CREATE TRIGGER publications_au AFTER UPDATE ON publications BEGIN {delete} {insert} END"},
+    ]
+
+
 async def migrate(db: Database, clock: Clock | None = None) -> list[str]:
     """Apply what is missing; returns the names applied (none when up to date). Safe to run again, and at once."""
     clock = clock or SystemClock()
@@ -87,7 +185,9 @@ async def migrate(db: Database, clock: Clock | None = None) -> list[str]:
             if await db.execute("SELECT 1 AS done FROM cloud_migrations WHERE name = {}", name):
                 continue
             for statement in statements():
-                await db.run_ddl(statement[db.kind] if isinstance(statement, dict) else statement)
+                sql = statement.get(db.kind) if isinstance(statement, dict) else statement
+                if sql:  # a pair may leave one engine out
+                    await db.run_ddl(sql)
             await db.execute("INSERT INTO cloud_migrations (name, applied_at) VALUES ({}, {})", name, clock.now())
         applied.append(name)
     return applied

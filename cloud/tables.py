@@ -7,7 +7,7 @@ Times are UTC (`TIMESTAMPTZ`: native on PostgreSQL, ISO text that Piccolo conver
 
 from __future__ import annotations
 
-from piccolo.columns import ForeignKey, Timestamptz, Varchar
+from piccolo.columns import BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -87,5 +87,55 @@ class MigrationRecord(Table, tablename="cloud_migrations"):
     applied_at = _when()
 
 
-# Publications, softcopy requests, ratings and complaints join here, each with its migration.
-TABLES = (Office, Device, Account, AccountToken, Session, LoginAttempt, MigrationRecord)
+class SoftcopyFile(Table, tablename="softcopy_files"):
+    """A stored PDF, named by the SHA-256 of its content under $PST_DATA_DIR/softcopy/ (shared by every worker)."""
+
+    sha256 = Varchar(length=64, primary_key=True)
+    size = BigInt()
+    pages = Integer()
+    storage_path = Varchar(length=300)  # relative to $PST_DATA_DIR
+    created_at = _when()
+
+
+class Publication(Table, tablename="publications"):
+    """One edition: (catalogue_number, year) is unique, since BPS numbers every year of a series alike. The
+    full-text machinery is each engine's own and not declared here: `seq` + FTS5 on SQLite, `search` on PostgreSQL."""
+
+    id = _id()
+    catalogue_number = Varchar(length=40)
+    year = Integer()
+    title = Varchar(length=300)
+    type = Varchar(length=60, null=True, default=None)
+    subjects = Text(default="")  # "Kependudukan;Pemerintahan", as in the CSV; one row each in publication_subjects
+    isbn = Varchar(length=40, null=True, default=None)
+    abstract = Text(null=True, default=None)
+    office_code = Varchar(length=8, null=True, default=None)  # offices.code
+    softcopy_sha256 = Varchar(length=64, null=True, default=None)  # softcopy_files.sha256
+    created_at = _when()
+    updated_at = _when()
+
+
+class PublicationSubject(Table, tablename="publication_subjects"):
+    id = _id()
+    publication_id = ForeignKey(Publication, db_column_name="publication_id", on_delete=OnDelete.cascade)
+    subject = Varchar(length=80)
+
+
+class Download(Table, tablename="downloads"):
+    """Every softcopy served; `id` is printed in the watermark of that copy."""
+
+    id = _id()
+    account_id = ForeignKey(Account, db_column_name="account_id", on_delete=OnDelete.cascade)
+    publication_id = ForeignKey(Publication, db_column_name="publication_id", on_delete=OnDelete.cascade)
+    softcopy_sha256 = Varchar(length=64)
+    disposition = Varchar(length=10)  # inline (Baca) | attachment (Unduh)
+    at = _when()
+
+
+# Softcopy requests, ratings and complaints join here, each with its migration.
+TABLES = (
+    Office, Device, Account, AccountToken, Session, LoginAttempt, MigrationRecord, SoftcopyFile, Publication,
+    PublicationSubject, Download,
+)
+# Columns only one engine has, for its own full-text search (see m002_catalogue).
+ENGINE_COLUMNS = {"sqlite": {"publications": {"seq"}}, "postgresql": {"publications": {"search"}}}

@@ -251,6 +251,49 @@ def cloud_user_add(email: str, role: str, name: str) -> None:
     click.echo(f"staff account {account.email} ({account.role}) added")
 
 
+@cloud.group("catalogue", help="The portal's catalogue of publications.")
+def cloud_catalogue() -> None:
+    pass
+
+
+@cloud_catalogue.command(
+    "import",
+    help="Import publications from a UTF-8 CSV with the header title,year,type,subjects,catalogue_number,isbn,"
+    "abstract,office,file (subjects separated by ';'; file: a PDF path relative to the CSV, may be empty). "
+    "Re-importing updates by catalogue number AND year (every year of a series has the same number); an empty "
+    "file cell keeps the softcopy already there. One bad row and nothing is imported.",
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def cloud_catalogue_import(file: Path) -> None:
+    import asyncio
+
+    from cloud.catalogue import CatalogueError
+    from cloud.catalogue_import import import_csv
+    from cloud.db import Database
+    from cloud.migrations import migrate
+    from pst.clock import SystemClock
+
+    settings = _cloud_settings()
+    db = Database(settings.database_url)
+
+    async def run():
+        await db.start()
+        try:
+            await migrate(db)
+            counts = await import_csv(db, SystemClock(), settings.data_dir, file)
+            total = (await db.execute("SELECT count(*) AS n FROM publications"))[0]["n"]
+        finally:
+            await db.stop()
+        return counts, total
+
+    try:
+        counts, total = _cloud_call(asyncio.run, run())
+    except CatalogueError as exc:
+        raise PstError(exc.detail) from None
+    click.echo(f"{file}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged;"
+               f" {total} publications in the portal catalogue")
+
+
 def _cloud_settings(demo: bool = False):
     from cloud.settings import CloudSettings, ConfigError
 

@@ -152,3 +152,86 @@ def link_token(mail, path: str) -> str:
     found = re.search(rf"http://portal\.test{re.escape(path)}\?token=([A-Za-z0-9_-]+)", mail.body)
     assert found, f"no {path} link in: {mail.body}"
     return found.group(1)
+
+
+# --- the catalogue: PDFs and CSVs written the way a librarian's folder looks -----------------------------------------
+CSV_HEADER = ("title", "year", "type", "subjects", "catalogue_number", "isbn", "abstract", "office", "file")
+READER_PASSWORD = "kopi-toraja-2026"
+
+
+def write_pdf(path: Path, pages: int = 3, text: str = "Tabel 1.1 Jumlah penduduk menurut kecamatan") -> Path:
+    import pymupdf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = pymupdf.open()
+    for number in range(pages):
+        doc.new_page(width=595, height=842).insert_text((60, 100), f"{text} — halaman {number + 1}", fontsize=11)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=CSV_HEADER)
+        writer.writeheader()
+        writer.writerows([{column: row.get(column, "") for column in CSV_HEADER} for row in rows])
+    return path
+
+
+def edition(title: str, year: int, number: str, **cells) -> dict:
+    return {"title": f"{title} {year}", "year": str(year), "catalogue_number": number, **cells}
+
+
+SMALL_CATALOGUE = [
+    edition("Provinsi Sulawesi Tenggara Dalam Angka", 2023, "1102001.74", type="Dalam Angka",
+            subjects="Kependudukan;Pemerintahan", office="7400", file="pdf/sultra-da-2023.pdf"),
+    edition("Provinsi Sulawesi Tenggara Dalam Angka", 2024, "1102001.74", type="Dalam Angka",
+            subjects="Kependudukan;Pemerintahan", office="7400", file="pdf/sultra-da-2024.pdf", isbn="978-623-00-1234-5"),
+    edition("Kota Kendari Dalam Angka", 2024, "1102001.7471", type="Dalam Angka", subjects="Kependudukan",
+            office="7471", file="pdf/kendari-da-2024.pdf"),
+    edition("Statistik Daerah Kota Kendari", 2024, "1101002.7471", type="Statistik Daerah", subjects="Pemerintahan",
+            office="7471"),
+    edition("Profil Kemiskinan Provinsi Sulawesi Tenggara", 2023, "3205011.74", type="Publikasi Tematik",
+            subjects="Kemiskinan", abstract="Garis kemiskinan dan persentase penduduk miskin.", office="7400"),
+    edition("Produk Domestik Regional Bruto Provinsi Sulawesi Tenggara Menurut Lapangan Usaha", 2024, "9302008.74",
+            type="Publikasi Tematik", subjects="Neraca Regional;Keuangan", office="7400", file="pdf/pdrb-2024.pdf"),
+    edition("Kajian Sosial Ékonomi Pesisir Kabupaten Wakatobi", 2022, "4102099.7407", type="Publikasi Tematik",
+            subjects="Perikanan;Kemiskinan", office="7407"),
+    edition("Statistik Hotel dan Akomodasi Provinsi Sulawesi Tenggara", 2022, "8401003.74", type="Publikasi Tematik",
+            subjects="Pariwisata", office="7400"),
+]
+
+
+@pytest.fixture
+def catalogue_csv(tmp_path) -> Path:
+    """A librarian's folder: the CSV above and its PDFs (4 and 5 pages) in pdf/."""
+    folder = tmp_path / "katalog"
+    for row in SMALL_CATALOGUE:
+        if row.get("file"):
+            write_pdf(folder / row["file"], pages=4 if "2023" in row["file"] else 5, text=row["title"])
+    return write_csv(folder / "katalog.csv", SMALL_CATALOGUE)
+
+
+@pytest.fixture
+def catalogue(client, catalogue_csv, clock) -> dict[str, str]:
+    """The small catalogue imported into the app's database; title → id."""
+    from cloud.catalogue_import import import_csv
+
+    state = client.app.state
+    client.blocking_portal.call(import_csv, state.db, clock, state.settings.data_dir, catalogue_csv)
+    return {row["title"]: row["id"] for row in run_db(client, "SELECT id, title FROM publications")}
+
+
+def add_reader(client, email: str, name: str) -> str:
+    """A verified reader account; returns its session token after signing in."""
+    from cloud.accounts import Accounts
+
+    accounts = Accounts(client.app.state.db, client.app.state.clock, None, b"", "")
+    client.blocking_portal.call(accounts.add, email, "reader", READER_PASSWORD, name)
+    signed_in = client.post("/api/session", json={"email": email, "password": READER_PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    return signed_in.cookies["pst_cloud_session"]

@@ -1,0 +1,181 @@
+"""Catalogue search over 100,000 generated publications: p50/p95 of `GET /api/publications` on a real uvicorn server
+on loopback, against the same searches called on the service in-process (count, page and three facet counts) and
+against the page query alone through the bare driver (the floor). SQLite by default; `--database postgresql://…`
+(an empty database) for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import sqlite3
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+import uvicorn
+
+from bench.harness import percentile
+from cloud.app import create_app
+from cloud.catalogue import Catalogue, Query
+from cloud.db import Database
+from cloud.migrations import migrate
+from cloud.settings import CloudSettings
+from cloud.tables import TABLES
+
+SERIES = (("1102001", "{area} Dalam Angka", "Dalam Angka", "Kependudukan;Pemerintahan"),
+          ("1101002", "Statistik Daerah {area}", "Statistik Daerah", "Pemerintahan"),
+          ("4102004", "Indikator Kesejahteraan Rakyat {area}", "Publikasi Tematik", "Kemiskinan;Kesehatan;Pendidikan"),
+          ("9302008", "Produk Domestik Regional Bruto {area} Menurut Lapangan Usaha", "Publikasi Tematik", "Neraca Regional"),
+          ("2303003", "Keadaan Angkatan Kerja {area}", "Publikasi Tematik", "Ketenagakerjaan"),
+          ("7102002", "Statistik Harga Konsumen {area}", "Publikasi Tematik", "Harga"))
+SYLLABLES = ("ka", "ro", "wa", "tu", "me", "la", "bo", "ne", "si", "pa", "da", "mu", "ke", "ndi", "ra", "ha")
+SEARCHES = ("kendari", "dalam angka 2020", "statistik daerah", "kemiskinan", "pdrb", "angkatan kerja kar",
+            "1102001.74", "indikator kesejahteraan", "ka", "harga konsumen 2015", "' OR 1=1 --", "wakatobi")
+
+
+def generate(target: int, seed: int = 7400) -> tuple[list[tuple], list[tuple]]:
+    """Editions of the series for made-up districts, one per (number, year)."""
+    rng = random.Random(seed)
+    rows, subjects, n = [], [], 0
+    areas = [("7471", "Kota Kendari"), ("7407", "Kabupaten Wakatobi")]
+    areas += [(f"74{i:04d}", "Kecamatan " + "".join(rng.choice(SYLLABLES) for _ in range(3)).title())
+              for i in range(1, target // (len(SERIES) * 25) + 2)]
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    for code, area in areas:
+        for series, pattern, kind, subject in SERIES:
+            for year in range(2001, 2026):
+                if n == target:
+                    break
+                n += 1
+                pid = f"bench-{n:08d}"
+                rows.append((pid, f"{series}.{code}", year, f"{pattern.format(area=area)} {year}", kind, subject, now, now))
+                subjects += [(f"{pid}-{i}", pid, s) for i, s in enumerate(subject.split(";"))]
+    return rows, subjects
+
+
+INSERT_PUBLICATION = ("INSERT INTO publications (id, catalogue_number, year, title, type, subjects, created_at, updated_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_SUBJECT = "INSERT INTO publication_subjects (id, publication_id, subject) VALUES (?, ?, ?)"
+PG_PAGE = ("SELECT p.id, p.title, p.year FROM publications p WHERE p.search @@ to_tsquery('simple', $1) ORDER BY"
+           " round(ts_rank(p.search, to_tsquery('simple', $1))::numeric, 2) DESC, p.year DESC, p.title, p.id LIMIT 20")
+SQLITE_PAGE = ("SELECT p.id, p.title, p.year FROM publications p JOIN publications_fts ON publications_fts.rowid = p.seq"
+               " WHERE publications_fts MATCH ? ORDER BY round(bm25(publications_fts, 10.0, 4.0, 6.0, 1.0), 1),"
+               " p.year DESC, p.title, p.id LIMIT 20")
+
+
+def numbered(sql: str) -> str:
+    parts = sql.split("?")
+    return "".join(f"{part}${i}" if i < len(parts) else part for i, part in enumerate(parts, start=1))
+
+
+class Driver:
+    """The bare driver of the engine: bulk insert, and the page query alone."""
+
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop):
+        self.url, self.loop = url, loop
+        if url.startswith("sqlite"):
+            self.sqlite = sqlite3.connect(url[len("sqlite:///"):])
+        else:
+            self.sqlite = None
+            settings = {"plan_cache_mode": "force_custom_plan"}  # as cloud.db sets it
+            self.pg = loop.run_until_complete(asyncpg.connect(url, server_settings=settings))
+
+    def load(self, rows: list[tuple], subjects: list[tuple]) -> None:
+        if self.sqlite is not None:
+            rows = [(*r[:6], r[6].isoformat(), r[7].isoformat()) for r in rows]
+            with self.sqlite:
+                self.sqlite.executemany(INSERT_PUBLICATION, rows)
+                self.sqlite.executemany(INSERT_SUBJECT, subjects)
+            return
+
+        async def load_pg() -> None:
+            async with self.pg.transaction():
+                await self.pg.executemany(numbered(INSERT_PUBLICATION), rows)
+                await self.pg.executemany(numbered(INSERT_SUBJECT), subjects)
+            # as autovacuum would soon: statistics, and the GIN index's pending list merged (else scanned each time)
+            await self.pg.execute("VACUUM ANALYZE publications")
+
+        self.loop.run_until_complete(load_pg())
+
+    def page(self, q: str) -> None:
+        query = Query.parse(q)
+        if self.sqlite is not None and query.words:
+            self.sqlite.execute(SQLITE_PAGE, [query.fts5()]).fetchall()
+        elif query.words:
+            self.loop.run_until_complete(self.pg.fetch(PG_PAGE, query.tsquery()))
+
+    def close(self) -> None:
+        if self.sqlite is not None:
+            self.sqlite.close()
+        else:
+            self.loop.run_until_complete(self.pg.close())
+
+
+def timed(fn, rounds: int) -> list[float]:
+    """Milliseconds per search, after one untimed pass (the first touch of each index page is not the steady state)."""
+    for q in SEARCHES:
+        fn(q)
+    samples = []
+    for _ in range(rounds):
+        for q in SEARCHES:
+            start = time.perf_counter()
+            fn(q)
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--publications", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--database", help="postgresql://… of an empty database (default: SQLite in a temporary folder)")
+    args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite:///{tmp}/cloud.db"
+        loop = asyncio.new_event_loop()
+        db = Database(url)
+        loop.run_until_complete(db.start())
+        loop.run_until_complete(migrate(db))
+        driver = Driver(url, loop)
+        start = time.perf_counter()
+        rows, subjects = generate(args.publications)
+        driver.load(rows, subjects)
+        print(f"{db.kind}: generated {len(rows)} publications in {time.perf_counter() - start:.1f} s")
+        service = Catalogue(db)
+
+        settings = CloudSettings.from_env({"PST_DATA_DIR": tmp, "PST_CLOUD_DATABASE_URL": url,
+                                           "PST_CLOUD_SMTP_URL": "smtp://127.0.0.1:1", "PST_CLOUD_SECRET": "b" * 32})
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        try:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                http = timed(lambda q: client.get("/api/publications", params={"q": q}).raise_for_status(), args.rounds)
+            for table in TABLES:  # the server's app bound Piccolo's tables to its own engine; back to this one
+                table._meta.db = db.engine
+            in_process = timed(lambda q: loop.run_until_complete(service.search(q=q)), args.rounds)
+            floor = timed(driver.page, args.rounds)
+        finally:
+            server.should_exit = True
+            thread.join()
+            driver.close()
+            loop.run_until_complete(db.stop())
+            loop.close()
+    for name, samples in (("HTTP GET /api/publications", http), ("service search (5 queries)", in_process),
+                          ("page query alone, bare driver", floor)):
+        print(f"{name:30s} p50 {percentile(samples, 50):7.2f} ms   p95 {percentile(samples, 95):7.2f} ms"
+              f"   ({len(samples)} searches)")
+
+
+if __name__ == "__main__":
+    main()

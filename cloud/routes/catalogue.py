@@ -1,0 +1,133 @@
+"""The catalogue over JSON and as pages (Indonesian, no JavaScript): search with facets and pages, one publication,
+and its softcopy, watermarked for the signed-in reader ("Baca" opens it in the browser, "Unduh" saves it)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Stream, Template
+
+from cloud.catalogue import Catalogue, CatalogueError
+from cloud.errors import ApiError
+from cloud.reading import Reading
+from cloud.routes import SESSION_COOKIE, AccountsDep
+
+CatalogueDep = NamedDependency[Catalogue]
+ReadingDep = NamedDependency[Reading]
+SEARCH_PARAMS = ("q", "year", "subject", "type", "page")
+NO_STORE = {"Cache-Control": "private, no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def _search_args(request: Request) -> dict[str, str]:
+    return {name: request.query_params.get(name, "") for name in (*SEARCH_PARAMS, "per_page")}
+
+
+@get("/api/publications")
+async def search(request: Request, catalogue: CatalogueDep) -> dict:
+    return await catalogue.search(**_search_args(request))
+
+
+@get("/api/publications/{publication_id:str}")
+async def publication(publication_id: FromPath[str], catalogue: CatalogueDep) -> dict:
+    found = await catalogue.get(publication_id)
+    if found is None:
+        raise ApiError(404, "Publikasi tidak ditemukan")
+    return found
+
+
+@get("/api/publications/{publication_id:str}/softcopy")
+async def softcopy(request: Request, publication_id: FromPath[str], accounts: AccountsDep, reading: ReadingDep) -> Response:
+    """`?unduh=1` asks the browser to save it (attachment); otherwise it opens inline."""
+    reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
+    if reader is None:
+        raise ApiError(401, "Masuk terlebih dahulu untuk membaca salinan digital")
+    return await _serve(reading, publication_id, reader, request.query_params.get("unduh") in ("1", "true"))
+
+
+async def _serve(reading: Reading, publication_id: str, reader, download: bool) -> Stream:
+    """Streamed from this request's own temporary file, removed once sent; no ETag or Last-Modified, since no
+    two answers are the same file."""
+    disposition = "attachment" if download else "inline"
+    copy = await reading.softcopy(publication_id, reader, disposition)
+    try:
+        headers = {**NO_STORE, "X-Download-Id": copy.download_id, "Content-Length": str(copy.path.stat().st_size),
+                   "Content-Disposition": f'{disposition}; filename="{copy.filename}"'}
+        return Stream(_chunks(copy.path), media_type="application/pdf", headers=headers)
+    except BaseException:
+        copy.path.unlink(missing_ok=True)
+        raise
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                yield chunk
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# --- pages ---------------------------------------------------------------------------------------------------------
+@get("/katalog")
+async def catalogue_page(request: Request, catalogue: CatalogueDep, accounts: AccountsDep) -> Template:
+    args = _search_args(request)
+    args.pop("per_page")
+    try:
+        result = await catalogue.search(**args)
+        error = None
+    except CatalogueError as exc:
+        result, error = await catalogue.search(q=args["q"]), exc.detail
+    pages = max(1, math.ceil(result["total"] / result["per_page"]))
+    current = {k: v for k, v in args.items() if v and k != "page"}
+
+    def url(**changes) -> str:
+        params = {k: v for k, v in {**current, **changes}.items() if v not in (None, "")}
+        return "/katalog" + (f"?{urlencode(params)}" if params else "")
+
+    return Template("katalog.html", context={
+        "result": result, "args": args, "current": current, "pages": pages, "url": url, "error": error,
+        "account": await accounts.by_session(request.cookies.get(SESSION_COOKIE)),
+    }, status_code=400 if error else 200)
+
+
+@get("/publikasi/{publication_id:str}")
+async def publication_page(request: Request, publication_id: FromPath[str], catalogue: CatalogueDep,
+                           accounts: AccountsDep) -> Template:
+    found = await catalogue.get(publication_id)
+    account = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
+    if found is None:
+        return Template("notice.html", context={"title": "Publikasi tidak ditemukan", "error": None,
+                                                "text": "Publikasi ini tidak ada di katalog.",
+                                                "link": ("/katalog", "Kembali ke katalog")}, status_code=404)
+    return Template("publikasi.html", context={"p": found, "account": account, "error": None})
+
+
+@get("/publikasi/{publication_id:str}/baca")
+async def read_page(request: Request, publication_id: FromPath[str], accounts: AccountsDep, reading: ReadingDep) -> Response:
+    return await _page_copy(request, publication_id, accounts, reading, download=False)
+
+
+@get("/publikasi/{publication_id:str}/unduh")
+async def download_page(request: Request, publication_id: FromPath[str], accounts: AccountsDep, reading: ReadingDep) -> Response:
+    return await _page_copy(request, publication_id, accounts, reading, download=True)
+
+
+async def _page_copy(request, publication_id, accounts, reading, download: bool) -> Response:
+    reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
+    if reader is None:
+        return Redirect("/akun/masuk", status_code=303, headers=NO_STORE)
+    try:
+        return await _serve(reading, publication_id, reader, download)
+    except CatalogueError as exc:
+        return Template("notice.html", context={"title": "Salinan digital tidak tersedia", "text": exc.detail,
+                                                "error": None, "link": (f"/publikasi/{publication_id}", "Kembali")},
+                        status_code=exc.status)
+
+
+routes = [search, publication, softcopy, catalogue_page, publication_page, read_page, download_page]
