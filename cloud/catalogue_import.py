@@ -8,9 +8,7 @@ half a file.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import re
 import tempfile
@@ -20,6 +18,8 @@ from pathlib import Path
 
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.db import Database
+from pst import catalogue_csv
+from pst.catalogue_csv import Problem
 from pst.clock import Clock
 from pst.ids import new_id
 
@@ -40,20 +40,12 @@ KNOWN_OFFICES = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    line: int
-    column: str
-    message: str
-
-
 class ImportRefused(CatalogueError):
     """Bad rows: each problem names its line and column; nothing was stored."""
 
     def __init__(self, problems: list[Problem]):
-        shown = "; ".join(f"baris {p.line}, kolom {p.column}: {p.message}" for p in problems[:20])
-        more = f" (dan {len(problems) - 20} masalah lain)" if len(problems) > 20 else ""
-        super().__init__(400, f"Tidak ada yang diimpor — {shown}{more}", {"file": shown})
+        shown = catalogue_csv.refusal(problems)
+        super().__init__(400, f"Tidak ada yang diimpor — {shown}", {"file": shown})
         self.problems = problems
 
 
@@ -95,36 +87,10 @@ async def import_csv(db: Database, clock: Clock, data_dir: Path, path: Path) -> 
 
 def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(line, {column: cell}) for every non-empty row, after the header is checked."""
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ImportRefused([Problem(line, "—", "berkas bukan UTF-8; simpan ulang sebagai \"CSV UTF-8\"")]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in next(reader, [])]
-    _check_header(header)
-    rows, line = [], reader.line_num
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(header):
-            raise ImportRefused([Problem(start, "—", f"{len(cells)} sel, padahal judul kolom hanya {len(header)}"
-                                                     " (ada koma di dalam isian? apit isian itu dengan tanda kutip)")])
-        rows.append((start, dict(zip(header, cells + [""] * (len(header) - len(cells))))))
-    return rows
-
-
-def _check_header(header: list[str]) -> None:
-    if not header:
-        raise ImportRefused([Problem(1, "—", "berkas kosong: baris pertama harus judul kolom")])
-    problems = [Problem(1, name or "(kosong)", "kolom tidak dikenal; yang dikenal: " + ", ".join(COLUMNS))
-                for name in header if name not in COLUMNS]
-    problems += [Problem(1, name, "kolom ini wajib ada") for name in REQUIRED if name not in header]
-    problems += [Problem(1, name, "kolom ini muncul dua kali") for name in sorted(set(header)) if header.count(name) > 1]
-    if problems:
-        raise ImportRefused(problems)
+        return catalogue_csv.read_csv(path, COLUMNS, REQUIRED)
+    except catalogue_csv.CsvRefused as refused:
+        raise ImportRefused(refused.problems) from None
 
 
 def _validate(rows: list[tuple[int, dict]], folder: Path, offices: set[str], year_max: int) -> list[dict]:

@@ -7,13 +7,10 @@ room adds is the appliance's own: shelf, copies, and the count of in-house uses.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,8 @@ from sqlite_utils import Database
 from edge import outbox
 from edge.i18n import N_
 from edge.store import EdgeStore
+from pst import catalogue_csv
+from pst.catalogue_csv import Problem
 from pst.clock import Clock, SystemClock, iso
 from pst.ids import new_id
 
@@ -61,20 +60,12 @@ class CatalogueError(ValueError):
         self.status, self.errors = status, errors or {}
 
 
-@dataclass(frozen=True)
-class Problem:
-    line: int  # line of the CSV file, or position of the item in a batch from the cloud (from 1)
-    column: str
-    message: str
-
-
 class ImportRefused(CatalogueError):
     """Bad rows in an import: each problem names its line and column; nothing was stored."""
 
     def __init__(self, problems: list[Problem], unit: str = "baris"):
-        shown = "; ".join(f"{unit} {p.line}, kolom {p.column}: {p.message}" for p in problems[:20])
-        more = f" (dan {len(problems) - 20} masalah lain)" if len(problems) > 20 else ""
-        super().__init__(400, f"Tidak ada yang diimpor — {shown}{more}", {"file": shown})
+        shown = catalogue_csv.refusal(problems, unit)
+        super().__init__(400, f"Tidak ada yang diimpor — {shown}", {"file": shown})
         self.problems = problems
 
 
@@ -174,7 +165,7 @@ class CatalogueService:
     def import_csv(self, path: str | Path) -> dict:
         """A UTF-8 CSV with a header row (the cloud's columns, and optionally location, shelf, copies). Updates by
         catalogue number and year. Every row is checked first: one bad cell and nothing is imported."""
-        rows = list(read_csv(Path(path)))
+        rows = read_csv(Path(path))
         clean = _validate(rows, self.clock.now().year + 1, "baris")
         return self._store(clean, "import")
 
@@ -217,40 +208,12 @@ def record_use(db: Database, publication_id: str, now: datetime, staff_id: str |
     return uses
 
 
-def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(line, {column: cell}) for every non-empty row; the header is checked first."""
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ImportRefused([Problem(line, "—", "berkas bukan UTF-8; simpan ulang sebagai \"CSV UTF-8\"")]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [name.strip().lower() for name in next(reader, [])]
-    _check_header(header)
-    line = reader.line_num
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(header):
-            raise ImportRefused([Problem(start, "—", f"{len(cells)} sel, padahal judul kolom hanya {len(header)}"
-                                                     " (ada koma di dalam isian? apit isian itu dengan tanda kutip)")])
-        yield start, dict(zip(header, cells + [""] * (len(header) - len(cells))))
-
-
-def _check_header(header: list[str]) -> None:
-    if not header:
-        raise ImportRefused([Problem(1, "—", "berkas kosong: baris pertama harus judul kolom")])
-    if len(header) == 1 and ";" in header[0]:
-        raise ImportRefused([Problem(1, "—", "kolom harus dipisah koma (,), bukan titik koma")])
-    known = CLOUD_COLUMNS + ROOM_COLUMNS
-    problems = [Problem(1, name or "(kosong)", "kolom tidak dikenal; yang dikenal: " + ", ".join(known))
-                for name in header if name not in known]
-    problems += [Problem(1, name, "kolom ini wajib ada") for name in REQUIRED_COLUMNS if name not in header]
-    problems += [Problem(1, name, "kolom ini muncul dua kali") for name in sorted(set(header)) if header.count(name) > 1]
-    if problems:
-        raise ImportRefused(problems)
+        return catalogue_csv.read_csv(path, CLOUD_COLUMNS + ROOM_COLUMNS, REQUIRED_COLUMNS)
+    except catalogue_csv.CsvRefused as refused:
+        raise ImportRefused(refused.problems) from None
 
 
 def _validate(rows: list[tuple[int, dict]], year_max: int, unit: str) -> list[dict]:
