@@ -19,7 +19,9 @@ from cloud.errors import ApiError, error_response
 from cloud.mail import SmtpMailer
 from cloud.migrations import migrate
 from cloud.reading import Reading
+from cloud.requests import Requests
 from cloud.routes import accounts, catalogue, dev, pages
+from cloud.routes import requests as request_routes
 from cloud.settings import CloudSettings, ConfigError
 from pst.clock import Clock, SystemClock
 
@@ -44,7 +46,8 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     clock = clock or SystemClock()
     service = Accounts(db, clock, SmtpMailer(settings.smtp_url, settings.mail_from), key, settings.public_url)
     books, reading = Catalogue(db), Reading(db, clock, settings.data_dir)
-    routes = [healthz, *accounts.routes, *pages.routes, *catalogue.routes]
+    asked = Requests(db, clock, service.mailer, settings.data_dir, settings.public_url)
+    routes = [healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes]
     if settings.demo:
         routes += dev.routes
 
@@ -61,6 +64,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             "accounts": Provide(lambda: service, sync_to_thread=False),
             "catalogue": Provide(lambda: books, sync_to_thread=False),
             "reading": Provide(lambda: reading, sync_to_thread=False),
+            "requests": Provide(lambda: asked, sync_to_thread=False),
         },
         on_startup=[start],
         on_shutdown=[db.stop],

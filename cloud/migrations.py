@@ -108,6 +108,38 @@ def m002_catalogue() -> list[Statement]:
     ]
 
 
+@migration
+def m003_requests() -> list[Statement]:
+    """Softcopy requests: diajukan → diproses → selesai (a stored PDF attached) or ditolak (with a reason); each copy
+    of a fulfilled file served to its reader is logged in `request_downloads`, whose id is in the watermark."""
+    return [
+        """CREATE TABLE softcopy_requests (
+            id VARCHAR(36) PRIMARY KEY,
+            account_id VARCHAR(36) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            publication_id VARCHAR(36) REFERENCES publications (id) ON DELETE SET NULL,
+            description TEXT,
+            purpose VARCHAR(20) NOT NULL,
+            status VARCHAR(10) NOT NULL DEFAULT 'diajukan'
+                CHECK (status IN ('diajukan', 'diproses', 'selesai', 'ditolak')),
+            reason TEXT,
+            softcopy_sha256 VARCHAR(64) REFERENCES softcopy_files (sha256),
+            created_at TIMESTAMPTZ NOT NULL,
+            processed_at TIMESTAMPTZ,
+            finished_at TIMESTAMPTZ,
+            processed_by VARCHAR(36) REFERENCES accounts (id) ON DELETE SET NULL,
+            finished_by VARCHAR(36) REFERENCES accounts (id) ON DELETE SET NULL)""",
+        "CREATE INDEX softcopy_requests_account_status ON softcopy_requests (account_id, status)",
+        "CREATE INDEX softcopy_requests_status_created ON softcopy_requests (status, created_at)",
+        """CREATE TABLE request_downloads (
+            id VARCHAR(36) PRIMARY KEY,
+            account_id VARCHAR(36) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            request_id VARCHAR(36) NOT NULL REFERENCES softcopy_requests (id) ON DELETE CASCADE,
+            softcopy_sha256 VARCHAR(64) NOT NULL REFERENCES softcopy_files (sha256),
+            at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX request_downloads_request ON request_downloads (request_id)",
+    ]
+
+
 _PUBLICATION = """catalogue_number VARCHAR(40) NOT NULL,
             year INTEGER NOT NULL,
             title VARCHAR(300) NOT NULL,

@@ -132,10 +132,39 @@ class Download(Table, tablename="downloads"):
     at = _when()
 
 
-# Softcopy requests, ratings and complaints join here, each with its migration.
+class SoftcopyRequest(Table, tablename="softcopy_requests"):
+    """A reader asks for softcopy: a publication of the catalogue or a free description, and the purpose.
+    diajukan → diproses → selesai (softcopy_sha256 set) or ditolak (reason set)."""
+
+    id = _id()
+    account_id = ForeignKey(Account, db_column_name="account_id", on_delete=OnDelete.cascade)
+    publication_id = Varchar(length=36, null=True, default=None)  # publications.id
+    description = Text(null=True, default=None)
+    purpose = Varchar(length=20)
+    status = Varchar(length=10, default="diajukan")
+    reason = Text(null=True, default=None)
+    softcopy_sha256 = Varchar(length=64, null=True, default=None)  # softcopy_files.sha256
+    created_at = _when()
+    processed_at = _when(null=True)
+    finished_at = _when(null=True)
+    processed_by = Varchar(length=36, null=True, default=None)  # accounts.id of the staff member
+    finished_by = Varchar(length=36, null=True, default=None)
+
+
+class RequestDownload(Table, tablename="request_downloads"):
+    """Every copy of a fulfilled request served to its reader; `id` is printed in the watermark."""
+
+    id = _id()
+    account_id = ForeignKey(Account, db_column_name="account_id", on_delete=OnDelete.cascade)
+    request_id = Varchar(length=36)
+    softcopy_sha256 = Varchar(length=64)
+    at = _when()
+
+
+# Ratings and complaints join here, each with its migration.
 TABLES = (
     Office, Device, Account, AccountToken, Session, LoginAttempt, MigrationRecord, SoftcopyFile, Publication,
-    PublicationSubject, Download,
+    PublicationSubject, Download, SoftcopyRequest, RequestDownload,
 )
 # Columns only one engine has, for its own full-text search (see m002_catalogue).
 ENGINE_COLUMNS = {"sqlite": {"publications": {"seq"}}, "postgresql": {"publications": {"search"}}}
