@@ -51,10 +51,13 @@ async def softcopy(request: Request, publication_id: FromPath[str], accounts: Ac
 
 
 async def _serve(reading: Reading, publication_id: str, reader, download: bool) -> Stream:
-    """Streamed from this request's own temporary file, removed once sent; no ETag or Last-Modified, since no
-    two answers are the same file."""
     disposition = "attachment" if download else "inline"
-    copy = await reading.softcopy(publication_id, reader, disposition)
+    return softcopy_stream(await reading.softcopy(publication_id, reader, disposition), disposition)
+
+
+def softcopy_stream(copy, disposition: str) -> Stream:
+    """A reader's copy, streamed from this request's own temporary file and removed once sent; no ETag or
+    Last-Modified, since no two answers are the same file."""
     try:
         headers = {**NO_STORE, "X-Download-Id": copy.download_id, "Content-Length": str(copy.path.stat().st_size),
                    "Content-Disposition": f'{disposition}; filename="{copy.filename}"'}

@@ -16,7 +16,7 @@ from cloud.catalogue import CatalogueError
 from cloud.errors import ApiError
 from cloud.requests import MAX_PDF, PURPOSES, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
-from cloud.routes.catalogue import NO_STORE, _chunks
+from cloud.routes.catalogue import NO_STORE, softcopy_stream
 
 RequestsDep = NamedDependency[Requests]
 Form = URLEncodedBody[dict[str, str]]
@@ -52,14 +52,7 @@ async def softcopy(request: Request, request_id: FromPath[str], accounts: Accoun
     """`?unduh=1` asks the browser to save it; otherwise it opens inline. Never cached, made for this request."""
     reader = await _signed_in(request, accounts)
     disposition = "attachment" if request.query_params.get("unduh") in ("1", "true") else "inline"
-    copy = await requests.softcopy(reader, request_id)
-    try:
-        headers = {**NO_STORE, "X-Download-Id": copy.download_id, "Content-Length": str(copy.path.stat().st_size),
-                   "Content-Disposition": f'{disposition}; filename="{copy.filename}"'}
-        return Stream(_chunks(copy.path), media_type="application/pdf", headers=headers)
-    except BaseException:
-        copy.path.unlink(missing_ok=True)
-        raise
+    return softcopy_stream(await requests.softcopy(reader, request_id), disposition)
 
 
 # --- staff ---------------------------------------------------------------------------------------------------------
