@@ -14,13 +14,14 @@ from cloud import accounts as accounts_module
 from cloud.accounts import AccountError, Accounts
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.db import Database
+from cloud.devices import Devices
 from cloud.demo_catalogue import seed_demo_catalogue
 from cloud.errors import ApiError, error_response
 from cloud.mail import SmtpMailer
 from cloud.migrations import migrate
 from cloud.reading import Reading
 from cloud.requests import Requests
-from cloud.routes import accounts, catalogue, dev, pages
+from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, reports
 from cloud.routes import requests as request_routes
 from cloud.settings import CloudSettings, ConfigError
 from pst.clock import Clock, SystemClock
@@ -47,7 +48,11 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     service = Accounts(db, clock, SmtpMailer(settings.smtp_url, settings.mail_from), key, settings.public_url)
     books, reading = Catalogue(db), Reading(db, clock, settings.data_dir)
     asked = Requests(db, clock, service.mailer, settings.data_dir, settings.public_url)
-    routes = [healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes]
+    devices = Devices(db, clock, key)
+    routes = [
+        healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
+        *quality.routes, *reports.routes,
+    ]
     if settings.demo:
         routes += dev.routes
 
@@ -65,6 +70,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             "catalogue": Provide(lambda: books, sync_to_thread=False),
             "reading": Provide(lambda: reading, sync_to_thread=False),
             "requests": Provide(lambda: asked, sync_to_thread=False),
+            "devices": Provide(lambda: devices, sync_to_thread=False),
         },
         on_startup=[start],
         on_shutdown=[db.stop],

@@ -140,6 +140,157 @@ def m003_requests() -> list[Statement]:
     ]
 
 
+
+@migration
+def m004_quality() -> list[Statement]:
+    """Ratings (SKM, U1–U9 on 1–4) and complaints of every office, whether made at a desk appliance (arriving by
+    sync, keeping the id the appliance gave them) or on the portal; and the visits the appliances send up, for the
+    office head's reports. Visits carry the guestbook's profile, never the visitor's name, e-mail or phone."""
+    return [
+        """CREATE TABLE ratings (
+            id VARCHAR(36) PRIMARY KEY,
+            office_code VARCHAR(8) NOT NULL,
+            source VARCHAR(8) NOT NULL CHECK (source IN ('kiosk', 'api', 'portal')),
+            device_id VARCHAR(36) REFERENCES devices (id) ON DELETE SET NULL,
+            visit_id VARCHAR(36) UNIQUE,
+            account_id VARCHAR(36) REFERENCES accounts (id) ON DELETE SET NULL,
+            u1 SMALLINT CHECK (u1 BETWEEN 1 AND 4),
+            u2 SMALLINT CHECK (u2 BETWEEN 1 AND 4),
+            u3 SMALLINT CHECK (u3 BETWEEN 1 AND 4),
+            u4 SMALLINT CHECK (u4 BETWEEN 1 AND 4),
+            u5 SMALLINT CHECK (u5 BETWEEN 1 AND 4),
+            u6 SMALLINT CHECK (u6 BETWEEN 1 AND 4),
+            u7 SMALLINT CHECK (u7 BETWEEN 1 AND 4),
+            u8 SMALLINT CHECK (u8 BETWEEN 1 AND 4),
+            u9 SMALLINT CHECK (u9 BETWEEN 1 AND 4),
+            comment TEXT,
+            gender VARCHAR(1),
+            age_band VARCHAR(10),
+            education VARCHAR(20),
+            occupation VARCHAR(40),
+            rated_at TIMESTAMPTZ NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL,
+            clock_flag VARCHAR(12))""",
+        "CREATE INDEX ratings_office_rated ON ratings (office_code, rated_at)",
+        "CREATE INDEX ratings_rated ON ratings (rated_at)",
+        "CREATE INDEX ratings_account ON ratings (account_id)",
+        """CREATE TABLE complaints (
+            id VARCHAR(36) PRIMARY KEY,
+            tracking VARCHAR(32) NOT NULL UNIQUE,
+            office_code VARCHAR(8) NOT NULL,
+            origin VARCHAR(5) NOT NULL CHECK (origin IN ('edge', 'cloud')),
+            device_id VARCHAR(36) REFERENCES devices (id) ON DELETE SET NULL,
+            account_id VARCHAR(36) REFERENCES accounts (id) ON DELETE SET NULL,
+            channel VARCHAR(12) NOT NULL
+                CHECK (channel IN ('kotak_saran', 'website', 'email', 'whatsapp', 'lapor', 'langsung')),
+            text TEXT NOT NULL,
+            contact VARCHAR(200),
+            entered_by VARCHAR(100),
+            status VARCHAR(16) NOT NULL DEFAULT 'diterima'
+                CHECK (status IN ('diterima', 'ditindaklanjuti', 'selesai')),
+            received_at TIMESTAMPTZ NOT NULL,
+            followed_up_at TIMESTAMPTZ,
+            followed_up_by VARCHAR(100),
+            resolved_at TIMESTAMPTZ,
+            resolved_by VARCHAR(100),
+            response TEXT,
+            responded_at TIMESTAMPTZ,
+            updated_at TIMESTAMPTZ NOT NULL,
+            clock_flag VARCHAR(12))""",
+        "CREATE INDEX complaints_office_received ON complaints (office_code, received_at)",
+        "CREATE INDEX complaints_status ON complaints (status, received_at)",
+        """CREATE TABLE visits (
+            id VARCHAR(36) PRIMARY KEY,
+            office_code VARCHAR(8) NOT NULL,
+            device_id VARCHAR(36) REFERENCES devices (id) ON DELETE SET NULL,
+            ticket_number VARCHAR(8),
+            gender VARCHAR(1),
+            age_band VARCHAR(10),
+            education VARCHAR(20),
+            occupation VARCHAR(40),
+            institution VARCHAR(200),
+            purposes VARCHAR(200) NOT NULL DEFAULT '',
+            checked_in_at TIMESTAMPTZ NOT NULL,
+            service_started_at TIMESTAMPTZ,
+            wait_s INTEGER,
+            checked_out_at TIMESTAMPTZ,
+            clock_flag VARCHAR(12))""",
+        "CREATE INDEX visits_office_checked_in ON visits (office_code, checked_in_at)",
+        "CREATE INDEX visits_checked_in ON visits (checked_in_at)",
+    ]
+
+
+@migration
+def m005_sync() -> list[Statement]:
+    """The sync with the appliances (see sync/PROTOCOL.md). Enrolment codes and credentials are stored as hashes.
+    Uplink: the cloud owns each appliance database's cursor (`sync_cursors`, per device and epoch), every applied
+    event id is remembered once (`sync_events`, also unique per device + epoch + sequence), refused events wait in
+    `sync_dead_letters`. Downlink: `changes` numbered by `change_counter`, whose row lock is held to the commit, so
+    change numbers are in commit order and a reader's cursor can never pass a change still being written. Desk
+    records with no table of their own (tickets, fetch requests, scans, lockers) are kept in `edge_records`."""
+    return [
+        "ALTER TABLE devices ADD COLUMN enrol_code_hash VARCHAR(64)",
+        "ALTER TABLE devices ADD COLUMN enrol_expires_at TIMESTAMPTZ",
+        "ALTER TABLE devices ADD COLUMN revoked_at TIMESTAMPTZ",
+        "ALTER TABLE devices ADD COLUMN last_seen_at TIMESTAMPTZ",
+        "CREATE UNIQUE INDEX devices_enrol_code ON devices (enrol_code_hash)",
+        """CREATE TABLE sync_cursors (
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            epoch VARCHAR(36) NOT NULL,
+            last_seq BIGINT NOT NULL,
+            last_event_id VARCHAR(36),
+            updated_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (device_id, epoch))""",
+        """CREATE TABLE sync_events (
+            event_id VARCHAR(36) PRIMARY KEY,
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            epoch VARCHAR(36) NOT NULL,
+            seq BIGINT NOT NULL,
+            entity VARCHAR(24) NOT NULL,
+            entity_id VARCHAR(64) NOT NULL,
+            op VARCHAR(24) NOT NULL,
+            hlc VARCHAR(40),
+            applied_at TIMESTAMPTZ NOT NULL,
+            UNIQUE (device_id, epoch, seq))""",
+        """CREATE TABLE sync_dead_letters (
+            id VARCHAR(36) PRIMARY KEY,
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            epoch VARCHAR(36) NOT NULL,
+            seq BIGINT NOT NULL,
+            event_id VARCHAR(36) NOT NULL UNIQUE,
+            entity VARCHAR(24) NOT NULL,
+            entity_id VARCHAR(64) NOT NULL,
+            op VARCHAR(24) NOT NULL,
+            payload TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX sync_dead_letters_device ON sync_dead_letters (device_id, at)",
+        """CREATE TABLE change_counter (
+            id SMALLINT PRIMARY KEY CHECK (id = 1),
+            n BIGINT NOT NULL)""",
+        "INSERT INTO change_counter (id, n) VALUES (1, 0)",
+        """CREATE TABLE changes (
+            seq BIGINT PRIMARY KEY,
+            office_code VARCHAR(8),
+            entity VARCHAR(24) NOT NULL,
+            entity_id VARCHAR(64) NOT NULL,
+            at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX changes_office_seq ON changes (office_code, seq)",
+        """CREATE TABLE edge_records (
+            entity VARCHAR(24) NOT NULL,
+            record_id VARCHAR(64) NOT NULL,
+            office_code VARCHAR(8) NOT NULL,
+            device_id VARCHAR(36) REFERENCES devices (id) ON DELETE SET NULL,
+            data TEXT NOT NULL,
+            born_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (entity, record_id))""",
+        "CREATE INDEX edge_records_office ON edge_records (office_code, entity, born_at)",
+        "ALTER TABLE softcopy_requests ADD COLUMN office_code VARCHAR(8)",
+        "ALTER TABLE softcopy_requests ADD COLUMN origin VARCHAR(5) NOT NULL DEFAULT 'cloud'",
+        "ALTER TABLE softcopy_requests ADD COLUMN device_id VARCHAR(36) REFERENCES devices (id) ON DELETE SET NULL",
+    ]
+
 _PUBLICATION = """catalogue_number VARCHAR(40) NOT NULL,
             year INTEGER NOT NULL,
             title VARCHAR(300) NOT NULL,

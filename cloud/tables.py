@@ -7,7 +7,7 @@ Times are UTC (`TIMESTAMPTZ`: native on PostgreSQL, ISO text that Piccolo conver
 
 from __future__ import annotations
 
-from piccolo.columns import BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -39,6 +39,10 @@ class Device(Table, tablename="devices"):
     key_hash = Varchar(length=64, null=True, default=None, unique=True)
     enrolled_at = _when(null=True)
     created_at = _when()
+    enrol_code_hash = Varchar(length=64, null=True, default=None)  # unique index; cleared at enrolment
+    enrol_expires_at = _when(null=True)
+    revoked_at = _when(null=True)
+    last_seen_at = _when(null=True)
 
 
 class Account(Table, tablename="accounts"):
@@ -149,6 +153,9 @@ class SoftcopyRequest(Table, tablename="softcopy_requests"):
     finished_at = _when(null=True)
     processed_by = Varchar(length=36, null=True, default=None)  # accounts.id of the staff member
     finished_by = Varchar(length=36, null=True, default=None)
+    office_code = Varchar(length=8, null=True, default=None)  # the office whose desk took it (origin edge)
+    origin = Varchar(length=5, default="cloud")  # cloud (the portal) | edge (made at a desk, arrived by sync)
+    device_id = Varchar(length=36, null=True, default=None)
 
 
 class RequestDownload(Table, tablename="request_downloads"):
@@ -161,10 +168,145 @@ class RequestDownload(Table, tablename="request_downloads"):
     at = _when()
 
 
-# Ratings and complaints join here, each with its migration.
+def _score():
+    return SmallInt(null=True, default=None)
+
+
+class Rating(Table, tablename="ratings"):
+    """One SKM answer sheet: at a desk (source kiosk/api, arriving by sync) or on the portal (source portal).
+    A score is NULL where the respondent left the element out. `clock_flag` marks a time the appliance made while
+    its clock was not set (see sync)."""
+
+    id = _id()
+    office_code = Varchar(length=8)
+    source = Varchar(length=8)
+    device_id = Varchar(length=36, null=True, default=None)  # devices.id
+    visit_id = Varchar(length=36, null=True, default=None, unique=True)
+    account_id = Varchar(length=36, null=True, default=None)  # accounts.id
+    u1, u2, u3, u4, u5, u6, u7, u8, u9 = (_score() for _ in range(9))
+    comment = Text(null=True, default=None)
+    gender = Varchar(length=1, null=True, default=None)
+    age_band = Varchar(length=10, null=True, default=None)
+    education = Varchar(length=20, null=True, default=None)
+    occupation = Varchar(length=40, null=True, default=None)
+    rated_at = _when()
+    received_at = _when()
+    clock_flag = Varchar(length=12, null=True, default=None)
+
+
+class Complaint(Table, tablename="complaints"):
+    """A complaint from any channel; `origin` edge ones are handled at the appliance and arrive by sync, cloud ones
+    are handled in the back office. diterima → ditindaklanjuti → selesai."""
+
+    id = _id()
+    tracking = Varchar(length=32, unique=True)
+    office_code = Varchar(length=8)
+    origin = Varchar(length=5)
+    device_id = Varchar(length=36, null=True, default=None)
+    account_id = Varchar(length=36, null=True, default=None)
+    channel = Varchar(length=12)
+    text = Text()
+    contact = Varchar(length=200, null=True, default=None)
+    entered_by = Varchar(length=100, null=True, default=None)
+    status = Varchar(length=16, default="diterima")
+    received_at = _when()
+    followed_up_at = _when(null=True)
+    followed_up_by = Varchar(length=100, null=True, default=None)
+    resolved_at = _when(null=True)
+    resolved_by = Varchar(length=100, null=True, default=None)
+    response = Text(null=True, default=None)
+    responded_at = _when(null=True)
+    updated_at = _when()
+    clock_flag = Varchar(length=12, null=True, default=None)
+
+
+class Visit(Table, tablename="visits"):
+    """A desk visit as the appliance sends it up: the guestbook's profile and the service times, no personal data."""
+
+    id = _id()
+    office_code = Varchar(length=8)
+    device_id = Varchar(length=36, null=True, default=None)
+    ticket_number = Varchar(length=8, null=True, default=None)
+    gender = Varchar(length=1, null=True, default=None)
+    age_band = Varchar(length=10, null=True, default=None)
+    education = Varchar(length=20, null=True, default=None)
+    occupation = Varchar(length=40, null=True, default=None)
+    institution = Varchar(length=200, null=True, default=None)
+    purposes = Varchar(length=200, default="")  # "baca_tercetak;pindai"
+    checked_in_at = _when()
+    service_started_at = _when(null=True)
+    wait_s = Integer(null=True, default=None)
+    checked_out_at = _when(null=True)
+    clock_flag = Varchar(length=12, null=True, default=None)
+
+
+class SyncCursor(Table, tablename="sync_cursors"):
+    """How far the cloud has applied one appliance database (device + epoch): the cloud owns this cursor."""
+
+    device_id = Varchar(length=36, primary_key=True)  # with epoch: the key (Piccolo names one column)
+    epoch = Varchar(length=36)
+    last_seq = BigInt()
+    last_event_id = Varchar(length=36, null=True, default=None)
+    updated_at = _when()
+
+
+class SyncEvent(Table, tablename="sync_events"):
+    event_id = Varchar(length=36, primary_key=True)
+    device_id = Varchar(length=36)
+    epoch = Varchar(length=36)
+    seq = BigInt()
+    entity = Varchar(length=24)
+    entity_id = Varchar(length=64)
+    op = Varchar(length=24)
+    hlc = Varchar(length=40, null=True, default=None)
+    applied_at = _when()
+
+
+class SyncDeadLetter(Table, tablename="sync_dead_letters"):
+    id = _id()
+    device_id = Varchar(length=36)
+    epoch = Varchar(length=36)
+    seq = BigInt()
+    event_id = Varchar(length=36, unique=True)
+    entity = Varchar(length=24)
+    entity_id = Varchar(length=64)
+    op = Varchar(length=24)
+    payload = Text()
+    reason = Text()
+    at = _when()
+
+
+class ChangeCounter(Table, tablename="change_counter"):
+    id = SmallInt(primary_key=True)
+    n = BigInt()
+
+
+class Change(Table, tablename="changes"):
+    """Downlink: one row per cloud change an appliance may need; NULL office_code: every office."""
+
+    seq = BigInt(primary_key=True)
+    office_code = Varchar(length=8, null=True, default=None)
+    entity = Varchar(length=24)
+    entity_id = Varchar(length=64)
+    at = _when()
+
+
+class EdgeRecord(Table, tablename="edge_records"):
+    """A desk record without a table of its own, as its latest state (JSON); keyed by (entity, record_id)."""
+
+    entity = Varchar(length=24, primary_key=True)  # with record_id: the key
+    record_id = Varchar(length=64)
+    office_code = Varchar(length=8)
+    device_id = Varchar(length=36, null=True, default=None)
+    data = Text()
+    born_at = _when()
+    updated_at = _when()
+
+
 TABLES = (
     Office, Device, Account, AccountToken, Session, LoginAttempt, MigrationRecord, SoftcopyFile, Publication,
-    PublicationSubject, Download, SoftcopyRequest, RequestDownload,
+    PublicationSubject, Download, SoftcopyRequest, RequestDownload, Rating, Complaint, Visit, SyncCursor, SyncEvent,
+    SyncDeadLetter, ChangeCounter, Change, EdgeRecord,
 )
 # Columns only one engine has, for its own full-text search (see m002_catalogue).
 ENGINE_COLUMNS = {"sqlite": {"publications": {"seq"}}, "postgresql": {"publications": {"search"}}}

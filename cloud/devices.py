@@ -1,0 +1,171 @@
+"""Offices and their front-desk appliances: a device is added with a one-time enrolment code, the appliance trades
+the code for its credential (`pst edge enroll`), every sync request carries that credential, and a device can be
+revoked. Codes and credentials are stored only as keyed hashes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from hashlib import sha256
+
+from cloud.accounts import AccountError
+from cloud.db import Database, is_unique_violation
+from pst.clock import Clock
+from pst.ids import new_id
+
+CODE_TTL = timedelta(hours=48)
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone and typed on a Pi
+OFFICE_CODE = re.compile(r"^\d{4}$")
+CREDENTIAL_PREFIX = "pstd1"
+
+
+@dataclass(frozen=True)
+class DeviceAuth:
+    """Who a sync request comes from."""
+
+    device_id: str
+    office_code: str
+    name: str
+
+
+class Devices:
+    def __init__(self, db: Database, clock: Clock, secret: bytes):
+        self.db, self.clock, self.secret = db, clock, secret
+
+    def _hash(self, kind: str, value: str) -> str:
+        return hmac.new(self.secret, f"{kind}:{value}".encode(), sha256).hexdigest()
+
+    # offices
+
+    async def offices(self) -> list[dict]:
+        return await self.db.execute(
+            "SELECT o.id, o.code, o.name, o.created_at,"
+            " (SELECT count(*) FROM devices d WHERE d.office_id = o.id AND d.revoked_at IS NULL) AS devices"
+            " FROM offices o ORDER BY o.code"
+        )
+
+    async def office(self, code: str) -> dict | None:
+        rows = await self.db.execute("SELECT id, code, name, created_at FROM offices WHERE code = {}", code)
+        return rows[0] if rows else None
+
+    async def add_office(self, code: str, name: str) -> dict:
+        code, name = (code or "").strip(), " ".join((name or "").split())
+        errors = {}
+        if not OFFICE_CODE.match(code):
+            errors["code"] = "kode satker BPS: 4 angka, misalnya 7400"
+        if not name or len(name) > 200:
+            errors["name"] = "wajib diisi, paling banyak 200 karakter"
+        if errors:
+            raise AccountError(400, "Data kantor belum benar", errors)
+        row = {"id": new_id(), "code": code, "name": name, "created_at": self.clock.now()}
+        try:
+            async with self.db.transaction():
+                await self.db.execute(
+                    "INSERT INTO offices (id, code, name, created_at) VALUES ({}, {}, {}, {})",
+                    row["id"], code, name, row["created_at"],
+                )
+        except Exception as exc:
+            if is_unique_violation(exc):
+                raise AccountError(409, "Kantor dengan kode ini sudah ada", {"code": "sudah terdaftar"}) from None
+            raise
+        return row
+
+    async def ensure_office(self, code: str, name: str) -> dict:
+        return await self.office(code) or await self.add_office(code, name)
+
+    # devices
+
+    async def devices(self, office_code: str | None = None) -> list[dict]:
+        where, args = ("WHERE o.code = {}", [office_code]) if office_code else ("", [])
+        return await self.db.execute(
+            "SELECT d.id, d.name, o.code AS office_code, o.name AS office_name, d.created_at, d.enrolled_at,"
+            " d.enrol_expires_at, d.revoked_at, d.last_seen_at, d.key_hash IS NOT NULL AS enrolled"
+            f" FROM devices d JOIN offices o ON o.id = d.office_id {where} ORDER BY o.code, d.created_at",
+            *args,
+        )
+
+    async def add_device(self, office_code: str, name: str) -> tuple[dict, str]:
+        """A device waiting for its appliance; returns it and the one-time enrolment code (shown once)."""
+        office = await self.office((office_code or "").strip())
+        name = " ".join((name or "").split())
+        errors = {}
+        if office is None:
+            errors["office"] = "kantor tidak dikenal; tambahkan kantornya dulu"
+        if not name or len(name) > 100:
+            errors["name"] = "wajib diisi, paling banyak 100 karakter"
+        if errors:
+            raise AccountError(400, "Data perangkat belum benar", errors)
+        code = "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3))
+        now = self.clock.now()
+        row = {"id": new_id(), "name": name, "office_code": office["code"], "created_at": now}
+        async with self.db.transaction():
+            await self.db.execute(
+                "INSERT INTO devices (id, office_id, name, created_at, enrol_code_hash, enrol_expires_at)"
+                " VALUES ({}, {}, {}, {}, {}, {})",
+                row["id"], office["id"], name, now, self._hash("enrol", code), now + CODE_TTL,
+            )
+        return row, code
+
+    async def enroll(self, code: str) -> tuple[DeviceAuth, str]:
+        """Trade a one-time code for the device's credential; the code stops working. 400 for a bad code."""
+        wanted = re.sub(r"[^A-Z0-9]", "", (code or "").upper())
+        wanted = "-".join(wanted[i:i + 4] for i in range(0, len(wanted), 4))
+        now = self.clock.now()
+        secret = secrets.token_urlsafe(32)
+        async with self.db.transaction():
+            rows = await self.db.execute(
+                "SELECT d.id, d.name, d.enrol_expires_at, d.revoked_at, o.code AS office_code FROM devices d"
+                " JOIN offices o ON o.id = d.office_id WHERE d.enrol_code_hash = {}",
+                self._hash("enrol", wanted),
+            )
+            device = rows[0] if rows else None
+            if device is None or device["revoked_at"] is not None or _aware(device["enrol_expires_at"]) <= now:
+                raise AccountError(400, "Kode pendaftaran tidak sah, sudah dipakai, atau kedaluwarsa",
+                                   {"code": "minta kode baru di back office"})
+            credential = f"{CREDENTIAL_PREFIX}.{device['id']}.{secret}"
+            await self.db.execute(
+                "UPDATE devices SET key_hash = {}, enrolled_at = {}, enrol_code_hash = NULL, enrol_expires_at = NULL"
+                " WHERE id = {}",
+                self._hash("device", credential), now, device["id"],
+            )
+        return DeviceAuth(device["id"], device["office_code"], device["name"]), credential
+
+    async def authenticate(self, credential: str | None) -> DeviceAuth | None:
+        """The device a credential belongs to; None when unknown or revoked."""
+        if not credential or not credential.startswith(CREDENTIAL_PREFIX + ".") or len(credential) > 200:
+            return None
+        rows = await self.db.execute(
+            "SELECT d.id, d.name, d.revoked_at, o.code AS office_code FROM devices d"
+            " JOIN offices o ON o.id = d.office_id WHERE d.key_hash = {}",
+            self._hash("device", credential),
+        )
+        if not rows or rows[0]["revoked_at"] is not None:
+            return None
+        return DeviceAuth(rows[0]["id"], rows[0]["office_code"], rows[0]["name"])
+
+    async def seen(self, device_id: str) -> None:
+        await self.db.execute("UPDATE devices SET last_seen_at = {} WHERE id = {}", self.clock.now(), device_id)
+
+    async def revoke(self, device_id: str) -> bool:
+        async with self.db.transaction():
+            rows = await self.db.execute("SELECT id FROM devices WHERE id = {} AND revoked_at IS NULL", device_id)
+            if not rows:
+                return False
+            await self.db.execute(
+                "UPDATE devices SET revoked_at = {}, enrol_code_hash = NULL WHERE id = {}", self.clock.now(), device_id
+            )
+        return True
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        from datetime import timezone
+
+        value = value.replace(tzinfo=timezone.utc)
+    return value

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the reports work."""
+
+routes: list = []
