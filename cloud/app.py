@@ -19,10 +19,12 @@ from cloud.demo_catalogue import seed_demo_catalogue
 from cloud.errors import ApiError, error_response
 from cloud.mail import SmtpMailer
 from cloud.migrations import migrate
+from cloud.quality import Quality
 from cloud.reading import Reading
 from cloud.requests import Requests
 from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, reports
 from cloud.routes import requests as request_routes
+from cloud.routes import sync as sync_routes
 from cloud.settings import CloudSettings, ConfigError
 from pst.clock import Clock, SystemClock
 
@@ -51,7 +53,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     devices = Devices(db, clock, key)
     routes = [
         healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
-        *quality.routes, *reports.routes,
+        *quality.routes, *reports.routes, *sync_routes.routes,
     ]
     if settings.demo:
         routes += dev.routes
@@ -71,13 +73,14 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             "reading": Provide(lambda: reading, sync_to_thread=False),
             "requests": Provide(lambda: asked, sync_to_thread=False),
             "devices": Provide(lambda: devices, sync_to_thread=False),
+            "quality": Provide(lambda: Quality(db, clock), sync_to_thread=False),
         },
         on_startup=[start],
         on_shutdown=[db.stop],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         # the JSON API accepts only application/json (see routes.json_object); every HTML form carries a token
         csrf_config=CSRFConfig(
-            secret=key.decode(), cookie_name=CSRF_COOKIE, cookie_samesite="lax", exclude=["/api/"],
+            secret=key.decode(), cookie_name=CSRF_COOKIE, cookie_samesite="lax", exclude=["/api/", "/sync/"],
             cookie_secure=settings.public_url.startswith("https://"),
         ),
         exception_handlers={AccountError: error_response, CatalogueError: error_response, Exception: error_response},

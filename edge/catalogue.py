@@ -194,6 +194,39 @@ class CatalogueService:
         return counts
 
 
+def apply_cloud_rows(db: Database, items: list[Mapping[str, Any]], now: datetime) -> dict:
+    """Publications as the sync brings them down, inside the caller's transaction (which also moves the downlink
+    cursor). Checked like an import; the office's own location, shelf and copies are kept."""
+    rows = [(index, {k: item.get(k) for k in ("title", "year", "type", "subjects", "catalogue_number", "isbn")
+                     if item.get(k) is not None})
+            for index, item in enumerate(items, start=1)]
+    clean = _validate(rows, now.year + 1, "butir")
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for row, item in zip(clean, items):
+        counts[_upsert(db, row, "cloud", iso(now))] += 1
+        db.execute("UPDATE publications SET cloud_id = NULL WHERE cloud_id = ?", [item["cloud_id"]])
+        db.execute("UPDATE publications SET cloud_id = ? WHERE catalogue_number = ? AND year = ?",
+                   [item["cloud_id"], row["catalogue_number"], row["year"]])
+    return counts
+
+
+def remove_cloud_row(db: Database, cloud_id: str) -> bool:
+    """A publication the cloud removed leaves the reading room's catalogue, unless the room has used it (its
+    in-house uses and fetch requests keep pointing at it); then it stays, unlinked from the cloud."""
+    row = db.execute("SELECT id FROM publications WHERE cloud_id = ?", [cloud_id]).fetchone()
+    if row is None:
+        return False
+    used = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM publication_uses WHERE publication_id = ?)"
+        " OR EXISTS (SELECT 1 FROM fetch_requests WHERE publication_id = ?)", [row[0], row[0]],
+    ).fetchone()[0]
+    if used:
+        db.execute("UPDATE publications SET cloud_id = NULL WHERE id = ?", [row[0]])
+        return False
+    db.execute("DELETE FROM publications WHERE id = ?", [row[0]])
+    return True
+
+
 def record_use(db: Database, publication_id: str, now: datetime, staff_id: str | None,
                fetch_request_id: str | None = None) -> int:
     """Count one in-house use inside the caller's transaction; the cloud sums them for the library's statistics."""

@@ -311,3 +311,50 @@ def _run_script(db: Database, script: str) -> None:
         if sqlite3.complete_statement(pending):
             db.execute(pending.strip())
             pending = ""
+
+
+@migrations()
+def m007_sync(db: Database) -> None:
+    _run_script(db, SYNC_SQL)
+
+
+SYNC_SQL = """
+ALTER TABLE outbox ADD COLUMN hlc TEXT;            -- pst.hlc stamp: the order of events whatever the wall clock did
+ALTER TABLE outbox ADD COLUMN clock_flag TEXT;     -- 'unset' | 'behind' when the wall clock was not trustworthy
+ALTER TABLE outbox ADD COLUMN boot_id TEXT;        -- the machine's boot and its monotonic clock at the event,
+ALTER TABLE outbox ADD COLUMN mono REAL;           -- to place an untrustworthy time once the cloud's clock is known
+CREATE INDEX outbox_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    downlink_after INTEGER NOT NULL DEFAULT 0,     -- the last cloud change applied here (same transaction as it)
+    cloud_seq INTEGER,                             -- the cloud's cursor for this database, as last heard
+    last_attempt_at TEXT,
+    last_success_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,           -- consecutive failed rounds (the backoff grows with them)
+    next_attempt_at TEXT
+);
+INSERT INTO sync_state (id) VALUES (1);
+ALTER TABLE publications ADD COLUMN cloud_id TEXT;      -- the cloud's id of a publication it sent down
+CREATE UNIQUE INDEX publications_cloud_id ON publications (cloud_id);
+CREATE TABLE sync_anchors (                        -- the cloud's time against this machine's monotonic clock
+    boot_id TEXT PRIMARY KEY,
+    mono REAL NOT NULL,
+    cloud_time TEXT NOT NULL
+);
+CREATE TABLE softcopy_requests (                   -- made at the desk; from then on the cloud owns the status
+    id TEXT PRIMARY KEY,
+    visit_id TEXT REFERENCES visits (id),
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    catalogue_number TEXT,
+    year INTEGER,
+    description TEXT,
+    purpose TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'diajukan',       -- as the cloud last said: diajukan, diproses, selesai, ditolak
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    status_at TEXT
+);
+"""

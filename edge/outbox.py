@@ -7,13 +7,17 @@ The sync agent sends events in `seq` order (the per-device sequence) and marks t
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
+from pst import hlc
 from pst.clock import iso
 from pst.ids import new_id
+
+_BOOT = hlc.boot_id()
 
 
 def device_id(db: Database) -> str:
@@ -24,10 +28,14 @@ def append(db: Database, entity: str, entity_id: str, op: str, payload: dict[str
     """Record one event; call inside the transaction of the change it describes."""
     if not db.conn.in_transaction:
         raise RuntimeError("outbox.append must run inside the business write's transaction")
+    row = db.execute("SELECT value FROM meta WHERE key = 'hlc'").fetchone()
+    stamp, flag = hlc.tick(hlc.Stamp.parse(row[0]) if row else None, now)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)", [str(stamp)])
     cursor = db.execute(
-        "INSERT INTO outbox (event_id, device_id, entity, entity_id, op, payload, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [new_id(), device_id(db), entity, entity_id, op, json.dumps(payload, ensure_ascii=False), iso(now)],
+        "INSERT INTO outbox (event_id, device_id, entity, entity_id, op, payload, created_at, hlc, clock_flag,"
+        " boot_id, mono) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [new_id(), device_id(db), entity, entity_id, op, json.dumps(payload, ensure_ascii=False), iso(now),
+         str(stamp), flag, _BOOT, time.monotonic()],
     )
     return cursor.lastrowid
 

@@ -10,7 +10,6 @@ transaction with its outbox event (`rating`/`submitted`) for the sync to the clo
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
 from sqlite_utils import Database
@@ -18,15 +17,15 @@ from sqlite_utils import Database
 from edge import outbox
 from edge.i18n import N_
 from edge.store import EdgeStore
+from pst import skm
 from pst.clock import Clock, iso
 from pst.ids import new_id
-from pst.skm import CODES, SCALE, IkmResult, compute_ikm, shown
+from pst.skm import CODES, IkmResult, compute_ikm, shown
+from pst.skm import COMMENT_MAX as COMMENT_MAX  # re-exported for the questionnaire page
 
 # The table is made by migration m006_ratings_and_complaints (edge/migrations.py).
 
-COMMENT_MAX = 1000
 WALK_UP_PER_MINUTE = 6  # anonymous ratings a minute before the kiosk says "wait": a light brake on stuffing
-AGE_BANDS = ((20, "<20"), (30, "20-29"), (40, "30-39"), (50, "40-49"), (60, "50-59"), (200, "60+"))
 SCORE_COLUMNS = tuple(code.lower() for code in CODES)
 
 
@@ -36,49 +35,32 @@ class RatingError(ValueError):
         self.status, self.errors = status, errors or {}
 
 
+PROBLEMS = {
+    skm.NOT_AN_OBJECT: N_("wajib diisi"), skm.UNKNOWN_ELEMENT: N_("unsur tidak dikenal"),
+    skm.NOT_A_SCORE: N_("nilai harus 1, 2, 3 atau 4"), skm.UNANSWERED: N_("pilih salah satu jawaban"),
+    skm.NO_ANSWER: N_("jawab minimal satu unsur"),
+}
+
+
 def clean_scores(scores: object, require_all: bool) -> dict[str, int]:
-    """The scores as {code: 1..4}, or RatingError(400) naming each bad element. Digits as text are accepted
-    (a form posts text); at least one element always, all nine when `require_all` (the kiosk form)."""
-    if not isinstance(scores, Mapping):
-        raise RatingError(400, N_("Nilai SKM harus berupa objek U1–U9"), {"scores": N_("wajib diisi")})
-    errors: dict[str, str] = {}
-    clean: dict[str, int] = {}
-    for code, value in scores.items():
-        if code not in CODES:
-            errors[str(code)[:10]] = N_("unsur tidak dikenal")
-            continue
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if value in (None, ""):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE:
-            errors[code] = N_("nilai harus 1, 2, 3 atau 4")
-        else:
-            clean[code] = value
-    for code in CODES:
-        if require_all and code not in clean and code not in errors:
-            errors[code] = N_("pilih salah satu jawaban")
-    if not clean and not errors:
-        errors["scores"] = N_("jawab minimal satu unsur")
-    if errors:
+    """The scores as {code: 1..4}, or RatingError(400) naming each bad element; the rules are pst.skm's
+    (`read_scores`): digits as text are accepted (a form posts text), all nine when `require_all` (the kiosk)."""
+    clean, problems = skm.read_scores(scores, require_all)
+    if problems.get("scores") == skm.NOT_AN_OBJECT:
+        raise RatingError(400, N_("Nilai SKM harus berupa objek U1–U9"), {"scores": PROBLEMS[skm.NOT_AN_OBJECT]})
+    if problems:
+        errors = {field: PROBLEMS[kind] for field, kind in problems.items()}
         raise RatingError(400, N_("Penilaian belum lengkap atau tidak sah"), errors)
     return clean
 
 
 def clean_comment(comment: object) -> str | None:
-    if comment is None or (isinstance(comment, str) and not comment.strip()):
-        return None
-    if not isinstance(comment, str):
+    text, problem = skm.read_comment(comment)
+    if problem == skm.NOT_TEXT:
         raise RatingError(400, N_("Saran harus berupa teks"), {"comment": N_("harus berupa teks")})
-    if len(comment) > COMMENT_MAX:
+    if problem == skm.TOO_LONG:
         raise RatingError(400, N_("Saran terlalu panjang"), {"comment": N_("maks. 1000 karakter")})
-    return comment  # as typed; pages escape it when they show it
-
-
-def age_band(age: int | None) -> str | None:
-    if age is None:
-        return None
-    return next(band for upper, band in AGE_BANDS if age < upper)
+    return text  # as typed; pages escape it when they show it
 
 
 class RatingService:

@@ -12,7 +12,8 @@ a shown value then never lands in a grade band its exact value is not in.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -157,3 +158,94 @@ def shown(value: Fraction | None, places: int) -> Decimal | None:
     if value is None:
         return None
     return Decimal(math.floor(value * 10**places)).scaleb(-places)
+
+
+# --- reading an answer sheet: the rules the appliance and the portal both apply --------------------------------------
+# Each side words the problems in its own message catalogue; these are their kinds.
+NOT_AN_OBJECT = "not_an_object"  # the scores are not a mapping of codes
+UNKNOWN_ELEMENT = "unknown_element"
+NOT_A_SCORE = "not_a_score"      # anything but an integer 1..4 (True, 3.5, "baik", 0, 5)
+UNANSWERED = "unanswered"        # an element left out where all nine are asked
+NO_ANSWER = "no_answer"          # not one element answered
+COMMENT_MAX = 1000
+NOT_TEXT, TOO_LONG = "not_text", "too_long"
+
+
+def read_scores(scores: object, require_all: bool, text_digits: bool = True) -> tuple[dict[str, int], dict[str, str]]:
+    """An answer sheet as ({code: 1..4}, {field: problem}); the sheet is good when the problems are empty.
+
+    An empty value (None, "") leaves the element unanswered. Digits as text count as the number when
+    `text_digits` (an HTML form posts text); a JSON API may refuse them. At least one element is always needed,
+    all nine when `require_all` (a questionnaire the respondent fills in alone). A problem's field is the
+    element's code, cut to 10 characters when the code is not one of ours, or "scores" for the sheet as a whole.
+    """
+    if not isinstance(scores, Mapping):
+        return {}, {"scores": NOT_AN_OBJECT}
+    clean: dict[str, int] = {}
+    problems: dict[str, str] = {}
+    for code, value in scores.items():
+        if code not in BY_CODE:
+            problems[str(code)[:10]] = UNKNOWN_ELEMENT
+            continue
+        if text_digits and isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE:
+            problems[code] = NOT_A_SCORE
+        else:
+            clean[code] = value
+    if require_all:
+        problems |= {code: UNANSWERED for code in CODES if code not in clean and code not in problems}
+    if not clean and not problems:
+        problems["scores"] = NO_ANSWER
+    return clean, problems
+
+
+def read_comment(comment: object) -> tuple[str | None, str | None]:
+    """The respondent's suggestion as typed (None when blank) and its problem, if any."""
+    if comment is None or (isinstance(comment, str) and not comment.strip()):
+        return None, None
+    if not isinstance(comment, str):
+        return None, NOT_TEXT
+    if len(comment) > COMMENT_MAX:
+        return None, TOO_LONG
+    return comment, None
+
+
+# --- complaints (pengaduan): channels, life cycle and the tracking number -------------------------------------------
+# Complaint handling is element U8 of the survey; its rules are kept here with it, for the desk and the portal alike.
+CHANNELS = ("langsung", "kotak_saran", "website", "email", "whatsapp", "lapor")
+STATUSES = ("diterima", "ditindaklanjuti", "selesai")
+TRANSITIONS = {"ditindaklanjuti": ("diterima",), "selesai": ("diterima", "ditindaklanjuti")}  # target → from
+COMPLAINT_TEXT_MIN, COMPLAINT_TEXT_MAX, CONTACT_MAX, RESPONSE_MAX = 10, 2000, 200, 2000
+# No 0/O, 1/I/L or U: a tracking number reads aloud and types without mistakes, and 30^6 a month per office
+# cannot be guessed from a neighbour's.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+TRACKING = re.compile(r"ADU-\d{4}-\d{4}-[" + TRACKING_ALPHABET + r"]{6}")
+
+
+def tracking_number(office_code: str, office_month: str, draw: Callable[[str], str]) -> str:
+    """`ADU-<office>-<YYMM>-<6 characters>`; `draw(alphabet)` picks one character (secrets.choice)."""
+    return f"ADU-{office_code}-{office_month}-{''.join(draw(TRACKING_ALPHABET) for _ in range(6))}"
+
+
+def normalise_tracking(raw: object) -> str | None:
+    """What the complainant typed, as a tracking number: case, spaces and dashes do not matter."""
+    if not isinstance(raw, str):
+        return None
+    compact = re.sub(r"[\s-]", "", raw).upper()
+    if not re.fullmatch(r"ADU\d{8}\w{6}", compact):
+        return None
+    tracking = f"{compact[:3]}-{compact[3:7]}-{compact[7:11]}-{compact[11:]}"
+    return tracking if TRACKING.fullmatch(tracking) else None
+
+
+# The respondent's age band of the SKM profile (the guestbook asks the age; reports count bands).
+AGE_BANDS = ((20, "<20"), (30, "20-29"), (40, "30-39"), (50, "40-49"), (60, "50-59"), (200, "60+"))
+
+
+def age_band(age: int | None) -> str | None:
+    if age is None:
+        return None
+    return next(band for upper, band in AGE_BANDS if age < upper)

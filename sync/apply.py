@@ -1,0 +1,501 @@
+"""How the cloud applies what an appliance sends, and what it sends back (the server side of sync/PROTOCOL.md).
+
+One batch is one transaction: the events new to the cloud are projected onto its tables (visits, ratings,
+complaints, and `edge_records` for the rest), every event id is remembered in `sync_events`, and the cursor of the
+appliance database moves — all committed together, and only then answered. An event the cloud can never take (an
+unknown kind, a malformed payload, a record of another office) goes to `sync_dead_letters` with the reason and the
+cursor moves past it: one bad record never blocks the rest.
+
+The projection works on whole batches: the rows an event touches are read once, changed in memory in sequence
+order, and written back with one multi-row upsert per table — a few statements per batch, whatever its size.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from cloud.db import Database
+from cloud.devices import DeviceAuth
+from pst.clock import iso
+from pst.ids import new_id
+from pst.skm import CODES, age_band
+from sync.protocol import Ack, Batch, Change, Event, State
+
+log = logging.getLogger(__name__)
+COMPLAINT_CHANNELS = ("kotak_saran", "website", "email", "whatsapp", "lapor", "langsung")
+COMPLAINT_STATUSES = ("diterima", "ditindaklanjuti", "selesai")
+CHANGES_PER_STATE = 200
+
+
+class Gap(Exception):
+    """The batch does not start where the cloud stands: the agent must ask again and resend from there."""
+
+    def __init__(self, last_seq: int | None, last_event_id: str | None):
+        super().__init__(f"batch does not follow the cursor ({last_seq})")
+        self.last_seq, self.last_event_id = last_seq, last_event_id
+
+
+class Refused(Exception):
+    """This event can never be applied: it goes to the dead letters."""
+
+
+# --- the cursor and the round's first request -------------------------------------------------------------------
+
+async def cursor(db: Database, device: DeviceAuth, epoch: str) -> tuple[int | None, str | None]:
+    rows = await db.execute(
+        "SELECT last_seq, last_event_id FROM sync_cursors WHERE device_id = {} AND epoch = {}", device.device_id, epoch
+    )
+    return (rows[0]["last_seq"], rows[0]["last_event_id"]) if rows else (None, None)
+
+
+async def state(db: Database, device: DeviceAuth, epoch: str, after: int, now: datetime,
+                limit: int = CHANGES_PER_STATE) -> State:
+    last_seq, last_event_id = await cursor(db, device, epoch)
+    changes, more = await changes_after(db, device.office_code, after, limit)
+    return State(epoch, last_seq, last_event_id, changes, more, iso(now))
+
+
+async def changes_after(db: Database, office_code: str, after: int, limit: int) -> tuple[list[Change], bool]:
+    """Downlink changes for an office after a cursor, each with the record's current state. Change numbers are
+    given in commit order (cloud.changes), so nothing below a number already seen can still appear."""
+    rows = await db.execute(
+        "SELECT seq, entity, entity_id FROM changes WHERE seq > {} AND (office_code IS NULL OR office_code = {})"
+        " ORDER BY seq LIMIT {}",
+        after, office_code, limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    publications = await _current(db, "publication", {r["entity_id"] for r in rows if r["entity"] == "publication"})
+    requests = await _current(db, "softcopy_request",
+                              {r["entity_id"] for r in rows if r["entity"] == "softcopy_request"}, office_code)
+    found = {"publication": publications, "softcopy_request": requests}
+    return [
+        Change(r["seq"], r["entity"], r["entity_id"], found.get(r["entity"], {}).get(r["entity_id"]))
+        for r in rows
+    ], more
+
+
+async def _current(db: Database, entity: str, ids: set[str], office_code: str | None = None) -> dict[str, dict]:
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    if entity == "publication":
+        rows = await db.execute(
+            "SELECT id, catalogue_number, year, title, type, subjects, isbn, abstract, office_code,"
+            f" softcopy_sha256 IS NOT NULL AS has_softcopy FROM publications WHERE id IN ({marks})", *ids,
+        )
+        return {r["id"]: r | {"has_softcopy": bool(r["has_softcopy"])} for r in rows}
+    rows = await db.execute(
+        "SELECT id, status, reason, softcopy_sha256 IS NOT NULL AS has_file, processed_at, finished_at"
+        f" FROM softcopy_requests WHERE origin = 'edge' AND office_code = {{}} AND id IN ({marks})",
+        office_code, *ids,
+    )
+    return {r["id"]: {"status": r["status"], "reason": r["reason"], "has_file": bool(r["has_file"]),
+                      "at": _text_time(r["finished_at"] or r["processed_at"])} for r in rows}
+
+
+def _text_time(value: Any) -> str | None:
+    if value is None:
+        return None
+    return iso(_aware(value))
+
+
+# --- uplink --------------------------------------------------------------------------------------------------------
+
+async def apply_batch(db: Database, device: DeviceAuth, batch: Batch, now: datetime) -> Ack:
+    """Apply one batch in one transaction; raises Gap when it does not follow the cursor."""
+    _check_order(batch.events)
+    try:
+        async with db.transaction():
+            return await _apply(db, device, batch, batch.events, now)
+    except (Gap, Refused):
+        raise
+    except Exception:
+        if len(batch.events) <= 1:
+            raise
+        # Something the checks did not foresee made the database refuse the batch. Apply it event by event, so
+        # the one that fails is set aside and the others go through; never let it stop the appliance's sync.
+        log.exception("batch of %d events from device %s refused by the database; applying one by one",
+                      len(batch.events), device.device_id)
+    ack = None
+    for event in batch.events:
+        try:
+            async with db.transaction():
+                ack = await _apply(db, device, batch, [event], now)
+        except Gap:
+            raise
+        except Exception as exc:
+            async with db.transaction():
+                ack = await _apply(db, device, batch, [event], now, dead_reason=f"database: {type(exc).__name__}")
+    return ack
+
+
+def _check_order(events: list[Event]) -> None:
+    for before, after in zip(events, events[1:]):
+        if after.seq != before.seq + 1:
+            raise ValueError("events must be in sequence order without holes")
+
+
+async def _apply(db: Database, device: DeviceAuth, batch: Batch, events: list[Event], now: datetime,
+                 dead_reason: str | None = None) -> Ack:
+    last_seq, last_event_id = await _lock_cursor(db, device, batch, now)
+    fresh = [e for e in events if e.seq > last_seq]
+    if fresh and fresh[0].seq != last_seq + 1:
+        raise Gap(last_seq, last_event_id)
+    seen = await _known_events(db, [e.event_id for e in fresh])
+    new = [e for e in fresh if e.event_id not in seen]
+    dead: list[tuple[Event, str]] = []
+    if dead_reason is not None:
+        dead = [(e, dead_reason) for e in new]
+    else:
+        projection = Projection(db, device, now)
+        await projection.load(new)
+        for event in new:
+            try:
+                projection.apply(event)
+            except Refused as exc:
+                dead.append((event, str(exc)))
+        await projection.flush()
+    await _remember(db, device, batch.epoch, new, now)
+    if dead:
+        await _bulk_insert(db, "sync_dead_letters",
+                           ("id", "device_id", "epoch", "seq", "event_id", "entity", "entity_id", "op", "payload",
+                            "reason", "at"),
+                           [(new_id(), device.device_id, batch.epoch, e.seq, e.event_id, e.entity[:24],
+                             e.entity_id[:64], e.op[:24], json.dumps(e.payload, ensure_ascii=False), reason, now)
+                            for e, reason in dead])
+    if fresh:
+        last_seq, last_event_id = fresh[-1].seq, fresh[-1].event_id
+        await db.execute(
+            "UPDATE sync_cursors SET last_seq = {}, last_event_id = {}, updated_at = {} WHERE device_id = {}"
+            " AND epoch = {}", last_seq, last_event_id, now, device.device_id, batch.epoch,
+        )
+    return Ack(batch.epoch, last_seq, last_event_id, len(new) - len(dead), len(fresh) - len(new), len(dead), iso(now))
+
+
+async def _lock_cursor(db: Database, device: DeviceAuth, batch: Batch, now: datetime) -> tuple[int, str | None]:
+    """The epoch's cursor, locked for this transaction; a new epoch starts just before `epoch_start`."""
+    lock = " FOR UPDATE" if db.kind == "postgresql" else ""
+    query = f"SELECT last_seq, last_event_id FROM sync_cursors WHERE device_id = {{}} AND epoch = {{}}{lock}"
+    rows = await db.execute(query, device.device_id, batch.epoch)
+    if not rows:
+        await db.execute(
+            "INSERT INTO sync_cursors (device_id, epoch, last_seq, last_event_id, updated_at)"
+            " VALUES ({}, {}, {}, NULL, {}) ON CONFLICT (device_id, epoch) DO NOTHING",
+            device.device_id, batch.epoch, max(batch.epoch_start, 1) - 1, now,
+        )
+        rows = await db.execute(query, device.device_id, batch.epoch)
+    return rows[0]["last_seq"], rows[0]["last_event_id"]
+
+
+async def _known_events(db: Database, event_ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for chunk in _chunks(event_ids, 500):
+        marks = ", ".join("{}" for _ in chunk)
+        rows = await db.execute(f"SELECT event_id FROM sync_events WHERE event_id IN ({marks})", *chunk)
+        known |= {r["event_id"] for r in rows}
+    return known
+
+
+async def _remember(db: Database, device: DeviceAuth, epoch: str, events: list[Event], now: datetime) -> None:
+    await _bulk_insert(db, "sync_events",
+                       ("event_id", "device_id", "epoch", "seq", "entity", "entity_id", "op", "hlc", "applied_at"),
+                       [(e.event_id, device.device_id, epoch, e.seq, e.entity[:24], e.entity_id[:64], e.op[:24],
+                         (e.hlc or "")[:40] or None, now) for e in events])
+
+
+async def _bulk_insert(db: Database, table: str, columns: tuple[str, ...], rows: list[tuple],
+                       conflict: str = "") -> None:
+    per_chunk = max(1, 30_000 // len(columns))  # under both engines' limit of bound parameters
+    for chunk in _chunks(rows, per_chunk):
+        values = ", ".join("(" + ", ".join("{}" for _ in columns) + ")" for _ in chunk)
+        await db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}{conflict}",
+                         *[value for row in chunk for value in row])
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --- the projection ---------------------------------------------------------------------------------------------
+
+VISIT_COLUMNS = ("id", "office_code", "device_id", "ticket_number", "gender", "age_band", "education", "occupation",
+                 "institution", "purposes", "checked_in_at", "service_started_at", "wait_s", "checked_out_at",
+                 "clock_flag")
+RATING_COLUMNS = ("id", "office_code", "source", "device_id", "visit_id", "account_id", *(c.lower() for c in CODES),
+                  "comment", "gender", "age_band", "education", "occupation", "rated_at", "received_at", "clock_flag")
+COMPLAINT_COLUMNS = ("id", "tracking", "office_code", "origin", "device_id", "account_id", "channel", "text",
+                     "contact", "entered_by", "status", "received_at", "followed_up_at", "followed_up_by",
+                     "resolved_at", "resolved_by", "response", "responded_at", "updated_at", "clock_flag")
+RECORD_COLUMNS = ("entity", "record_id", "office_code", "device_id", "data", "born_at", "updated_at")
+RECORD_ENTITIES = ("ticket", "fetch_request", "scan", "locker_use", "locker", "publication_use", "softcopy_request")
+
+
+@dataclass
+class _Table:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    rows: dict[tuple, dict] = field(default_factory=dict)
+    dirty: set[tuple] = field(default_factory=set)
+
+    def put(self, row: dict) -> None:
+        key = tuple(row[k] for k in self.key)
+        self.rows[key] = row
+        self.dirty.add(key)
+
+
+class Projection:
+    """The cloud's tables as a batch changes them."""
+
+    def __init__(self, db: Database, device: DeviceAuth, now: datetime):
+        self.db, self.device, self.now = db, device, now
+        self.visits = _Table("visits", VISIT_COLUMNS, ("id",))
+        self.ratings = _Table("ratings", RATING_COLUMNS, ("id",))
+        self.complaints = _Table("complaints", COMPLAINT_COLUMNS, ("id",))
+        self.records = _Table("edge_records", RECORD_COLUMNS, ("entity", "record_id"))
+        self.rated_visits: dict[str, str] = {}  # visit id → rating id, for one rating per visit
+        self.trackings: dict[str, str] = {}
+
+    async def load(self, events: list[Event]) -> None:
+        ids: dict[str, set[str]] = {}
+        for e in events:
+            ids.setdefault(e.entity, set()).add(e.entity_id)
+            if e.entity == "visit" and isinstance(e.payload.get("ticket_id"), str):
+                ids.setdefault("ticket", set()).add(e.payload["ticket_id"])
+        await self._load(self.visits, "id", ids.get("visit", ()))
+        await self._load(self.complaints, "id", ids.get("complaint", ()))
+        await self._load(self.ratings, "id", ids.get("rating", ()))
+        visit_ids = [e.payload.get("visit_id") for e in events if e.entity == "rating"]
+        for row in await self._select("ratings", ("id", "visit_id"), "visit_id", [v for v in visit_ids if v]):
+            self.rated_visits[row["visit_id"]] = row["id"]
+        trackings = [e.payload.get("tracking") for e in events if e.entity == "complaint" and e.op == "diterima"]
+        for row in await self._select("complaints", ("id", "tracking"), "tracking", [t for t in trackings if t]):
+            self.trackings[row["tracking"]] = row["id"]
+        for entity in RECORD_ENTITIES:
+            for row in await self._select("edge_records", RECORD_COLUMNS, "record_id", ids.get(entity, ()),
+                                          f"entity = '{entity}' AND "):
+                self.records.rows[(entity, row["record_id"])] = row
+
+    async def _load(self, table: _Table, key: str, ids: Iterable[str]) -> None:
+        for row in await self._select(table.name, table.columns, key, ids):
+            table.rows[(row[key],)] = row
+
+    async def _select(self, table: str, columns: tuple[str, ...], key: str, values: Iterable[str],
+                      extra: str = "") -> list[dict]:
+        values = sorted(set(values))
+        found: list[dict] = []
+        for chunk in _chunks(values, 500):
+            marks = ", ".join("{}" for _ in chunk)
+            found += await self.db.execute(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE {extra}{key} IN ({marks})", *chunk
+            )
+        return found
+
+    async def flush(self) -> None:
+        for table in (self.visits, self.ratings, self.complaints, self.records):
+            if not table.dirty:
+                continue
+            rows = [tuple(table.rows[key][c] for c in table.columns) for key in sorted(table.dirty)]
+            updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
+            conflict = f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+            await _bulk_insert(self.db, table.name, table.columns, rows, conflict)
+
+    # --- rules per kind of record ---
+
+    def apply(self, event: Event) -> None:
+        rule = getattr(self, f"_{event.entity}", None) if event.entity in ("visit", "rating", "complaint") else None
+        if rule is None:
+            if event.entity not in RECORD_ENTITIES:
+                raise Refused(f"unknown kind of record: {event.entity[:40]!r}")
+            rule = self._record
+        shift = _shift(event)
+        rule(event, lambda value: _time(value, shift), event.clock_flag)
+
+    def _own(self, row: dict | None, what: str) -> None:
+        if row is not None and row["office_code"] != self.device.office_code:
+            raise Refused(f"{what} belongs to another office")
+
+    def _visit(self, e: Event, when, flag) -> None:
+        p = e.payload
+        current = self.visits.rows.get((e.entity_id,))
+        self._own(current, "visit")
+        if e.op == "checked_in":
+            purposes = p.get("purposes")
+            if not isinstance(purposes, list) or not all(isinstance(x, str) for x in purposes):
+                raise Refused("visit purposes must be a list of codes")
+            ticket = self.records.rows.get(("ticket", p.get("ticket_id")))
+            age = p.get("age")
+            row = dict.fromkeys(VISIT_COLUMNS) | {
+                "id": e.entity_id, "office_code": self.device.office_code, "device_id": self.device.device_id,
+                "ticket_number": json.loads(ticket["data"]).get("number") if ticket else None,
+                "gender": _choice(p.get("gender"), ("L", "P")), "age_band": age_band(age) if _int(age) else None,
+                "education": _short(p.get("education"), 20), "occupation": _short(p.get("occupation"), 40),
+                "institution": _short(p.get("institution"), 200), "purposes": ";".join(purposes)[:200],
+                "checked_in_at": when(_required(p, "checked_in_at")),
+                "service_started_at": when(p.get("service_started_at")), "wait_s": _seconds(p.get("wait_s")),
+                "clock_flag": flag,
+            }
+            if current:  # the same visit again (sent twice under two ids): keep the later service times
+                row |= {k: current[k] for k in ("service_started_at", "wait_s", "checked_out_at") if current[k]}
+            self.visits.put(row)
+            return
+        if current is None:
+            raise Refused(f"visit {e.op} before the visit is known")
+        if e.op == "service_started":
+            self.visits.put(current | {"service_started_at": when(_required(p, "at")),
+                                       "wait_s": _seconds(p.get("wait_s"))})
+        elif e.op == "checked_out":
+            self.visits.put(current | {"checked_out_at": when(_required(p, "at"))})
+        else:
+            raise Refused(f"unknown visit event: {e.op[:40]!r}")
+
+    def _rating(self, e: Event, when, flag) -> None:
+        p = e.payload
+        if e.op != "submitted":
+            raise Refused(f"unknown rating event: {e.op[:40]!r}")
+        self._own(self.ratings.rows.get((e.entity_id,)), "rating")
+        scores = {}
+        for code in CODES:
+            value = p.get(code.lower())
+            if value is not None and (not _int(value) or not 1 <= value <= 4):
+                raise Refused(f"{code} must be 1..4")
+            scores[code.lower()] = value
+        if all(v is None for v in scores.values()):
+            raise Refused("a rating without any score")
+        visit_id = p.get("visit_id")
+        if visit_id is not None:
+            if not isinstance(visit_id, str):
+                raise Refused("visit_id must be text")
+            other = self.rated_visits.get(visit_id)
+            if other is not None and other != e.entity_id:
+                raise Refused("this visit already has another rating")
+            self.rated_visits[visit_id] = e.entity_id
+        self.ratings.put(dict.fromkeys(RATING_COLUMNS) | scores | {
+            "id": e.entity_id, "office_code": self.device.office_code,
+            "source": _choice(p.get("source"), ("kiosk", "api")) or "api", "device_id": self.device.device_id,
+            "visit_id": visit_id, "comment": _short(p.get("comment"), 1000),
+            "gender": _choice(p.get("gender"), ("L", "P")), "age_band": _short(p.get("age_band"), 10),
+            "education": _short(p.get("education"), 20), "occupation": _short(p.get("occupation"), 40),
+            "rated_at": when(_required(p, "rated_at")), "received_at": self.now, "clock_flag": flag,
+        })
+
+    def _complaint(self, e: Event, when, flag) -> None:
+        p = e.payload
+        current = self.complaints.rows.get((e.entity_id,))
+        self._own(current, "complaint")
+        if e.op == "diterima":
+            tracking, channel, text = p.get("tracking"), p.get("channel"), p.get("text")
+            if not isinstance(tracking, str) or not 0 < len(tracking) <= 32:
+                raise Refused("complaint without a tracking number")
+            if self.trackings.get(tracking, e.entity_id) != e.entity_id:
+                raise Refused("tracking number already used by another complaint")
+            if channel not in COMPLAINT_CHANNELS:
+                raise Refused(f"unknown complaint channel: {str(channel)[:40]!r}")
+            if not isinstance(text, str) or not text.strip():
+                raise Refused("complaint without text")
+            self.trackings[tracking] = e.entity_id
+            received = when(_required(p, "received_at"))
+            self.complaints.put(dict.fromkeys(COMPLAINT_COLUMNS) | (current or {}) | {
+                "id": e.entity_id, "tracking": tracking, "office_code": self.device.office_code, "origin": "edge",
+                "device_id": self.device.device_id, "channel": channel, "text": text[:2000],
+                "contact": _short(p.get("contact"), 200), "entered_by": _short(p.get("entered_by"), 100),
+                "status": (current or {}).get("status") or "diterima", "received_at": received,
+                "updated_at": self.now, "clock_flag": flag,
+            })
+            return
+        if current is None:
+            raise Refused(f"complaint {e.op} before the complaint is known")
+        if e.op not in COMPLAINT_STATUSES:
+            raise Refused(f"unknown complaint event: {e.op[:40]!r}")
+        changes: dict[str, Any] = {"status": e.op, "updated_at": self.now}
+        for key in ("followed_up_at", "resolved_at", "responded_at"):
+            if key in p:
+                changes[key] = when(p[key])
+        for key, limit in (("followed_up_by", 100), ("resolved_by", 100), ("response", 2000)):
+            if key in p:
+                changes[key] = _short(p[key], limit)
+        self.complaints.put(current | changes)
+
+    def _record(self, e: Event, when, flag) -> None:
+        current = self.records.rows.get((e.entity, e.entity_id))
+        self._own(current, e.entity)
+        data = json.loads(current["data"]) if current else {}
+        data |= {k: v for k, v in e.payload.items() if k not in ("name", "email", "phone", "id_number")}
+        data["last_event"] = e.op
+        if flag:
+            data["clock_flag"] = flag
+        born = current["born_at"] if current else when(e.corrected_at or e.created_at)
+        self.records.put({
+            "entity": e.entity, "record_id": e.entity_id, "office_code": self.device.office_code,
+            "device_id": self.device.device_id, "data": json.dumps(data, ensure_ascii=False), "born_at": born,
+            "updated_at": self.now,
+        })
+
+
+# --- checking values -------------------------------------------------------------------------------------------
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _shift(event: Event) -> timedelta:
+    """How far the cloud's clock puts an event from where the appliance's unset clock did."""
+    if not (event.clock_flag and event.corrected_at):
+        return timedelta(0)
+    try:
+        return _aware(event.corrected_at) - _aware(event.created_at)
+    except (TypeError, ValueError):
+        raise Refused("unreadable event time") from None
+
+
+def _time(value: Any, shift: timedelta) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Refused("a time must be ISO 8601 text")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise Refused(f"not an ISO 8601 time: {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        raise Refused("a time must carry its offset")
+    return moment.astimezone(timezone.utc) + shift
+
+
+def _required(payload: dict, key: str) -> Any:
+    if payload.get(key) is None:
+        raise Refused(f"{key} is missing")
+    return payload[key]
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seconds(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise Refused("wait_s must be a number of seconds")
+    return round(value)
+
+
+def _short(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Refused("a text field holds something else")
+    return value[:limit]
+
+
+def _choice(value: Any, allowed: tuple[str, ...]) -> str | None:
+    return value if value in allowed else None
