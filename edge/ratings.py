@@ -20,7 +20,7 @@ from edge.store import EdgeStore
 from pst import skm
 from pst.clock import Clock, iso
 from pst.ids import new_id
-from pst.skm import CODES, IkmResult, compute_ikm, shown
+from pst.skm import CODES, IkmResult, age_band, compute_ikm, shown
 from pst.skm import COMMENT_MAX as COMMENT_MAX  # re-exported for the questionnaire page
 
 # The table is made by migration m006_ratings_and_complaints (edge/migrations.py).

@@ -48,7 +48,12 @@ def up(port: int | None) -> None:
     click.echo(f"  Kesehatan (health):           {base}/healthz")
     portal = _start_portal_demo()
     click.echo(f"  Portal (cloud, demo):         {portal}/   e-mail demo: {portal}/_dev/mail")
+    click.echo(f"  Sinkronisasi (sync agent):    every {os.environ.get('PST_SYNC_INTERVAL') or '5'} s; "
+               "`pst sync status`; on the console (Konsol petugas)")
     click.echo(f"  Data:                         {settings.data_dir.resolve()}")
+    import threading
+
+    threading.Thread(target=_start_sync_demo, args=(settings, portal), daemon=True, name="sync-demo").start()
     try:
         _serve_edge(settings)
     finally:
@@ -70,8 +75,45 @@ def _start_portal_demo() -> str:
     return f"http://{host}:{port}"
 
 
+def _start_sync_demo(settings, portal: str) -> None:
+    """Once the demo portal answers: enrol this appliance with it (first start only), then run the agent in its own
+    process, as on a real appliance."""
+    import subprocess
+    import time
+
+    import httpx
+
+    from sync.agent import Enrolment, SyncError, enroll
+
+    for _ in range(120):
+        try:
+            if httpx.get(f"{portal}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        click.echo("sync: the demo portal did not start; the appliance works on without it", err=True)
+        return
+    if Enrolment.load(settings.data_dir) is None:
+        office = settings.config.office
+        try:
+            async def add(devices):
+                await devices.ensure_office(office.code, office.name)
+                return await devices.add_device(office.code, "Meja depan (demo)")
+
+            _, code = _with_devices(add, demo=True)
+            enroll(portal, code, settings.data_dir)
+        except (PstError, SyncError, httpx.HTTPError) as exc:
+            click.echo(f"sync: demo enrolment failed: {exc}", err=True)
+            return
+    env = {**os.environ, "PST_SYNC_INTERVAL": os.environ.get("PST_SYNC_INTERVAL") or "5"}
+    _portal.append(subprocess.Popen([sys.executable, "-c", "from pst.cli import main; main()", "sync", "run"],
+                                    env=env))
+
+
 def _stop_portal_demo() -> None:
-    for proc in _portal:
+    for proc in reversed(_portal):
         proc.terminate()
         proc.wait(timeout=15)
 
@@ -119,6 +161,25 @@ def edge_backup(dest: Path | None) -> None:
     finally:
         store.close()
     click.echo(f"backup written: {written} ({written.stat().st_size} bytes, integrity ok)")
+
+
+@edge.command("enroll", help="Pair this appliance with the cloud: trade the one-time code from the back office "
+              "(or `pst cloud device add`) for the device credential, kept in $PST_DATA_DIR/sync-enrolment.json.")
+@click.option("--cloud", "cloud_url", required=True, help="The portal's address, e.g. https://pustaka.example.id")
+@click.option("--code", required=True, help="The enrolment code, e.g. ABCD-EFGH-JKMN")
+def edge_enroll(cloud_url: str, code: str) -> None:
+    import httpx
+
+    from sync.agent import SyncError, enroll
+
+    settings = _edge_settings()
+    try:
+        enrolment = enroll(cloud_url, code, settings.data_dir)
+    except SyncError as exc:
+        raise PstError(f"enrolment refused: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise PstError(f"cloud not reachable at {cloud_url}: {exc}") from None
+    click.echo(f"enrolled as {enrolment.name!r} of office {enrolment.office_code} (device {enrolment.device_id})")
 
 
 @edge.group("user", help="Staff accounts on the appliance.")
@@ -251,6 +312,73 @@ def cloud_user_add(email: str, role: str, name: str) -> None:
     click.echo(f"staff account {account.email} ({account.role}) added")
 
 
+@cloud.group("office", help="Offices (BPS satker) served by this cloud.")
+def cloud_office() -> None:
+    pass
+
+
+@cloud_office.command("add", help="Add an office by its 4-digit BPS code.")
+@click.argument("code")
+@click.argument("name")
+def cloud_office_add(code: str, name: str) -> None:
+    office = _with_devices(lambda devices: devices.add_office(code, name))
+    click.echo(f"office {office['code']} added")
+
+
+@cloud.group("device", help="Front-desk appliances and their enrolment.")
+def cloud_device() -> None:
+    pass
+
+
+@cloud_device.command("add", help="A new appliance of an office; prints its one-time enrolment code (48 hours) "
+                      "on standard output, for `pst edge enroll`.")
+@click.option("--office", "office", required=True, help="BPS office code, e.g. 7400")
+@click.option("--name", default="Meja depan", show_default=True, help="Name of the appliance")
+def cloud_device_add(office: str, name: str) -> None:
+    device, code = _with_devices(lambda devices: devices.add_device(office, name))
+    click.echo(code)
+    click.echo(f"device {device['id']} of office {device['office_code']}: pst edge enroll --cloud URL --code {code}",
+               err=True)
+
+
+@cloud_device.command("list", help="Appliances with their state and when they were last seen.")
+def cloud_device_list() -> None:
+    for d in _with_devices(lambda devices: devices.devices()):
+        state = "revoked" if d["revoked_at"] else ("enrolled" if d["enrolled"] else "waiting for enrolment")
+        click.echo(f"{d['id']}  {d['office_code']}  {d['name']}  {state}  last seen {d['last_seen_at'] or '-'}")
+
+
+@cloud_device.command("revoke", help="Refuse every further sync request of an appliance.")
+@click.argument("device_id")
+def cloud_device_revoke(device_id: str) -> None:
+    if not _with_devices(lambda devices: devices.revoke(device_id)):
+        raise PstError(f"no active device {device_id}")
+    click.echo(f"device {device_id} revoked")
+
+
+def _with_devices(action, demo: bool = False):
+    """Runs `action(Devices)` against the cloud database named by the settings (migrated first)."""
+    import asyncio
+
+    from cloud.db import Database
+    from cloud.devices import Devices
+    from cloud.migrations import migrate
+    from pst.clock import SystemClock
+
+    settings = _cloud_settings(demo=demo)
+
+    async def run():
+        db = Database(settings.database_url)
+        await db.start()
+        try:
+            await migrate(db)
+            return await action(Devices(db, SystemClock(), settings.signing_key()))
+        finally:
+            await db.stop()
+
+    return _cloud_call(asyncio.run, run())
+
+
 @cloud.group("catalogue", help="The portal's catalogue of publications.")
 def cloud_catalogue() -> None:
     pass
@@ -317,6 +445,110 @@ def _cloud_call(fn, *args):
         raise PstError(exc.detail + (f" ({fields})" if fields else "")) from None
     except OSError as exc:
         raise PstError(f"database not reachable: {exc}") from None
+
+
+@main.group(help="The sync agent between this appliance and the cloud.")
+def sync() -> None:
+    pass
+
+
+@sync.command("run", help="Sync every PST_SYNC_INTERVAL seconds (default 30), backing off after failures.")
+def sync_run() -> None:
+    import asyncio
+    import logging
+    import signal
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sync").setLevel(logging.INFO)
+    store, agent = _sync_agent()
+    interval = _sync_interval()
+
+    async def loop() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        try:
+            await agent.run(interval, stop)
+        finally:
+            await agent.close()
+
+    click.echo(f"sync agent: {agent.enrolment.cloud_url} every {interval:g} s")
+    try:
+        asyncio.run(loop())
+    finally:
+        store.close()
+
+
+@sync.command("once", help="One round: ask where the cloud stands, take its changes, send what it lacks.")
+def sync_once() -> None:
+    import asyncio
+
+    from sync.agent import SyncError
+
+    store, agent = _sync_agent()
+
+    async def one():
+        try:
+            return await agent.round()
+        finally:
+            await agent.close()
+
+    try:
+        result = asyncio.run(one())
+    except SyncError as exc:
+        raise PstError(f"sync failed: {exc}") from None
+    finally:
+        store.close()
+    click.echo(f"sent {result.sent}, already there {result.duplicates}, refused {result.dead}, "
+               f"received {result.received} ({result.requests} requests)")
+
+
+@sync.command("status", help="Backlog, last success and last error.")
+def sync_status() -> None:
+    from edge.store import EdgeStore
+    from sync.agent import Enrolment, status
+
+    settings = _edge_settings()
+    store = _open_store(settings, EdgeStore)
+    try:
+        state = status(store)
+    finally:
+        store.close()
+    enrolment = Enrolment.load(settings.data_dir)
+    click.echo(f"cloud:        {enrolment.cloud_url if enrolment else 'not enrolled (pst edge enroll)'}")
+    click.echo(f"pending:      {state['pending']}")
+    click.echo(f"last success: {state['last_success_at'] or '-'}")
+    click.echo(f"last error:   {state['last_error'] or '-'}" + (f" at {state['last_error_at']}" if state['last_error'] else ""))
+    click.echo(f"next attempt: {state['next_attempt_at'] or '-'}")
+
+
+def _sync_interval() -> float:
+    text = os.environ.get("PST_SYNC_INTERVAL") or "30"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0.1 <= value <= 86_400:
+        raise PstError(f"PST_SYNC_INTERVAL: seconds between rounds (0.1–86400), got {text!r}")
+    return value
+
+
+def _sync_agent():
+    from dataclasses import replace
+
+    from edge.migrations import migrate
+    from edge.store import EdgeStore
+    from sync.agent import Agent, Enrolment
+
+    settings = _edge_settings()
+    enrolment = Enrolment.load(settings.data_dir)
+    if enrolment is None:
+        raise PstError("this appliance is not enrolled: run `pst edge enroll --cloud URL --code CODE` first")
+    if os.environ.get("PST_SYNC_CLOUD_URL"):
+        enrolment = replace(enrolment, cloud_url=os.environ["PST_SYNC_CLOUD_URL"].rstrip("/"))
+    store = _open_store(settings, EdgeStore)
+    migrate(store)
+    return store, Agent(store, enrolment)
 
 
 @main.group(help="The appliance's devices.")

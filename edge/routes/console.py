@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 from litestar import Request, get, post
@@ -59,11 +59,33 @@ def console_view(appliance) -> dict:
         {"kind": f"sla_{r['visit']['sla']}", "message": _sla_message(r)}
         for r in rows["waiting"] + rows["called"] if r["visit"] and r["visit"]["sla"] in ("warning", "breach")
     ]
+    sync = sync_view(appliance)
     return rows | {
         "now": now.astimezone(tz).isoformat(timespec="seconds"),
-        "alerts": open_alerts(appliance.store.read) + sla_alerts,
+        "alerts": open_alerts(appliance.store.read) + sla_alerts + sync.pop("alerts"),
         "printer": appliance.spooler.state,
+        "sync": sync,
     }
+
+
+SYNC_STALE = timedelta(hours=1)
+
+
+def sync_view(appliance) -> dict:
+    """The sync's backlog and last round as the console and `GET /api/sync` show them (office time)."""
+    from sync.agent import Enrolment, status
+
+    state = status(appliance.store)
+    tz = appliance.config.office.tz
+    enrolled = Enrolment.load(appliance.settings.data_dir) is not None
+    shown = {k: (datetime.fromisoformat(v).astimezone(tz).isoformat(timespec="seconds") if v else None)
+             for k, v in state.items() if k.endswith("_at")}
+    alerts = []
+    last = state["last_success_at"]
+    if enrolled and state["pending"] and (last is None or appliance.clock.now() - datetime.fromisoformat(last) > SYNC_STALE):
+        alerts.append({"kind": "sync_stale", "message": N_("Sinkronisasi ke cloud tertunda: %(pending)s catatan belum"
+                                                            " terkirim") % {"pending": state["pending"]}})
+    return state | shown | {"enrolled": enrolled, "alerts": alerts}
 
 
 def _sla_message(row: dict) -> str:
@@ -126,6 +148,14 @@ def api_alerts(appliance: ApplianceDep) -> list[dict]:
 @get("/api/console", guards=[staff_only], sync_to_thread=True)
 def api_console(appliance: ApplianceDep) -> dict:
     return console_view(appliance)
+
+
+@get("/api/sync", guards=[staff_only], sync_to_thread=True)
+def api_sync(appliance: ApplianceDep) -> dict:
+    """`{"pending", "last_success_at", "last_error", ...}`: the backlog and the last round of the sync agent."""
+    view = sync_view(appliance)
+    view.pop("alerts")
+    return view
 
 
 @get("/api/visits", guards=[staff_only], sync_to_thread=True)
@@ -217,6 +247,6 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
 
 
 routes = [
-    api_call_next, api_ticket_action, api_alerts, api_console, api_visits, console_page, console_fragment,
+    api_call_next, api_ticket_action, api_alerts, api_sync, api_console, api_visits, console_page, console_fragment,
     choose_counter, call_next_form, issue_form, ticket_action_form, visits_page, visit_page,
 ]
