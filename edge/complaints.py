@@ -10,7 +10,6 @@ text or contact. Every change is one transaction with its outbox event.
 
 from __future__ import annotations
 
-import re
 import secrets
 import sqlite3
 from datetime import datetime, timedelta, tzinfo
@@ -22,6 +21,9 @@ from edge.i18n import N_
 from edge.store import EdgeStore
 from pst.clock import Clock, iso
 from pst.ids import new_id
+from pst.skm import COMPLAINT_TEXT_MAX as TEXT_MAX  # the rules the portal shares
+from pst.skm import COMPLAINT_TEXT_MIN, CONTACT_MAX, RESPONSE_MAX, TRANSITIONS, tracking_number
+from pst.skm import TRACKING as TRACKING, normalise_tracking as normalise_tracking  # noqa: PLC0414 (re-exported)
 
 # The table is made by migration m006_ratings_and_complaints (edge/migrations.py).
 
@@ -31,11 +33,7 @@ CHANNELS = {
 }
 PUBLIC_CHANNELS = ("langsung", "kotak_saran")  # what a complainant may choose at the kiosk
 STATUS_WORDS = {"diterima": N_("diterima"), "ditindaklanjuti": N_("ditindaklanjuti"), "selesai": N_("selesai")}
-TRANSITIONS = {"ditindaklanjuti": ("diterima",), "selesai": ("diterima", "ditindaklanjuti")}  # target → from
 STAMPS = {"ditindaklanjuti": ("followed_up_at", "followed_up_by"), "selesai": ("resolved_at", "resolved_by")}
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-TRACKING = re.compile(r"ADU-\d{4}-\d{4}-[" + ALPHABET + r"]{6}")
-TEXT_MAX, CONTACT_MAX, RESPONSE_MAX = 2000, 200, 2000
 PUBLIC_PER_10_MIN = 10  # complaints from the kiosk in ten minutes before it asks to wait
 COLUMNS = (
     "id", "tracking", "channel", "text", "contact", "entered_by", "status", "received_at", "followed_up_at",
@@ -47,17 +45,6 @@ class ComplaintError(ValueError):
     def __init__(self, status: int, message: str, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.errors = status, errors or {}
-
-
-def normalise_tracking(raw: object) -> str | None:
-    """What the complainant typed, as a tracking number: case, spaces and dashes do not matter."""
-    if not isinstance(raw, str):
-        return None
-    compact = re.sub(r"[\s-]", "", raw).upper()
-    if not re.fullmatch(r"ADU\d{8}\w{6}", compact):
-        return None
-    tracking = f"{compact[:3]}-{compact[3:7]}-{compact[7:11]}-{compact[11:]}"
-    return tracking if TRACKING.fullmatch(tracking) else None
 
 
 def _text(value: object, field: str, limit: int, required: bool, errors: dict) -> str | None:
@@ -86,7 +73,7 @@ class ComplaintService:
             choices = {"choices": ", ".join(allowed)}
             errors["channel"] = N_("saluran tidak sah: pilih salah satu dari %(choices)s") % choices
         body = _text(text, "text", TEXT_MAX, True, errors)
-        if body is not None and len(body) < 10:
+        if body is not None and len(body) < COMPLAINT_TEXT_MIN:
             errors["text"] = N_("ceritakan sedikit lebih lengkap (min. 10 karakter)")
         reach = _text(contact, "contact", CONTACT_MAX, False, errors)
         if errors:
@@ -106,7 +93,7 @@ class ComplaintService:
     def _insert(self, db: Database, row: dict, now: datetime) -> str:
         month = now.astimezone(self.tz).strftime("%y%m")  # the office's month
         for _ in range(20):
-            tracking = f"ADU-{self.office_code}-{month}-{''.join(secrets.choice(ALPHABET) for _ in range(6))}"
+            tracking = tracking_number(self.office_code, month, secrets.choice)
             try:
                 db.execute("SAVEPOINT tracking")
                 db["complaints"].insert(row | {"tracking": tracking})
