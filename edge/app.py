@@ -35,6 +35,7 @@ from edge.routes import (
     reports,
     scans,
     sim,
+    softcopy,
     staff,
 )
 from edge.settings import EdgeSettings
@@ -66,7 +67,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     appliance = Appliance(settings, clock=clock, hardware=hardware)
     routes = [
         healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
-        *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes,
+        *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes, *softcopy.routes,
         create_static_files_router(path="/static", directories=[HERE / "static"]),
     ]
     if settings.hardware == "sim":

@@ -24,6 +24,7 @@ from edge.queue import PressGate
 from edge.ratings import RatingService
 from edge.scans import ScanService
 from edge.settings import EdgeSettings
+from edge.softcopy_requests import SoftcopyRequestService
 from edge.store import EdgeStore
 from edge.tickets import QueueService, Ticket, local_iso
 from edge.visits import CheckIn, VisitService
@@ -76,6 +77,7 @@ class Appliance:
         self.fetches = FetchService(self.store, self.clock)
         self.checkout.settlers.append(self.fetches.settle)
         self.ratings = RatingService(self.store, self.clock)
+        self.softcopy_requests = SoftcopyRequestService(self.store, self.clock)
         self.complaints = ComplaintService(self.store, self.clock, self.config.office.code, self.config.office.tz)
         self._watch = threading.Event()
         self._watcher = threading.Thread(target=self._periodic, name="appliance-periodic", daemon=True)

@@ -234,7 +234,10 @@ COMPLAINT_COLUMNS = ("id", "tracking", "office_code", "origin", "device_id", "ac
                      "contact", "entered_by", "status", "received_at", "followed_up_at", "followed_up_by",
                      "resolved_at", "resolved_by", "response", "responded_at", "updated_at", "clock_flag")
 RECORD_COLUMNS = ("entity", "record_id", "office_code", "device_id", "data", "born_at", "updated_at")
-RECORD_ENTITIES = ("ticket", "fetch_request", "scan", "locker_use", "locker", "publication_use", "softcopy_request")
+REQUEST_COLUMNS = ("id", "account_id", "publication_id", "description", "purpose", "status", "created_at",
+                   "office_code", "origin", "device_id")
+RECORD_ENTITIES = ("ticket", "fetch_request", "scan", "locker_use", "locker", "publication_use")
+REQUEST_PURPOSES = ("penelitian", "tugas_kuliah", "perencanaan", "jurnalistik", "lainnya")  # cloud.requests.PURPOSES
 
 
 @dataclass
@@ -260,8 +263,12 @@ class Projection:
         self.ratings = _Table("ratings", RATING_COLUMNS, ("id",))
         self.complaints = _Table("complaints", COMPLAINT_COLUMNS, ("id",))
         self.records = _Table("edge_records", RECORD_COLUMNS, ("entity", "record_id"))
+        self.requests = _Table("softcopy_requests", REQUEST_COLUMNS, ("id",))
         self.rated_visits: dict[str, str] = {}  # visit id → rating id, for one rating per visit
         self.trackings: dict[str, str] = {}
+        self.accounts: dict[str, str | None] = {}  # e-mail → account id (None: to be made)
+        self.account_names: dict[str, str] = {}
+        self.publications: dict[tuple[str, int], str] = {}
 
     async def load(self, events: list[Event]) -> None:
         ids: dict[str, set[str]] = {}
@@ -278,6 +285,14 @@ class Projection:
         trackings = [e.payload.get("tracking") for e in events if e.entity == "complaint" and e.op == "diterima"]
         for row in await self._select("complaints", ("id", "tracking"), "tracking", [t for t in trackings if t]):
             self.trackings[row["tracking"]] = row["id"]
+        asked = [e for e in events if e.entity == "softcopy_request"]
+        await self._load(self.requests, "id", [e.entity_id for e in asked])
+        emails = {e.payload["email"].strip().lower() for e in asked if isinstance(e.payload.get("email"), str)}
+        for row in await self._select("accounts", ("id", "email"), "email", emails):
+            self.accounts[row["email"]] = row["id"]
+        numbers = {e.payload.get("catalogue_number") for e in asked if isinstance(e.payload.get("catalogue_number"), str)}
+        for row in await self._select("publications", ("id", "catalogue_number", "year"), "catalogue_number", numbers):
+            self.publications[(row["catalogue_number"], row["year"])] = row["id"]
         for entity in RECORD_ENTITIES:
             for row in await self._select("edge_records", RECORD_COLUMNS, "record_id", ids.get(entity, ()),
                                           f"entity = '{entity}' AND "):
@@ -299,18 +314,39 @@ class Projection:
         return found
 
     async def flush(self) -> None:
-        for table in (self.visits, self.ratings, self.complaints, self.records):
+        await self._make_accounts()
+        for table in (self.visits, self.ratings, self.complaints, self.records, self.requests):
             if not table.dirty:
                 continue
             rows = [tuple(table.rows[key][c] for c in table.columns) for key in sorted(table.dirty)]
             updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
             conflict = f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+            if table is self.requests:  # the cloud owns a request's status once it has it
+                conflict = " ON CONFLICT (id) DO NOTHING"
             await _bulk_insert(self.db, table.name, table.columns, rows, conflict)
+
+    async def _make_accounts(self) -> None:
+        """Visitors who asked for softcopy at the desk get a portal account under their e-mail (unverified, without a
+        password: they set one with "lupa sandi" to read what they asked for); an existing account is used."""
+        missing = sorted(email for email, account in self.accounts.items() if account is None)
+        if not missing:
+            return
+        await _bulk_insert(self.db, "accounts", ("id", "email", "name", "password_hash", "role", "created_at"),
+                           [(new_id(), email, self.account_names[email][:200], "!", "reader", self.now)
+                            for email in missing], " ON CONFLICT (email) DO NOTHING")
+        for row in await self._select("accounts", ("id", "email"), "email", missing):
+            self.accounts[row["email"]] = row["id"]
+        for key in self.requests.dirty:
+            row = self.requests.rows[key]
+            if row["account_id"] is None:
+                row["account_id"] = self.accounts[row.pop("_email")]
+            row.pop("_email", None)
 
     # --- rules per kind of record ---
 
     def apply(self, event: Event) -> None:
-        rule = getattr(self, f"_{event.entity}", None) if event.entity in ("visit", "rating", "complaint") else None
+        kinds = ("visit", "rating", "complaint", "softcopy_request")
+        rule = getattr(self, f"_{event.entity}", None) if event.entity in kinds else None
         if rule is None:
             if event.entity not in RECORD_ENTITIES:
                 raise Refused(f"unknown kind of record: {event.entity[:40]!r}")
@@ -422,6 +458,38 @@ class Projection:
             if key in p:
                 changes[key] = _short(p[key], limit)
         self.complaints.put(current | changes)
+
+    def _softcopy_request(self, e: Event, when, flag) -> None:
+        from cloud.credentials import email_problem
+
+        p = e.payload
+        if e.op != "created":
+            raise Refused(f"unknown softcopy request event: {e.op[:40]!r}")
+        current = self.requests.rows.get((e.entity_id,))
+        if current is not None:
+            if current.get("office_code") != self.device.office_code:
+                raise Refused("softcopy request belongs to another office")
+            return  # already here: the cloud owns its status from now on
+        email = p.get("email")
+        if not isinstance(email, str) or email_problem(email.strip().lower()):
+            raise Refused("softcopy request without a valid e-mail")
+        if p.get("purpose") not in REQUEST_PURPOSES:
+            raise Refused(f"unknown purpose: {str(p.get('purpose'))[:40]!r}")
+        email = email.strip().lower()
+        publication = self.publications.get((p.get("catalogue_number"), p.get("year")))
+        description = _short(p.get("description"), 1000)
+        if publication is None and p.get("catalogue_number"):  # not in the cloud's catalogue: keep what was asked
+            description = f"{p['catalogue_number']} ({p.get('year')})" + (f": {description}" if description else "")
+        if publication is None and not description:
+            raise Refused("softcopy request without a publication or a description")
+        self.account_names.setdefault(email, _short(p.get("name"), 200) or email)
+        self.accounts.setdefault(email, None)
+        self.requests.put({
+            "id": e.entity_id, "account_id": self.accounts[email], "_email": email, "publication_id": publication,
+            "description": description, "purpose": p["purpose"], "status": "diajukan",
+            "created_at": when(_required(p, "created_at")), "office_code": self.device.office_code,
+            "origin": "edge", "device_id": self.device.device_id,
+        })
 
     def _record(self, e: Event, when, flag) -> None:
         current = self.records.rows.get((e.entity, e.entity_id))

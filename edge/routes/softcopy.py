@@ -1,0 +1,42 @@
+"""Softcopy requests taken at the desk (staff): made here, fulfilled in the cloud, status brought back by the sync."""
+
+from __future__ import annotations
+
+import anyio
+from litestar import Request, get, post
+from litestar.params import FromPath
+
+from edge.auth import staff_only
+from edge.errors import ApiError
+from edge.routes import ApplianceDep
+from edge.routes.kiosk import json_object
+from edge.softcopy_requests import SoftcopyRequestError
+
+
+def _run(fn, *args):
+    try:
+        return fn(*args)
+    except SoftcopyRequestError as exc:
+        raise ApiError(exc.status, exc.message, exc.errors) from None
+
+
+@post("/api/softcopy-requests", status_code=201, guards=[staff_only])
+async def api_create(request: Request, appliance: ApplianceDep) -> dict:
+    """`{"visit_id", "publication_id"? | "description", "purpose"}` → 201 the request (status diajukan)."""
+    data = await json_object(request)
+    unknown = set(data) - {"visit_id", "publication_id", "description", "purpose"}
+    if unknown:
+        raise ApiError(400, "Isian tidak dikenal", {key: "tidak dikenal" for key in sorted(unknown)})
+    return await anyio.to_thread.run_sync(
+        _run, appliance.softcopy_requests.create, data.get("visit_id"), data.get("publication_id"),
+        data.get("description"), data.get("purpose"),
+    )
+
+
+@get("/api/visits/{visit_id:str}/softcopy-requests", guards=[staff_only], sync_to_thread=True)
+def api_of_visit(visit_id: FromPath[str], appliance: ApplianceDep) -> list[dict]:
+    """The visit's softcopy requests with the status the cloud last gave them."""
+    return appliance.softcopy_requests.of_visit(visit_id)
+
+
+routes = [api_create, api_of_visit]
