@@ -1,8 +1,11 @@
 """The public satisfaction survey (SKM) and its index (IKM), as PermenPANRB No. 14 Tahun 2017 computes them.
 
-Shared by the appliance and the cloud; pure (no web or database imports). Elements are kept by code AND name,
-because some implementations swap U8 and U9: here U8 is complaint handling and U9 facilities, as in the list of
-elements of the regulation (its sample questionnaire prints them the other way round).
+Shared by the appliance and the cloud; pure (no web or database imports). Also here: how an answer sheet and a
+comment are read (`read_scores`, `read_comment`) and the complaint rules (channels, life cycle, tracking numbers),
+so that a desk and the portal refuse and accept alike.
+
+Elements are kept by code AND name, because some implementations swap U8 and U9: here U8 is complaint handling and
+U9 facilities, as in the list of elements of the regulation (its sample questionnaire prints them the other way round).
 
 Arithmetic is exact (`Fraction`): each weight is exactly 1/9 (the regulation prints 0.11, with which a perfect
 score would give 99.0). Rounding happens only for display, and there by cutting, never rounding up (`shown`):

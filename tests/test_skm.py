@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pst import skm
 from pst.skm import BY_CODE, CODES, ELEMENTS, compute_ikm, grade_of, shown
 
 
@@ -165,3 +166,43 @@ def test_weakest_first_is_sorted_and_lists_every_element_once(ratings):
 def test_a_shown_value_never_crosses_into_a_higher_band(value):
     assert grade_of(Fraction(shown(value, 4))).lower <= grade_of(value).lower
     assert grade_of(Fraction(shown(value * 25, 2)) / 25).lower <= grade_of(value).lower
+
+
+# --- the answer sheet and the tracking number, as the appliance and the portal both read them ---------------------------
+ALL_THREE = dict.fromkeys(CODES, 3)
+
+
+@pytest.mark.parametrize(
+    "scores, require_all, text_digits, clean, problems",
+    [
+        (ALL_THREE, True, False, ALL_THREE, {}),
+        ({"U3": 2, "U7": 4}, False, False, {"U3": 2, "U7": 4}, {}),
+        ({"U3": 2}, True, False, {"U3": 2}, {c: skm.UNANSWERED for c in CODES if c != "U3"}),
+        ({"U1": "4"}, False, True, {"U1": 4}, {}),  # a form posts text
+        ({"U1": "4"}, False, False, {}, {"U1": skm.NOT_A_SCORE}),  # a JSON API may want numbers
+        ({"U1": 0, "U2": 5, "U3": True, "U4": 3.5, "U5": "baik"}, False, True, {},
+         dict.fromkeys(("U1", "U2", "U3", "U4", "U5"), skm.NOT_A_SCORE)),
+        ({"U1": 4, "U10": 4}, False, False, {"U1": 4}, {"U10": skm.UNKNOWN_ELEMENT}),
+        ({"U1": None, "U2": ""}, False, True, {}, {"scores": skm.NO_ANSWER}),
+        ([4] * 9, False, False, {}, {"scores": skm.NOT_AN_OBJECT}),
+    ],
+)
+def test_an_answer_sheet_is_read_alike_at_the_desk_and_on_the_portal(scores, require_all, text_digits, clean, problems):
+    assert skm.read_scores(scores, require_all, text_digits) == (clean, problems)
+
+
+@pytest.mark.parametrize(
+    "comment, read",
+    [(None, (None, None)), ("  ", (None, None)), ("Bagus", ("Bagus", None)), (12, (None, skm.NOT_TEXT)),
+     ("x" * skm.COMMENT_MAX, ("x" * skm.COMMENT_MAX, None)), ("x" * (skm.COMMENT_MAX + 1), (None, skm.TOO_LONG))],
+)
+def test_the_comment_is_kept_as_typed_up_to_the_limit(comment, read):
+    assert skm.read_comment(comment) == read
+
+
+def test_a_tracking_number_is_drawn_from_the_unmistakable_alphabet_and_read_back_however_typed():
+    tracking = skm.tracking_number("7471", "2611", lambda alphabet: alphabet[-1])
+    assert tracking == "ADU-7471-2611-ZZZZZZ" and skm.TRACKING.fullmatch(tracking)
+    assert skm.normalise_tracking(" adu 7471 2611 zzzzzz ") == tracking
+    assert skm.normalise_tracking("ADU-7471-2611-ZZZZZO") is None  # O is not in the alphabet
+    assert skm.normalise_tracking(None) is None and skm.normalise_tracking("ADU-7471") is None

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from cloud.accounts import AccountView
 from cloud.errors import ApiError
 from cloud.quality import (
-    AT_THE_DESK, CHANNEL_WORDS, PUBLIC_CHANNELS, STAFF_ROLES, STATUS_WORDS, Quality, QualityError, staff_only,
+    AT_THE_DESK, CHANNEL_WORDS, STAFF_ROLES, STATUS_WORDS, Quality, QualityError, staff_only,
 )
 from cloud.reading import WITA
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
@@ -38,6 +38,11 @@ def _unknown(data: dict, allowed: set[str]) -> None:
     unknown = set(data) - allowed
     if unknown:
         raise ApiError(400, "Isian tidak dikenal", {str(key)[:40]: "tidak dikenal" for key in sorted(unknown)})
+
+
+def _banner(exc: QualityError) -> str | None:
+    """The message above a form: none when the form marks its fields itself."""
+    return None if exc.errors else exc.detail
 
 
 def office_time(value: str | None) -> str:
@@ -137,8 +142,8 @@ async def rating_form(request: Request, data: Form, accounts: AccountsDep, quali
     try:
         await quality.rate(values["office"], scores, values["comment"], None, account, text_digits=True)
     except QualityError as exc:
-        errors = exc.errors if exc.status == 400 else {}
-        return await _questionnaire(quality, account, values, errors, exc.status, exc.detail)
+        errors = exc.errors if exc.status == 400 else {}  # a refusal of the whole sheet (409, 429) is said above it
+        return await _questionnaire(quality, account, values, errors, exc.status, None if errors else exc.detail)
     return Redirect(f"/penilaian/terima-kasih?{urlencode({'kantor': values['office']})}", status_code=303)
 
 
@@ -150,18 +155,18 @@ async def rating_thanks(request: Request, accounts: AccountsDep) -> Template:
 
 
 # --- complaints: the complainant's form and lookup --------------------------------------------------------------------
-async def _complaint_form(quality: Quality, values: dict, errors: dict, status: int = 200,
+async def _complaint_form(quality: Quality, account, values: dict, errors: dict, status: int = 200,
                           error: str | None = None) -> Template:
     return Template("pengaduan.html", status_code=status, context={
-        "offices": await quality.offices(), "values": values, "errors": errors, "error": error,
+        "account": account, "offices": await quality.offices(), "values": values, "errors": errors, "error": error,
         "text_max": skm.COMPLAINT_TEXT_MAX, "contact_max": skm.CONTACT_MAX,
-        "channels": [CHANNEL_WORDS[code] for code in skm.CHANNELS if code not in PUBLIC_CHANNELS],
     })
 
 
 @get("/pengaduan")
-async def complaint_page(request: Request, quality: QualityDep) -> Template:
-    return await _complaint_form(quality, {"office": request.query_params.get("kantor", "")[:8]}, {})
+async def complaint_page(request: Request, accounts: AccountsDep, quality: QualityDep) -> Template:
+    values = {"office": request.query_params.get("kantor", "")[:8]}
+    return await _complaint_form(quality, await _account(request, accounts), values, {})
 
 
 @post("/pengaduan")
@@ -171,16 +176,16 @@ async def complaint_form(request: Request, data: Form, accounts: AccountsDep, qu
     try:
         made = await quality.complain(values["office"], "website", values["text"], values["contact"], reader=account)
     except QualityError as exc:
-        return await _complaint_form(quality, values, exc.errors, exc.status, exc.detail)
+        return await _complaint_form(quality, account, values, exc.errors, exc.status, _banner(exc))
     return Redirect(f"/pengaduan/lacak?{urlencode({'nomor': made['tracking'], 'baru': 1})}", status_code=303)
 
 
 @get("/pengaduan/lacak")
-async def complaint_lookup_page(request: Request, quality: QualityDep) -> Template:
+async def complaint_lookup_page(request: Request, accounts: AccountsDep, quality: QualityDep) -> Template:
     number = request.query_params.get("nomor", "").strip()[:40]
     found = await quality.lookup(number) if number else None
     return Template("pengaduan_lacak.html", status_code=404 if number and not found else 200, context={
-        "number": number, "found": found, "new": request.query_params.get("baru") == "1", "time_of": office_time,
+        "account": await _account(request, accounts), "number": number, "found": found, "new": request.query_params.get("baru") == "1", "time_of": office_time,
     })
 
 
