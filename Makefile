@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.guestbook_submit
 	$(BIN)/python -m bench.display_fanout
 	$(BIN)/python -m bench.scan_watermark
+	$(BIN)/python -m bench.portal_watermark
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
