@@ -1,6 +1,7 @@
 """The service standard's completion time: a visitor is served at most 5 minutes after filling the guestbook.
 
-Pure arithmetic over waits (guestbook submitted → service started), for the console's countdowns and the reports.
+Pure arithmetic over waits (guestbook submitted → service started), for the console's countdowns and the reports;
+the report's arithmetic is shared with the cloud in `pst.reports`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-STANDARD = timedelta(minutes=5)
+from pst.reports import SERVICE_STANDARD, percentile, summarize_waits, wait_json
+
+__all__ = ["STANDARD", "WARNING", "VisitWait", "percentile", "serve_by", "service_report", "sla_state", "summarize"]
+
+STANDARD = SERVICE_STANDARD
 WARNING = timedelta(minutes=4)
 
 
@@ -27,17 +32,6 @@ def sla_state(waited: timedelta) -> str:
     return "ok"
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (as numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 @dataclass(frozen=True)
 class VisitWait:
     day: str  # office-time date of the check-in
@@ -46,22 +40,8 @@ class VisitWait:
 
 
 def summarize(visits: list[VisitWait], now: datetime) -> dict:
-    """Visits, served, median and p90 wait, and the share served within 5 minutes.
-
-    The share counts every visit whose 5 minutes have run out or who was served; a visitor still inside their
-    5 minutes is not yet a success or a failure and is left out of it.
-    """
-    waits = [v.wait_s for v in visits if v.wait_s is not None]
-    decided = [v for v in visits if v.wait_s is not None or now - v.checked_in_at >= STANDARD]
-    within = [v for v in decided if v.wait_s is not None and v.wait_s <= STANDARD.total_seconds()]
-    median, p90 = percentile(waits, 50), percentile(waits, 90)
-    return {
-        "visits": len(visits),
-        "served": len(waits),
-        "median_wait_s": None if median is None else round(median, 1),
-        "p90_wait_s": None if p90 is None else round(p90, 1),
-        "within_5min_ratio": round(len(within) / len(decided), 4) if decided else None,
-    }
+    """Visits, served, median and p90 wait, and the share served within 5 minutes (see pst.reports)."""
+    return wait_json(summarize_waits(visits, now))
 
 
 def service_report(visits: Iterable[VisitWait], now: datetime) -> dict:

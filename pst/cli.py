@@ -30,10 +30,12 @@ def up(port: int | None) -> None:
     if settings.hardware != "sim":
         raise PstError("`pst up` is the demo and runs simulated hardware; unset PST_EDGE_HARDWARE or use `pst edge serve`")
     from edge.demo import ensure_demo_logins
+    from edge.demo_activity import ensure_demo_activity
     from edge.demo_catalogue import ensure_demo_catalogue
 
     logins = ensure_demo_logins(settings)
     ensure_demo_catalogue(settings)
+    ensure_demo_activity(settings)  # a month of desk activity for the reports, once, through the real services
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"PST Pustaka (demo, simulated hardware) — {settings.config.office.name}")
     click.echo(f"  Kiosk (ambil nomor antrian):  {base}/")

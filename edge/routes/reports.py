@@ -1,47 +1,117 @@
-"""Reports for the office head: the 5-minute service standard per day and for a range."""
+"""Reports for the office head: the service figures over JSON, and the staff page `/petugas/laporan` with its
+charts and the same report as CSV, XLSX and a printable A4 PDF."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from litestar import Request, get
+import anyio
+from babel.dates import format_date
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.response import Template
 
-from edge.auth import staff_only
+from edge.auth import current_user, staff_only
 from edge.errors import ApiError
+from edge.i18n import Languages, language
+from edge.reports import office_place, report_figures
 from edge.routes import ApplianceDep
-from edge.sla import VisitWait, service_report
+from pst.charts import report_charts
+from pst.report_files import filename, to_csv, to_xlsx
+from pst.report_pdf import to_pdf
+from pst.reports import RangeError, duration, ikm_number, number, percent, period_words, read_range, service_json
+from pst.skm import shown
 
-MAX_DAYS = 366
+LanguagesDep = NamedDependency[Languages]
+EXPORTS = {
+    "csv": ("text/csv", to_csv),  # Litestar adds "; charset=utf-8"
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
+    "pdf": ("application/pdf", None),
+}
 
 
-def _range(appliance, start: str | None, end: str | None) -> tuple[date, date]:
+def _range(appliance, start: str | None, end: str | None, default_start: date | None = None) -> tuple[date, date]:
+    """The office days asked for; today when not given (the page starts at the first of the month)."""
     today = appliance.clock.now().astimezone(appliance.config.office.tz).date()
-    errors = {}
-    parsed = {}
-    for key, value, default in (("from", start, today), ("to", end, today)):
-        try:
-            parsed[key] = date.fromisoformat(value) if value else default
-        except ValueError:
-            errors[key] = "tanggal harus YYYY-MM-DD"
-    if not errors and parsed["from"] > parsed["to"]:
-        errors["from"] = "tidak boleh setelah 'to'"
-    if not errors and (parsed["to"] - parsed["from"]).days >= MAX_DAYS:
-        errors["to"] = f"rentang maks. {MAX_DAYS} hari"
-    if errors:
-        raise ApiError(400, "Rentang tanggal tidak sah", errors)
-    return parsed["from"], parsed["to"]
+    try:
+        return read_range(start, end, today, default_start)
+    except RangeError as exc:
+        raise ApiError(400, "Rentang tanggal tidak sah", exc.errors) from None
+
+
+def _figures(appliance, request: Request, month_by_default: bool = False):
+    today = appliance.clock.now().astimezone(appliance.config.office.tz).date()
+    first = today.replace(day=1) if month_by_default else None
+    start, end = _range(appliance, request.query_params.get("from"), request.query_params.get("to"), first)
+    return report_figures(appliance.store, appliance.config, start, end, appliance.clock.now())
 
 
 @get("/api/reports/service", guards=[staff_only], sync_to_thread=True)
 def service_report_api(request: Request, appliance: ApplianceDep) -> dict:
-    """Wait = guestbook submitted → service started; days in office time."""
-    start, end = _range(appliance, request.query_params.get("from"), request.query_params.get("to"))
-    tz = appliance.config.office.tz
-    since = datetime.combine(start, time(0), tz)
-    until = datetime.combine(end + timedelta(days=1), time(0), tz)
-    rows = appliance.visits.waits_between(since, until)
-    waits = [VisitWait(checked_in.astimezone(tz).date().isoformat(), checked_in, wait_s) for checked_in, wait_s in rows]
-    return {"from": start.isoformat(), "to": end.isoformat()} | service_report(waits, appliance.clock.now())
+    """Wait = guestbook submitted → service started; days in office time. The contract's fields, then the
+    report's other figures (visitor profile, weeks and months, fetches, scans, complaints)."""
+    figures = _figures(appliance, request)
+    period = {"from": figures.start.isoformat(), "to": figures.end.isoformat(), "office": figures.office_code}
+    return period | service_json(figures)
 
 
-routes = [service_report_api]
+def _months_around(today: date) -> list[tuple[str, date, date]]:
+    """Quick links: this month so far and the three before it, named in the page's language."""
+    links = []
+    first = today.replace(day=1)
+    for _ in range(4):
+        last = min((first + timedelta(days=32)).replace(day=1) - timedelta(days=1), today)
+        links.append((format_date(first, "MMMM y", locale=language()), first, last))
+        first = (first - timedelta(days=1)).replace(day=1)
+    return links
+
+
+@get("/petugas/laporan", guards=[staff_only])
+async def report_page(request: Request, appliance: ApplianceDep, languages: LanguagesDep) -> Template:
+    try:
+        figures = await anyio.to_thread.run_sync(_figures, appliance, request, True)
+        error, errors = None, {}
+    except ApiError as exc:
+        figures, error, errors = None, exc.detail, exc.errors
+    today = appliance.clock.now().astimezone(appliance.config.office.tz).date()
+    return Template("laporan.html", status_code=400 if error else 200, context={
+        "office": appliance.config.office, "user": current_user(request), "figures": figures, "error": error,
+        "errors": errors, "charts": report_charts(figures, languages.translate) if figures else {},
+        "start": figures.start.isoformat() if figures else request.query_params.get("from", ""),
+        "end": figures.end.isoformat() if figures else request.query_params.get("to", ""),
+        "months": _months_around(today),
+        "number": number, "percent": percent, "shown": shown, "duration": duration, "ikm_number": ikm_number,
+        "period": period_words(figures.start, figures.end) if figures else "",
+    })
+
+
+async def _export(request: Request, appliance, kind: str) -> Response:
+    media_type, make = EXPORTS[kind]
+    figures = await anyio.to_thread.run_sync(_figures, appliance, request, True)
+    if kind == "pdf":
+        place = office_place(appliance.config.office.address)
+        data = await anyio.to_thread.run_sync(lambda: to_pdf(figures, place=place))
+    else:
+        data = await anyio.to_thread.run_sync(make, figures)
+    disposition = "inline" if kind == "pdf" else "attachment"
+    return Response(data, media_type=media_type, headers={
+        "content-disposition": f'{disposition}; filename="{filename(figures, kind)}"', "cache-control": "no-store",
+    })
+
+
+@get("/petugas/laporan/csv", guards=[staff_only])
+async def report_csv(request: Request, appliance: ApplianceDep) -> Response:
+    return await _export(request, appliance, "csv")
+
+
+@get("/petugas/laporan/xlsx", guards=[staff_only])
+async def report_xlsx(request: Request, appliance: ApplianceDep) -> Response:
+    return await _export(request, appliance, "xlsx")
+
+
+@get("/petugas/laporan/pdf", guards=[staff_only])
+async def report_pdf(request: Request, appliance: ApplianceDep) -> Response:
+    return await _export(request, appliance, "pdf")
+
+
+routes = [service_report_api, report_page, report_csv, report_xlsx, report_pdf]
