@@ -327,6 +327,7 @@ CREATE INDEX outbox_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 CREATE TABLE sync_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     downlink_after INTEGER NOT NULL DEFAULT 0,     -- the last cloud change applied here (same transaction as it)
+    downlink_mark TEXT,                            -- and what that change was, to notice a cloud restored behind it
     cloud_seq INTEGER,                             -- the cloud's cursor for this database, as last heard
     last_attempt_at TEXT,
     last_success_at TEXT,

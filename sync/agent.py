@@ -137,6 +137,8 @@ class Agent:
 
     async def _round(self, result: RoundResult) -> None:
         state = await self._state(result)
+        if state.reset:  # the cloud was restored from an older copy: its changes come again from the start
+            log.warning("the cloud no longer has the change this appliance stopped at: taking every change again")
         while True:  # the downlink, page by page, each page stored with its cursor
             self._apply_changes(state)
             result.received += len(state.changes)
@@ -151,9 +153,9 @@ class Agent:
         self._purge()
 
     async def _state(self, result: RoundResult) -> State:
-        epoch, after = self._epoch(), self._downlink_after()
+        epoch, (after, mark) = self._epoch(), self._downlink_after()
         started = time.monotonic()
-        response = await self.client.get(f"{PREFIX}/state", params={"epoch": epoch, "after": after})
+        response = await self.client.get(f"{PREFIX}/state", params={"epoch": epoch, "after": after, "mark": mark})
         result.requests += 1
         result.bytes_down += len(response.content)
         self._check(response)
@@ -163,6 +165,8 @@ class Agent:
         return state
 
     async def _uplink(self, state: State, result: RoundResult) -> None:
+        if state.last_seq is not None:  # the cloud has these, even if its answer never arrived (lost, or killed)
+            self._acknowledged(state.last_seq)
         start = self._start(state.last_seq)
         for _ in range(MAX_PASSES):
             events = self._events(start)
@@ -182,7 +186,7 @@ class Agent:
                 continue
             self._check(response)
             ack = decode(response.content, Ack)
-            self._acknowledged(ack)
+            self._acknowledged(ack.last_seq)
             result.sent += ack.applied
             result.duplicates += ack.duplicates
             result.dead += ack.dead
@@ -198,8 +202,9 @@ class Agent:
             return row[0]
         return db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
 
-    def _downlink_after(self) -> int:
-        return self.store.read.execute("SELECT downlink_after FROM sync_state WHERE id = 1").fetchone()[0]
+    def _downlink_after(self) -> tuple[int, str]:
+        after, mark = self.store.read.execute("SELECT downlink_after, downlink_mark FROM sync_state WHERE id = 1").fetchone()
+        return after, mark or ""
 
     def _lowest_seq(self) -> int:
         row = self.store.read.execute("SELECT min(seq) FROM outbox").fetchone()
@@ -245,11 +250,11 @@ class Agent:
                                 _corrected(flag, boot, mono, anchors, stamp)))
         return events
 
-    def _acknowledged(self, ack: Ack) -> None:
+    def _acknowledged(self, last_seq: int) -> None:
         with self.store.write() as db:
             db.execute("UPDATE outbox SET sent_at = ? WHERE seq <= ? AND sent_at IS NULL",
-                       [iso(self.clock.now()), ack.last_seq])
-            db.execute("UPDATE sync_state SET cloud_seq = ? WHERE id = 1", [ack.last_seq])
+                       [iso(self.clock.now()), last_seq])
+            db.execute("UPDATE sync_state SET cloud_seq = ? WHERE id = 1", [last_seq])
 
     def _purge(self) -> None:
         cloud_seq = self.store.read.execute("SELECT cloud_seq FROM sync_state WHERE id = 1").fetchone()[0]
@@ -277,7 +282,8 @@ class Agent:
                         [change.data.get("status"), change.data.get("reason"), change.data.get("at"),
                          change.entity_id],
                     )
-            db.execute("UPDATE sync_state SET downlink_after = ? WHERE id = 1", [state.changes[-1].seq])
+            last = state.changes[-1]
+            db.execute("UPDATE sync_state SET downlink_after = ?, downlink_mark = ? WHERE id = 1", [last.seq, last.mark])
 
     # --- bookkeeping ---
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
+
 from cloud.db import Database
 from cloud.devices import DeviceAuth
 from pst.clock import iso
@@ -53,18 +55,29 @@ async def cursor(db: Database, device: DeviceAuth, epoch: str) -> tuple[int | No
     return (rows[0]["last_seq"], rows[0]["last_event_id"]) if rows else (None, None)
 
 
-async def state(db: Database, device: DeviceAuth, epoch: str, after: int, now: datetime,
+async def state(db: Database, device: DeviceAuth, epoch: str, after: int, mark: str, now: datetime,
                 limit: int = CHANGES_PER_STATE) -> State:
+    """Where the cloud stands for the epoch, and the downlink after the agent's cursor. The cursor comes with the
+    mark of the change it stopped at; when the journal no longer has that change (the cloud was restored from an
+    older copy, and may even have numbered new changes alike), the agent is told to take everything again."""
     last_seq, last_event_id = await cursor(db, device, epoch)
-    changes, more = await changes_after(db, device.office_code, after, limit)
-    return State(epoch, last_seq, last_event_id, changes, more, iso(now))
+    reset = False
+    if after > 0:
+        rows = await db.execute("SELECT entity, entity_id, at FROM changes WHERE seq = {}", after)
+        reset = not rows or _mark(rows[0]) != mark
+    changes, more = await changes_after(db, device.office_code, 0 if reset else after, limit)
+    return State(epoch, last_seq, last_event_id, changes, more, iso(now), reset)
+
+
+def _mark(row: dict) -> str:
+    return f"{row['entity']}:{row['entity_id']}:{iso(_aware(row['at']))}"
 
 
 async def changes_after(db: Database, office_code: str, after: int, limit: int) -> tuple[list[Change], bool]:
     """Downlink changes for an office after a cursor, each with the record's current state. Change numbers are
     given in commit order (cloud.changes), so nothing below a number already seen can still appear."""
     rows = await db.execute(
-        "SELECT seq, entity, entity_id FROM changes WHERE seq > {} AND (office_code IS NULL OR office_code = {})"
+        "SELECT seq, entity, entity_id, at FROM changes WHERE seq > {} AND (office_code IS NULL OR office_code = {})"
         " ORDER BY seq LIMIT {}",
         after, office_code, limit + 1,
     )
@@ -75,7 +88,7 @@ async def changes_after(db: Database, office_code: str, after: int, limit: int) 
                               {r["entity_id"] for r in rows if r["entity"] == "softcopy_request"}, office_code)
     found = {"publication": publications, "softcopy_request": requests}
     return [
-        Change(r["seq"], r["entity"], r["entity_id"], found.get(r["entity"], {}).get(r["entity_id"]))
+        Change(r["seq"], r["entity"], r["entity_id"], found.get(r["entity"], {}).get(r["entity_id"]), _mark(r))
         for r in rows
     ], more
 
@@ -211,10 +224,20 @@ async def _remember(db: Database, device: DeviceAuth, epoch: str, events: list[E
 
 async def _bulk_insert(db: Database, table: str, columns: tuple[str, ...], rows: list[tuple],
                        conflict: str = "") -> None:
-    per_chunk = max(1, 30_000 // len(columns))  # under both engines' limit of bound parameters
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if db.kind == "postgresql":
+        # All rows as one JSON parameter, read as records of the table (its own column types): binding and planning
+        # thousands of parameters cost several times the insert itself (bench/sync.py).
+        records = msgspec.json.encode([dict(zip(columns, row)) for row in rows]).decode()
+        await db.execute(f"INSERT INTO {table} ({names}) SELECT {names}"
+                         f" FROM json_populate_recordset(NULL::{table}, {{}}::json){conflict}", records)
+        return
+    per_chunk = max(1, 30_000 // len(columns))  # under SQLite's limit of bound parameters
     for chunk in _chunks(rows, per_chunk):
         values = ", ".join("(" + ", ".join("{}" for _ in columns) + ")" for _ in chunk)
-        await db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}{conflict}",
+        await db.execute(f"INSERT INTO {table} ({names}) VALUES {values}{conflict}",
                          *[value for row in chunk for value in row])
 
 

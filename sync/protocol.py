@@ -76,6 +76,7 @@ class Change(msgspec.Struct):
     entity: str
     entity_id: str
     data: dict[str, Any] | None
+    mark: str = ""  # what this change is (entity, id, time): sent back with the cursor to prove it is still there
 
 
 class State(msgspec.Struct):
@@ -88,6 +89,7 @@ class State(msgspec.Struct):
     changes: list[Change]
     more: bool
     cloud_time: str
+    reset: bool = False  # the agent's downlink cursor is not in the cloud's journal (restored): changes from 0
 
 
 def encode(value: Any, compress: bool = False) -> bytes:

@@ -70,7 +70,8 @@ async def state(request: Request, devices: DevicesDep, db: DatabaseDep) -> Respo
         after = -1
     if not 0 < len(epoch) <= 36 or after < 0:
         raise ApiError(400, "Parameter tidak sah", {"epoch": "wajib", "after": "bilangan ≥ 0"})
-    return _json(await apply.state(db, device, epoch, after, request.app.state.clock.now()))
+    mark = request.query_params.get("mark", "")[:200]
+    return _json(await apply.state(db, device, epoch, after, mark, request.app.state.clock.now()))
 
 
 @post(f"{PREFIX}/events", request_max_body_size=MAX_BODY)

@@ -78,3 +78,21 @@ def test_a_softcopy_request_made_at_the_desk_is_fulfilled_in_the_cloud_and_its_s
     run(agent.round())
     assert service.get(asked["id"])["status"] == "ditolak"
     assert service.get(asked["id"])["reason"] == "Data per kecamatan belum terbit"
+
+
+def test_a_cloud_restored_behind_the_downlink_cursor_sends_everything_again(cloud, edge_store, tmp_path):
+    enrolment = enrol(cloud, tmp_path / "var-edge", "7400")
+    admin = _admin(cloud)
+    first = cloud.blocking_portal.call(admin.add, _edition("Statistik Daerah Kota Kendari", "7400"))
+    agent, _ = make_agent(edge_store, enrolment, cloud)
+    run(agent.round())
+    # the cloud comes back from an older copy: its journal is empty again, then a new change gets number 1
+    run_db(cloud, "DELETE FROM changes")
+    run_db(cloud, "UPDATE change_counter SET n = 0 WHERE id = 1")
+    run_db(cloud, "DELETE FROM publication_subjects")
+    run_db(cloud, "DELETE FROM publications")
+    second = cloud.blocking_portal.call(admin.add, _edition("Kota Kendari Dalam Angka", "7400")
+                                        | {"catalogue_number": "1102001.7471"})
+    run(agent.round())
+    cloud_ids = {r[0] for r in edge_store.read.execute("SELECT cloud_id FROM publications WHERE cloud_id IS NOT NULL")}
+    assert second in cloud_ids and first in cloud_ids  # the first stays: the room keeps what it had
