@@ -160,6 +160,15 @@ class Devices:
             )
         return True
 
+    async def device(self, device_id: str) -> dict | None:
+        """One device as `devices()` lists it; None when unknown."""
+        rows = await self.db.execute(
+            "SELECT d.id, d.name, o.code AS office_code, o.name AS office_name, d.created_at, d.enrolled_at,"
+            " d.enrol_expires_at, d.revoked_at, d.last_seen_at, d.key_hash IS NOT NULL AS enrolled"
+            " FROM devices d JOIN offices o ON o.id = d.office_id WHERE d.id = {}", device_id,
+        )
+        return rows[0] if rows else None
+
 
 def _aware(value) -> datetime:
     if isinstance(value, str):

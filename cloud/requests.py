@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from cloud.accounts import AccountView
 from cloud.catalogue import CatalogueError
 from cloud.catalogue_import import Softcopy, store_pdf
+from cloud.changes import record_change
 from cloud.db import Database
 from cloud.mail import Mail, MailError
 from cloud.reading import PORTAL, WITA, Copy, reader_lines, stamp_copy
@@ -241,10 +242,13 @@ class Requests:
         """One guarded UPDATE, so two staff members acting at once cannot both move it: 404 or 409 for the loser."""
         sets = ", ".join(f"{column} = {{}}" for column in values)
         marks = ", ".join("{}" for _ in sources)
-        moved = await self.db.execute(
-            f"UPDATE softcopy_requests SET status = {{}}, {sets} WHERE id = {{}} AND status IN ({marks}) RETURNING id",
-            target, *values.values(), str(request_id)[:36], *sources,
-        )
+        async with self.db.transaction():  # the move and its downlink change commit together (or join the caller's)
+            moved = await self.db.execute(
+                f"UPDATE softcopy_requests SET status = {{}}, {sets} WHERE id = {{}} AND status IN ({marks})"
+                " RETURNING id, office_code", target, *values.values(), str(request_id)[:36], *sources,
+            )
+            if moved:
+                await record_change(self.db, "softcopy_request", moved[0]["id"], moved[0]["office_code"], self.clock.now())
         if not moved:
             row = await self._row(request_id)
             if row is None:
