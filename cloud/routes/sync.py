@@ -77,12 +77,12 @@ async def state(request: Request, devices: DevicesDep, db: DatabaseDep) -> Respo
 @post(f"{PREFIX}/events", request_max_body_size=MAX_BODY)
 async def events(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
     device = await _device(request, devices)
-    if _applying.locked():
-        wait = random.randint(2, 15)
-        return _json({"detail": "Sedang sibuk; coba lagi", "errors": {}}, 429, {"Retry-After": str(wait)})
     batch = await _body(request, Batch)
     if not 0 < len(batch.epoch) <= 36 or batch.epoch_start < 1:
         raise ApiError(400, "Isi permintaan sinkronisasi tidak sah", {"epoch": "wajib"})
+    if _applying.locked():  # checked and taken with no await in between
+        wait = random.randint(2, 15)
+        return _json({"detail": "Sedang sibuk; coba lagi", "errors": {}}, 429, {"Retry-After": str(wait)})
     async with _applying:
         try:
             ack = await apply.apply_batch(db, device, batch, request.app.state.clock.now())

@@ -184,3 +184,22 @@ def test_enrolment_codes_work_once(cloud, tmp_path):
     again = cloud.post("/sync/v1/enroll", json={"code": code})
     assert again.status_code == 400 and again.json()["errors"]["code"]
     assert cloud.post("/sync/v1/enroll", json={"kode": code}).status_code == 400
+
+
+def test_a_busy_cloud_answers_429_with_retry_after_and_nothing_is_lost(cloud, edge_store, tmp_path, monkeypatch):
+    import asyncio
+
+    from cloud.routes import sync as sync_routes
+    from sync.agent import SyncError
+
+    enrolment = enrol(cloud, tmp_path / "var-edge")
+    desk_visit(edge_store, START)
+    monkeypatch.setattr(sync_routes, "_applying", asyncio.Semaphore(0))  # every slot taken
+    agent, _ = make_agent(edge_store, enrolment, cloud)
+    with pytest.raises(SyncError) as busy:
+        run(agent.round())
+    assert "429" in str(busy.value) and 2 <= busy.value.retry_after <= 15
+    assert rows_in(cloud, "visits") == 0
+    monkeypatch.undo()
+    run(agent.round())
+    assert rows_in(cloud, "visits") == 1
