@@ -10,7 +10,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from cloud.changes import record_change
 from cloud.db import Database
 from pst.ids import new_id
 
@@ -28,10 +27,11 @@ ABBREVIATIONS = {
 }
 ITEM_COLUMNS = "p.id, p.title, p.year, p.type, p.catalogue_number, p.subjects, p.softcopy_sha256"
 # The count and the three facets in one statement: the matches are read once and grouped by (year, type, subjects),
-# a few hundred groups at most, which the facets then add up. Subjects are split from `p.subjects` (the same list
-# as its rows in publication_subjects, written together by `upsert`), so no join per match. Each facet row carries
-# its place (`pos`) as the database orders it, ties by the database's own collation as before.
-_FACETS = """WITH {recursive}matches AS ({matches}),
+# a few hundred groups at most, which the facets then add up. Subjects are split from `p.subjects` (the same list as
+# its rows in publication_subjects: every writer of a publication writes both), so no join per match. Each facet row
+# carries its place (`pos`) as the database orders it, ties by the database's own collation as before. RECURSIVE is
+# for SQLite's split of the subjects; PostgreSQL accepts it unused.
+_FACETS = """WITH RECURSIVE matches AS ({matches}),
 subjects AS ({subjects})
 SELECT 'year' AS facet, year, CAST(NULL AS VARCHAR(80)) AS value, CAST(sum(n) AS BIGINT) AS n,
     row_number() OVER (ORDER BY year DESC) AS pos FROM matches GROUP BY year
@@ -45,10 +45,12 @@ SELECT facet, year, value, n, pos FROM (
 ) ranked WHERE pos <= {limit}"""
 # One row (value, n) per subject of each group of matches: PostgreSQL splits with unnest, SQLite recursively.
 _SPLIT_SUBJECTS = {
-    "postgresql": "SELECT s.value, m.n FROM matches m CROSS JOIN LATERAL unnest(string_to_array(m.subjects, ';')) AS s(value)",
+    "postgresql": """SELECT s.value, m.n FROM matches m
+    CROSS JOIN LATERAL unnest(string_to_array(m.subjects, ';')) AS s(value)""",
     "sqlite": """SELECT '' AS value, subjects || ';' AS rest, n FROM matches
     UNION ALL
-    SELECT substr(rest, 1, instr(rest, ';') - 1), substr(rest, instr(rest, ';') + 1), n FROM subjects WHERE rest <> ''""",
+    SELECT substr(rest, 1, instr(rest, ';') - 1), substr(rest, instr(rest, ';') + 1), n FROM subjects
+    WHERE rest <> ''""",
 }
 
 
@@ -96,12 +98,6 @@ class Query:
         return " & ".join(terms)
 
 
-async def publication_written(db: Database, publication_id: str, office_code: str | None, now=None) -> None:
-    """Every insert, update or delete of a publication calls this, inside the transaction of that write: the one
-    place where a write of the catalogue becomes known to the appliances."""
-    await record_change(db, "publication", publication_id, office_code, now)
-
-
 def subject_list(text: str | None) -> list[str]:
     return [part for part in (text or "").split(";") if part]
 
@@ -133,8 +129,7 @@ class Catalogue:
         source, condition, args, rank, rank_args = self._where(query, filters)
         matches = (f"SELECT p.year, p.type, p.subjects, count(*) AS n FROM {source} WHERE {condition}"
                    " GROUP BY p.year, p.type, p.subjects")
-        facets = _FACETS.format(recursive=self.db.kind == "sqlite" and "RECURSIVE " or "", matches=matches,
-                                subjects=_SPLIT_SUBJECTS[self.db.kind], limit=FACET_SUBJECTS)
+        facets = _FACETS.format(matches=matches, subjects=_SPLIT_SUBJECTS[self.db.kind], limit=FACET_SUBJECTS)
         order = (f"{rank}, " if rank else "") + "p.year DESC, p.title, p.id"
         page = (f"SELECT {ITEM_COLUMNS} FROM {source} WHERE {condition} ORDER BY {order} LIMIT {{}} OFFSET {{}}",
                 *args, *rank_args, filters["per_page"], (filters["page"] - 1) * filters["per_page"])
@@ -178,7 +173,6 @@ class Catalogue:
                 f"INSERT INTO publications ({', '.join(columns)}) VALUES ({', '.join('{}' for _ in columns)})", *values
             )
             await self._set_subjects(publication_id, row["subjects"])
-            await publication_written(self.db, publication_id, fields["office_code"], now)
             return "added"
         current = found[0]
         changes = {k: v for k, v in fields.items() if current[k] != v}
@@ -190,7 +184,6 @@ class Catalogue:
         if "subjects" in changes:
             await self.db.execute("DELETE FROM publication_subjects WHERE publication_id = {}", current["id"])
             await self._set_subjects(current["id"], row["subjects"])
-        await publication_written(self.db, current["id"], fields["office_code"], now)
         return "updated"
 
     async def _set_subjects(self, publication_id: str, subjects: list[str]) -> None:
