@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from cloud.changes import record_change
 from cloud.db import Database
 from pst.ids import new_id
 
@@ -98,6 +99,12 @@ class Query:
         return " & ".join(terms)
 
 
+async def publication_written(db: Database, publication_id: str, office_code: str | None, now=None) -> None:
+    """Every insert, update or delete of a publication calls this, inside the transaction of that write: the one
+    place where a write of the catalogue becomes known to the appliances."""
+    await record_change(db, "publication", publication_id, office_code, now)
+
+
 def subject_list(text: str | None) -> list[str]:
     return [part for part in (text or "").split(";") if part]
 
@@ -173,6 +180,7 @@ class Catalogue:
                 f"INSERT INTO publications ({', '.join(columns)}) VALUES ({', '.join('{}' for _ in columns)})", *values
             )
             await self._set_subjects(publication_id, row["subjects"])
+            await publication_written(self.db, publication_id, fields["office_code"], now)
             return "added"
         current = found[0]
         changes = {k: v for k, v in fields.items() if current[k] != v}
@@ -184,6 +192,7 @@ class Catalogue:
         if "subjects" in changes:
             await self.db.execute("DELETE FROM publication_subjects WHERE publication_id = {}", current["id"])
             await self._set_subjects(current["id"], row["subjects"])
+        await publication_written(self.db, current["id"], fields["office_code"], now)
         return "updated"
 
     async def _set_subjects(self, publication_id: str, subjects: list[str]) -> None:
