@@ -24,6 +24,7 @@ from cloud.reading import Reading
 from cloud.requests import Requests
 from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, reports
 from cloud.routes import requests as request_routes
+from cloud.routes import deliverables
 from cloud.routes import sync as sync_routes
 from cloud.settings import CloudSettings, ConfigError
 from pst.clock import Clock, SystemClock
@@ -53,7 +54,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     devices = Devices(db, clock, key)
     routes = [
         healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
-        *quality.routes, *reports.routes, *sync_routes.routes,
+        *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes,
     ]
     if settings.demo:
         routes += dev.routes

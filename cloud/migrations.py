@@ -293,6 +293,26 @@ def m005_sync() -> list[Statement]:
 
 
 @migration
+def m006_deliverables() -> list[Statement]:
+    """What a visitor scanned at a desk, sent up by the appliance for their portal account (their e-mail in the
+    guestbook): the PDF, already watermarked for them at the desk, stored like softcopy by its SHA-256."""
+    return [
+        """CREATE TABLE deliverables (
+            id VARCHAR(36) PRIMARY KEY,
+            office_code VARCHAR(8) NOT NULL,
+            device_id VARCHAR(36) REFERENCES devices (id) ON DELETE SET NULL,
+            account_id VARCHAR(36) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            visit_id VARCHAR(36),
+            pages INTEGER NOT NULL,
+            sha256 VARCHAR(64) NOT NULL,
+            bytes BIGINT NOT NULL,
+            scanned_at TIMESTAMPTZ NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX deliverables_account ON deliverables (account_id, scanned_at)",
+    ]
+
+
+@migration
 def m009_search_speed() -> list[Statement]:
     """Catalogue search (cloud/catalogue.py). A subject filter finds its publications through lower(subject) instead
     of probing every match. On SQLite the facets of a search without words read one covering index of (year, type,

@@ -303,10 +303,26 @@ class EdgeRecord(Table, tablename="edge_records"):
     updated_at = _when()
 
 
+
+class Deliverable(Table, tablename="deliverables"):
+    """A scan made at a desk for a visitor, in their portal account; the file is in softcopy storage when it has
+    arrived (`softcopy_files`), else still on its way from the appliance."""
+
+    id = _id()
+    office_code = Varchar(length=8)
+    device_id = Varchar(length=36, null=True, default=None)
+    account_id = Varchar(length=36)
+    visit_id = Varchar(length=36, null=True, default=None)
+    pages = Integer()
+    sha256 = Varchar(length=64)
+    bytes = BigInt()
+    scanned_at = _when()
+    received_at = _when()
+
 TABLES = (
     Office, Device, Account, AccountToken, Session, LoginAttempt, MigrationRecord, SoftcopyFile, Publication,
     PublicationSubject, Download, SoftcopyRequest, RequestDownload, Rating, Complaint, Visit, SyncCursor, SyncEvent,
-    SyncDeadLetter, ChangeCounter, Change, EdgeRecord,
+    SyncDeadLetter, ChangeCounter, Change, EdgeRecord, Deliverable,
 )
 # Columns only one engine has, for its own full-text search (see m002_catalogue).
 ENGINE_COLUMNS = {"sqlite": {"publications": {"seq"}}, "postgresql": {"publications": {"search"}}}

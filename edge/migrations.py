@@ -337,6 +337,10 @@ CREATE TABLE sync_state (
     next_attempt_at TEXT
 );
 INSERT INTO sync_state (id) VALUES (1);
+CREATE TABLE sync_uploads (                        -- scanned PDFs the cloud has received for the visitor's account
+    sha256 TEXT PRIMARY KEY,
+    uploaded_at TEXT NOT NULL
+);
 ALTER TABLE publications ADD COLUMN cloud_id TEXT;      -- the cloud's id of a publication it sent down
 CREATE UNIQUE INDEX publications_cloud_id ON publications (cloud_id);
 CREATE TABLE sync_anchors (                        -- the cloud's time against this machine's monotonic clock

@@ -247,9 +247,12 @@ class ScanService:
                 " download_code = ?, code_expires_at = ?, error = ? WHERE id = ?",
                 [status, len(pages), iso(now), relative, digest, code, expires, error, job_id],
             )
+            # the visitor's e-mail goes with a finished PDF: the cloud puts the file in their portal account
+            owner = db.execute("SELECT name, email FROM visits WHERE id = ?", [visit_id]).fetchone() if pdf else None
             outbox.append(db, "scan", job_id, status, {
                 "visit_id": visit_id, "pages": len(pages), "file": relative, "sha256": digest, "bytes": size,
                 "finished_at": iso(now), "error": error,
+                **({"name": owner[0], "email": owner[1]} if owner and owner[1] else {}),
             }, now)
         if pdf:
             shutil.rmtree(spool, ignore_errors=True)

@@ -550,7 +550,7 @@ def _sync_agent():
         enrolment = replace(enrolment, cloud_url=os.environ["PST_SYNC_CLOUD_URL"].rstrip("/"))
     store = _open_store(settings, EdgeStore)
     migrate(store)
-    return store, Agent(store, enrolment)
+    return store, Agent(store, enrolment, data_dir=settings.data_dir)
 
 
 @main.group(help="The appliance's devices.")

@@ -107,8 +107,10 @@ class RoundResult:
 
 class Agent:
     def __init__(self, store: EdgeStore, enrolment: Enrolment, clock: Clock | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None, batch: int = BATCH, timeout: float = 30.0):
+                 transport: httpx.AsyncBaseTransport | None = None, batch: int = BATCH, timeout: float = 30.0,
+                 data_dir: Path | None = None):
         self.store, self.enrolment, self.clock = store, enrolment, clock or SystemClock()
+        self.data_dir = Path(data_dir) if data_dir else Path(store.path).parent  # where scans keep their PDFs
         self.batch = min(batch, MAX_BATCH)
         self.client = httpx.AsyncClient(
             base_url=enrolment.cloud_url, transport=transport, timeout=timeout,
@@ -150,6 +152,7 @@ class Agent:
             result.epoch_rotated = True
             state = await self._state(result)
         await self._uplink(state, result)
+        await self._upload_files(result)
         self._purge()
 
     async def _state(self, result: RoundResult) -> State:
@@ -192,6 +195,33 @@ class Agent:
             result.dead += ack.dead
             start = ack.last_seq + 1
         raise SyncError("uplink did not finish in one round")
+
+    async def _upload_files(self, result: RoundResult) -> None:
+        """Scanned PDFs whose records the cloud has: each file once, by its SHA-256."""
+        rows = self.store.read.execute(
+            "SELECT DISTINCT s.pdf_sha256, s.pdf_path FROM scans s JOIN outbox o ON o.entity = 'scan'"
+            " AND o.entity_id = s.id AND o.op = 'ready' AND o.sent_at IS NOT NULL"
+            " WHERE s.status = 'ready' AND s.pdf_sha256 IS NOT NULL"
+            " AND s.pdf_sha256 NOT IN (SELECT sha256 FROM sync_uploads) LIMIT 50"
+        ).fetchall()
+        for sha256, relative in rows:
+            path = self.data_dir / relative
+            if not path.is_file():
+                log.warning("scan file %s is gone; the visitor's portal account will not get it", relative)
+                self._uploaded(sha256)
+                continue
+            body = path.read_bytes()
+            response = await self.client.put(f"{PREFIX}/files/{sha256}", content=body,
+                                             headers={"Content-Type": "application/pdf"})
+            result.requests += 1
+            result.bytes_up += len(body)
+            self._check(response)
+            self._uploaded(sha256)
+
+    def _uploaded(self, sha256: str) -> None:
+        with self.store.write() as db:
+            db.execute("INSERT OR IGNORE INTO sync_uploads (sha256, uploaded_at) VALUES (?, ?)",
+                       [sha256, iso(self.clock.now())])
 
     # --- the appliance's side of the cursors ---
 

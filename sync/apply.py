@@ -260,6 +260,8 @@ RECORD_COLUMNS = ("entity", "record_id", "office_code", "device_id", "data", "bo
 REQUEST_COLUMNS = ("id", "account_id", "publication_id", "description", "purpose", "status", "created_at",
                    "office_code", "origin", "device_id")
 RECORD_ENTITIES = ("ticket", "fetch_request", "scan", "locker_use", "locker", "publication_use")
+DELIVERABLE_COLUMNS = ("id", "office_code", "device_id", "account_id", "visit_id", "pages", "sha256", "bytes",
+                       "scanned_at", "received_at")
 REQUEST_PURPOSES = ("penelitian", "tugas_kuliah", "perencanaan", "jurnalistik", "lainnya")  # cloud.requests.PURPOSES
 
 
@@ -287,6 +289,7 @@ class Projection:
         self.complaints = _Table("complaints", COMPLAINT_COLUMNS, ("id",))
         self.records = _Table("edge_records", RECORD_COLUMNS, ("entity", "record_id"))
         self.requests = _Table("softcopy_requests", REQUEST_COLUMNS, ("id",))
+        self.deliverables = _Table("deliverables", DELIVERABLE_COLUMNS, ("id",))
         self.rated_visits: dict[str, str] = {}  # visit id → rating id, for one rating per visit
         self.trackings: dict[str, str] = {}
         self.accounts: dict[str, str | None] = {}  # e-mail → account id (None: to be made)
@@ -310,7 +313,8 @@ class Projection:
             self.trackings[row["tracking"]] = row["id"]
         asked = [e for e in events if e.entity == "softcopy_request"]
         await self._load(self.requests, "id", [e.entity_id for e in asked])
-        emails = {e.payload["email"].strip().lower() for e in asked if isinstance(e.payload.get("email"), str)}
+        scanned = [e for e in events if e.entity == "scan" and e.op == "ready"]
+        emails = {e.payload["email"].strip().lower() for e in asked + scanned if isinstance(e.payload.get("email"), str)}
         for row in await self._select("accounts", ("id", "email"), "email", emails):
             self.accounts[row["email"]] = row["id"]
         numbers = {e.payload.get("catalogue_number") for e in asked if isinstance(e.payload.get("catalogue_number"), str)}
@@ -338,13 +342,13 @@ class Projection:
 
     async def flush(self) -> None:
         await self._make_accounts()
-        for table in (self.visits, self.ratings, self.complaints, self.records, self.requests):
+        for table in (self.visits, self.ratings, self.complaints, self.records, self.requests, self.deliverables):
             if not table.dirty:
                 continue
             rows = [tuple(table.rows[key][c] for c in table.columns) for key in sorted(table.dirty)]
             updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
             conflict = f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
-            if table is self.requests:  # the cloud owns a request's status once it has it
+            if table.name in ("softcopy_requests", "deliverables"):  # the cloud's once it has them
                 conflict = " ON CONFLICT (id) DO NOTHING"
             await _bulk_insert(self.db, table.name, table.columns, rows, conflict)
 
@@ -359,11 +363,11 @@ class Projection:
                             for email in missing], " ON CONFLICT (email) DO NOTHING")
         for row in await self._select("accounts", ("id", "email"), "email", missing):
             self.accounts[row["email"]] = row["id"]
-        for key in self.requests.dirty:
-            row = self.requests.rows[key]
-            if row["account_id"] is None:
-                row["account_id"] = self.accounts[row.pop("_email")]
-            row.pop("_email", None)
+        for table in (self.requests, self.deliverables):
+            for key in table.dirty:
+                row = table.rows[key]
+                if row["account_id"] is None:
+                    row["account_id"] = self.accounts[row["_email"]]
 
     # --- rules per kind of record ---
 
@@ -376,6 +380,8 @@ class Projection:
             rule = self._record
         shift = _shift(event)
         rule(event, lambda value: _time(value, shift), event.clock_flag)
+        if event.entity == "scan" and event.op == "ready" and event.payload.get("email"):
+            self._deliverable(event, lambda value: _time(value, shift))
 
     def _own(self, row: dict | None, what: str) -> None:
         if row is not None and row["office_code"] != self.device.office_code:
@@ -512,6 +518,26 @@ class Projection:
             "description": description, "purpose": p["purpose"], "status": "diajukan",
             "created_at": when(_required(p, "created_at")), "office_code": self.device.office_code,
             "origin": "edge", "device_id": self.device.device_id,
+        })
+
+    def _deliverable(self, e: Event, when) -> None:
+        """A scan for the visitor's portal account (the file itself comes by PUT /sync/v1/files/<sha256>)."""
+        from cloud.credentials import email_problem
+
+        p = e.payload
+        email = p["email"].strip().lower() if isinstance(p["email"], str) else ""
+        sha = p.get("sha256")
+        if email_problem(email) or not isinstance(sha, str) or len(sha) != 64 or not _int(p.get("pages")):
+            raise Refused("scan without a valid e-mail, file digest or page count")
+        if (e.entity_id,) in self.deliverables.rows:
+            return
+        self.account_names.setdefault(email, _short(p.get("name"), 200) or email)
+        self.accounts.setdefault(email, None)
+        self.deliverables.put({
+            "id": e.entity_id, "office_code": self.device.office_code, "device_id": self.device.device_id,
+            "account_id": self.accounts[email], "_email": email, "visit_id": _short(p.get("visit_id"), 36),
+            "pages": p["pages"], "sha256": sha, "bytes": p.get("bytes") if _int(p.get("bytes")) else 0,
+            "scanned_at": when(_required(p, "finished_at")), "received_at": self.now,
         })
 
     def _record(self, e: Event, when, flag) -> None:

@@ -8,11 +8,17 @@ reconnecting at once spreads itself out instead of queueing on the database.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import os
 import random
+import re
+import tempfile
+from pathlib import Path
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, put
+from litestar.params import FromPath
 from litestar.di import NamedDependency
 
 from cloud.db import Database
@@ -94,4 +100,56 @@ async def events(request: Request, devices: DevicesDep, db: DatabaseDep) -> Resp
     return _json(ack)
 
 
-routes = [enroll, state, events]
+MAX_FILE = 200 * 2**20
+
+
+@put(f"{PREFIX}/files/{{sha256:str}}", request_max_body_size=MAX_FILE, status_code=201)
+async def upload_file(request: Request, sha256: FromPath[str], devices: DevicesDep, db: DatabaseDep) -> Response:
+    """A scanned PDF for a visitor's portal account, named by its SHA-256; only one a deliverable of this device's
+    office names. Idempotent: the same file again is fine."""
+    from cloud.catalogue_import import Softcopy, store_pdf
+
+    device = await _device(request, devices)
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ApiError(400, "Nama berkas harus SHA-256 (64 huruf heksadesimal)")
+    wanted = await db.execute("SELECT 1 AS yes FROM deliverables WHERE sha256 = {} AND office_code = {}",
+                              sha256, device.office_code)
+    if not wanted:
+        raise ApiError(404, "Tidak ada hasil pindaian dengan berkas ini; kirim catatannya dulu")
+    body = await request.body()
+    if hashlib.sha256(body).hexdigest() != sha256:
+        raise ApiError(400, "Isi berkas tidak cocok dengan SHA-256-nya")
+    if not body.startswith(b"%PDF-"):
+        raise ApiError(400, "Berkas bukan PDF")
+    data_dir = Path(request.app.state.settings.data_dir)
+    (data_dir / "softcopy").mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=data_dir / "softcopy", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(body)
+        pages = await asyncio.to_thread(_pages, temporary)
+        if pages is None:
+            raise ApiError(400, "PDF tidak dapat dibuka")
+        _, relative = await asyncio.to_thread(store_pdf, data_dir, Softcopy(sha256, len(body), pages, Path(temporary)))
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    now = request.app.state.clock.now()
+    async with db.transaction():
+        await db.execute(
+            "INSERT INTO softcopy_files (sha256, size, pages, storage_path, created_at) VALUES ({}, {}, {}, {}, {})"
+            " ON CONFLICT (sha256) DO NOTHING", sha256, len(body), pages, relative, now,
+        )
+    return _json({"sha256": sha256, "bytes": len(body), "pages": pages}, 201)
+
+
+def _pages(path: str) -> int | None:
+    import pymupdf
+
+    try:
+        with pymupdf.open(path) as doc:
+            return doc.page_count if doc.is_pdf else None
+    except Exception:  # a damaged file: refused
+        return None
+
+
+routes = [enroll, state, events, upload_file]
