@@ -75,7 +75,7 @@ def check(path: Path, pages: int) -> None:
 
 
 def once(make: Callable[[Path], Path], source: Path) -> Callable[[], None]:
-    """One copy, deleted afterwards as the portal deletes it once sent (not timed apart: unlinking is the same for all)."""
+    """One copy, deleted afterwards as the portal deletes it once sent (unlinking costs all three ways alike)."""
     def run() -> None:
         make(source).unlink()
 
@@ -94,7 +94,8 @@ def main() -> None:
             made = make(source)
             check(made, args.pages)
             made.unlink()
-        ways = {"portal": once(portal_copy, source), "floor": once(floor_copy, source), "pypdf": once(pypdf_copy, source)}
+        ways = {name: once(make, source) for name, make in
+                (("portal", portal_copy), ("floor", floor_copy), ("pypdf", pypdf_copy))}
         samples: dict[str, list[float]] = {name: [] for name in ways}
         for _ in range(args.runs):  # interleaved, so drift hits all three alike
             for name, way in ways.items():
