@@ -13,7 +13,13 @@ from pst.clock import Clock, iso
 from pst.ids import new_id
 
 # the purposes of the cloud's request form (cloud.requests.PURPOSES): the request is fulfilled there
-PURPOSES = ("penelitian", "tugas_kuliah", "perencanaan", "jurnalistik", "lainnya")
+PURPOSE_WORDS = {
+    "penelitian": N_("Penelitian"), "tugas_kuliah": N_("Tugas kuliah / skripsi"),
+    "perencanaan": N_("Perencanaan pembangunan"), "jurnalistik": N_("Jurnalistik"), "lainnya": N_("Lainnya"),
+}
+PURPOSES = tuple(PURPOSE_WORDS)
+STATUS_WORDS = {"diajukan": N_("diajukan"), "diproses": N_("diproses"), "selesai": N_("selesai — dikirim ke portal"),
+                "ditolak": N_("ditolak")}
 DESCRIPTION_MAX = 1000
 COLUMNS = ("id", "visit_id", "email", "name", "catalogue_number", "year", "description", "purpose", "status",
            "reason", "created_at", "status_at")

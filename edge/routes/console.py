@@ -19,6 +19,8 @@ from edge.routes import ApplianceDep
 from edge.routes.catalogue import visit_fetches_context
 from edge.sla import sla_state
 from edge.slip import office_time
+from edge.softcopy_requests import PURPOSE_WORDS as SOFTCOPY_PURPOSES
+from edge.softcopy_requests import STATUS_WORDS as SOFTCOPY_WORDS
 from edge.tickets import ticket_json
 from hardware.interfaces import PrinterFault
 
@@ -243,6 +245,8 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
         "locker": appliance.lockers.held_by(visit_id), "message": request.query_params.get("pesan", "")[:200],
         "scan_pages": appliance.scans.pages_for_visit(visit_id), **visit_fetches_context(appliance, visit_id),
         "rated": appliance.ratings.rated(visit_id),
+        "softcopy_requests": appliance.softcopy_requests.of_visit(visit_id),
+        "softcopy_purposes": SOFTCOPY_PURPOSES, "softcopy_words": SOFTCOPY_WORDS,
     })
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import anyio
 from litestar import Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect
 
 from edge.auth import staff_only
 from edge.errors import ApiError
+from edge.i18n import N_
 from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
 from edge.softcopy_requests import SoftcopyRequestError
@@ -39,4 +43,19 @@ def api_of_visit(visit_id: FromPath[str], appliance: ApplianceDep) -> list[dict]
     return appliance.softcopy_requests.of_visit(visit_id)
 
 
-routes = [api_create, api_of_visit]
+@post("/petugas/kunjungan/{visit_id:str}/softcopy", guards=[staff_only])
+async def visit_form(visit_id: FromPath[str], appliance: ApplianceDep,
+                     data: URLEncodedBody[dict[str, str]]) -> Redirect:
+    """The visit page's form; back to the page with a message either way (the form keeps nothing on an error)."""
+    try:
+        await anyio.to_thread.run_sync(
+            appliance.softcopy_requests.create, visit_id, None, data.get("description"), data.get("purpose"))
+    except SoftcopyRequestError as exc:
+        reason = "; ".join([exc.message, *exc.errors.values()])
+        message = N_("Permintaan softcopy belum dicatat: %(reason)s") % {"reason": reason}
+        return Redirect(f"/petugas/kunjungan/{quote(visit_id)}?pesan={quote(message)}#softcopy", status_code=303)
+    message = N_("Permintaan softcopy dicatat; dikirim ke cloud pada sinkronisasi berikutnya")
+    return Redirect(f"/petugas/kunjungan/{quote(visit_id)}?pesan={quote(message)}#softcopy", status_code=303)
+
+
+routes = [api_create, api_of_visit, visit_form]

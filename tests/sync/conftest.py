@@ -117,14 +117,14 @@ def desk_visit(store: EdgeStore, now: datetime, rate: bool = True, wait_s: int =
                       now)
         outbox.append(db, "visit", visit_id, "checked_in", {
             "id": visit_id, "ticket_id": ticket_id, "name": "Siti Rahmawati", "email": "siti@example.id",
-            "gender": "P", "age": 34, "education": "S1", "occupation": "PNS", "institution": "Dinas Kesehatan",
+            "gender": "P", "age": 34, "education": "s1", "occupation": "asn", "institution": "Dinas Kesehatan",
             "purposes": ["baca_tercetak"], "checked_in_at": iso(now), "service_started_at": None, "wait_s": None,
         }, now)
         outbox.append(db, "visit", visit_id, "service_started", {"at": iso(now), "wait_s": wait_s}, now)
         if rate:
             outbox.append(db, "rating", new_id(), "submitted", {
                 "visit_id": visit_id, "source": "kiosk", **{f"u{i}": 3 + (i % 2) for i in range(1, 10)},
-                "comment": None, "gender": "P", "age_band": "30-39", "education": "S1", "occupation": "PNS",
+                "comment": None, "gender": "P", "age_band": "30-39", "education": "s1", "occupation": "asn",
                 "rated_at": iso(now),
             }, now)
     return visit_id

@@ -57,7 +57,7 @@ def test_a_softcopy_request_made_at_the_desk_is_fulfilled_in_the_cloud_and_its_s
         db.execute("INSERT INTO tickets (id, service, service_day, seq, number, issued_at, source)"
                    " VALUES ('t1', 'A', '2026-11-30', 1, 'A001', '2026-11-30T01:00:00.000+00:00', 'button')")
         db.execute("INSERT INTO visits (id, ticket_id, service_day, name, gender, occupation, email, purposes,"
-                   " id_type, checked_in_at, serve_by) VALUES (?, 't1', '2026-11-30', 'Rina Marlina', 'P', 'mahasiswa',"
+                   " id_type, checked_in_at, serve_by) VALUES (?, 't1', '2026-11-30', 'Rina Marlina', 'P', 'pelajar',"
                    " 'Rina@Example.ID', '[\"softcopy\"]', 'KTM', '2026-11-30T01:00:00.000+00:00',"
                    " '2026-11-30T01:05:00.000+00:00')", [visit_id])
     service = SoftcopyRequestService(edge_store, ManualClock(START))
