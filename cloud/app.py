@@ -15,6 +15,7 @@ from cloud.accounts import AccountError, Accounts
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.db import Database
 from cloud.devices import Devices
+from cloud.locations import Locations
 from cloud.demo_catalogue import seed_demo_catalogue
 from cloud.errors import ApiError, error_response
 from cloud.mail import SmtpMailer
@@ -24,7 +25,7 @@ from cloud.reading import Reading
 from cloud.requests import Requests
 from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, reports
 from cloud.routes import requests as request_routes
-from cloud.routes import deliverables
+from cloud.routes import deliverables, locations
 from cloud.routes import sync as sync_routes
 from cloud.settings import CloudSettings, ConfigError
 from pst.clock import Clock, SystemClock
@@ -52,9 +53,11 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     books, reading = Catalogue(db), Reading(db, clock, settings.data_dir)
     asked = Requests(db, clock, service.mailer, settings.data_dir, settings.public_url)
     devices = Devices(db, clock, key)
+    places = Locations(db, clock)
     routes = [
         healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
         *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes,
+        *locations.routes,
     ]
     if settings.demo:
         routes += dev.routes
@@ -74,6 +77,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             "reading": Provide(lambda: reading, sync_to_thread=False),
             "requests": Provide(lambda: asked, sync_to_thread=False),
             "devices": Provide(lambda: devices, sync_to_thread=False),
+            "locations": Provide(lambda: places, sync_to_thread=False),
             "quality": Provide(lambda: Quality(db, clock), sync_to_thread=False),
         },
         on_startup=[start],

@@ -313,6 +313,23 @@ def m006_deliverables() -> list[Statement]:
 
 
 @migration
+def m007_locations() -> list[Statement]:
+    """Where each office keeps an edition in its reading room (rak pajang or ruang penyimpanan, shelf, copies): set
+    in the cloud, sent down to that office's appliance with the catalogue."""
+    return [
+        """CREATE TABLE publication_locations (
+            publication_id VARCHAR(36) NOT NULL REFERENCES publications (id) ON DELETE CASCADE,
+            office_code VARCHAR(8) NOT NULL REFERENCES offices (code),
+            location VARCHAR(8) NOT NULL CHECK (location IN ('display', 'storage')),
+            shelf VARCHAR(20),
+            copies INTEGER NOT NULL DEFAULT 1 CHECK (copies BETWEEN 0 AND 999),
+            updated_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (publication_id, office_code))""",
+        "CREATE INDEX publication_locations_office ON publication_locations (office_code)",
+    ]
+
+
+@migration
 def m009_search_speed() -> list[Statement]:
     """Catalogue search (cloud/catalogue.py). A subject filter finds its publications through lower(subject) instead
     of probing every match. On SQLite the facets of a search without words read one covering index of (year, type,

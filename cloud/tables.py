@@ -319,10 +319,22 @@ class Deliverable(Table, tablename="deliverables"):
     scanned_at = _when()
     received_at = _when()
 
+
+class PublicationLocation(Table, tablename="publication_locations"):
+    """Where an office keeps an edition; with office_code: the key (Piccolo names one column)."""
+
+    publication_id = Varchar(length=36, primary_key=True)
+    office_code = Varchar(length=8)
+    location = Varchar(length=8)
+    shelf = Varchar(length=20, null=True, default=None)
+    copies = Integer(default=1)
+    updated_at = _when()
+
+
 TABLES = (
     Office, Device, Account, AccountToken, Session, LoginAttempt, MigrationRecord, SoftcopyFile, Publication,
     PublicationSubject, Download, SoftcopyRequest, RequestDownload, Rating, Complaint, Visit, SyncCursor, SyncEvent,
-    SyncDeadLetter, ChangeCounter, Change, EdgeRecord, Deliverable,
+    SyncDeadLetter, ChangeCounter, Change, EdgeRecord, Deliverable, PublicationLocation,
 )
 # Columns only one engine has, for its own full-text search (see m002_catalogue).
 ENGINE_COLUMNS = {"sqlite": {"publications": {"seq"}}, "postgresql": {"publications": {"search"}}}

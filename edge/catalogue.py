@@ -196,9 +196,10 @@ class CatalogueService:
 
 def apply_cloud_rows(db: Database, items: list[Mapping[str, Any]], now: datetime) -> dict:
     """Publications as the sync brings them down, inside the caller's transaction (which also moves the downlink
-    cursor). Checked like an import; the office's own location, shelf and copies are kept."""
-    rows = [(index, {k: item.get(k) for k in ("title", "year", "type", "subjects", "catalogue_number", "isbn")
-                     if item.get(k) is not None})
+    cursor). Checked like an import; location, shelf and copies come with them when the cloud has them for this
+    office, else the room's own are kept."""
+    keys = ("title", "year", "type", "subjects", "catalogue_number", "isbn", "location", "shelf", "copies")
+    rows = [(index, {k: str(item[k]) if k == "copies" else item[k] for k in keys if item.get(k) is not None})
             for index, item in enumerate(items, start=1)]
     clean = _validate(rows, now.year + 1, "butir")
     counts = {"added": 0, "updated": 0, "unchanged": 0}

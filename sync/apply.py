@@ -83,7 +83,8 @@ async def changes_after(db: Database, office_code: str, after: int, limit: int) 
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    publications = await _current(db, "publication", {r["entity_id"] for r in rows if r["entity"] == "publication"})
+    publications = await _current(db, "publication", {r["entity_id"] for r in rows if r["entity"] == "publication"},
+                                  office_code)
     requests = await _current(db, "softcopy_request",
                               {r["entity_id"] for r in rows if r["entity"] == "softcopy_request"}, office_code)
     found = {"publication": publications, "softcopy_request": requests}
@@ -99,10 +100,13 @@ async def _current(db: Database, entity: str, ids: set[str], office_code: str | 
     marks = ", ".join("{}" for _ in ids)
     if entity == "publication":
         rows = await db.execute(
-            "SELECT id, catalogue_number, year, title, type, subjects, isbn, abstract, office_code,"
-            f" softcopy_sha256 IS NOT NULL AS has_softcopy FROM publications WHERE id IN ({marks})", *ids,
+            "SELECT p.id, p.catalogue_number, p.year, p.title, p.type, p.subjects, p.isbn, p.abstract, p.office_code,"
+            " p.softcopy_sha256 IS NOT NULL AS has_softcopy, l.location, l.shelf, l.copies FROM publications p"
+            " LEFT JOIN publication_locations l ON l.publication_id = p.id AND l.office_code = {}"
+            f" WHERE p.id IN ({marks})", office_code, *ids,
         )
-        return {r["id"]: r | {"has_softcopy": bool(r["has_softcopy"])} for r in rows}
+        return {r["id"]: {k: v for k, v in r.items() if v is not None or k not in ("location", "shelf", "copies")}
+                | {"has_softcopy": bool(r["has_softcopy"])} for r in rows}
     rows = await db.execute(
         "SELECT id, status, reason, softcopy_sha256 IS NOT NULL AS has_file, processed_at, finished_at"
         f" FROM softcopy_requests WHERE origin = 'edge' AND office_code = {{}} AND id IN ({marks})",

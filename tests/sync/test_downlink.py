@@ -96,3 +96,27 @@ def test_a_cloud_restored_behind_the_downlink_cursor_sends_everything_again(clou
     run(agent.round())
     cloud_ids = {r[0] for r in edge_store.read.execute("SELECT cloud_id FROM publications WHERE cloud_id IS NOT NULL")}
     assert second in cloud_ids and first in cloud_ids  # the first stays: the room keeps what it had
+
+
+def test_reading_room_locations_set_in_the_cloud_reach_their_office_only(cloud, edge_store, tmp_path, mailbox):
+    enrolment = enrol(cloud, tmp_path / "var-edge", "7400")
+    cloud.blocking_portal.call(_ensure_office, cloud, "7401")
+    publication = cloud.blocking_portal.call(_admin(cloud).add, _edition("Statistik Daerah Provinsi", "7400"))
+    agent, _ = make_agent(edge_store, enrolment, cloud)
+    run(agent.round())
+    state = cloud.app.state
+    accounts = Accounts(state.db, state.clock, SmtpMailer(mailbox.url, "pustaka@test"), b"k" * 32, "http://portal.test")
+    cloud.blocking_portal.call(accounts.add, "pustakawan@bps.go.id", "staff", "Rahasia-pustaka-1", "Pustakawan")
+    path = f"/api/staff/publications/{publication}/locations"
+    assert cloud.put(f"{path}/7400", json={"location": "display", "shelf": "R-03", "copies": 2}).status_code == 401
+    assert cloud.post("/api/session", json={"email": "pustakawan@bps.go.id",
+                                            "password": "Rahasia-pustaka-1"}).status_code == 200
+    bad = cloud.put(f"{path}/7400", json={"location": "atap", "shelf": "rak ../3", "copies": -1})
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"location", "shelf", "copies"}
+    assert cloud.put(f"{path}/7400", json={"location": "display", "shelf": "r-03", "copies": 2}).status_code == 200
+    assert cloud.put(f"{path}/7401", json={"location": "storage", "shelf": "G-12-4", "copies": 1}).status_code == 200
+    assert len(cloud.get(path).json()["locations"]) == 2
+    assert run(agent.round()).received == 1  # only its own office's location change
+    row = edge_store.read.execute("SELECT location, shelf, copies FROM publications WHERE cloud_id = ?",
+                                  [publication]).fetchone()
+    assert row == ("display", "R-03", 2)
