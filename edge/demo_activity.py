@@ -78,6 +78,7 @@ class DeskLockers:
     def __init__(self, numbers: tuple[int, ...]):
         self.numbers = numbers
         self._doors: dict[int, bool] = dict.fromkeys(numbers, False)
+        self.callback: Callable[[int, bool], None] | None = None
 
     def unlock(self, number: int) -> None:
         pass
@@ -181,7 +182,7 @@ class Month:
         for number, (arrival, check_in) in enumerate(sorted(check_ins, key=lambda pair: pair[1])):
             call = max(check_in + timedelta(seconds=self._wait()), previous_call + timedelta(seconds=20))
             previous_call = call
-            visit = VisitPlan(self, arrival, check_in, call, counter=1 + number % self.config.desk.counters)
+            visit = VisitPlan(self, check_in, call, counter=1 + number % self.config.desk.counters)
             self.at(arrival, visit.take_ticket)
 
     def _wait(self) -> float:
@@ -236,7 +237,7 @@ class Month:
 class VisitPlan:
     """One visitor's day, step by step; each step schedules the next."""
 
-    def __init__(self, month: Month, arrival: datetime, check_in: datetime, call: datetime, counter: int):
+    def __init__(self, month: Month, check_in: datetime, call: datetime, counter: int):
         self.month, self.rng = month, month.rng
         self.check_in_at, self.call_at, self.counter = check_in, call, counter
         self.guest = month.guest()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from itertools import count
 
-from pst.reports import Count
+from pst.reports import Count, number
 from pst.skm import shown
 
 FONT = "Helvetica, Arial, sans-serif"
@@ -30,8 +30,8 @@ class Bar:
     colour: str = BLUE
 
 
-def bars_of(counts: Sequence[Count], words: Callable[[str], str] = str) -> list[Bar]:
-    return [Bar(words(c.label), c.value, f"{c.value:,}".replace(",", ".")) for c in counts]
+def bars_of(counts: Sequence[Count], words: Callable[[str], str] = str, locale: str = "id") -> list[Bar]:
+    return [Bar(words(c.label), c.value, number(c.value, 0, locale)) for c in counts]
 
 
 def _open(width: float, height: float, title: str, desc: str, kind: str) -> list[str]:
@@ -41,7 +41,7 @@ def _open(width: float, height: float, title: str, desc: str, kind: str) -> list
         f' viewBox="0 0 {width:g} {height:g}" aria-labelledby="{ident}-t {ident}-d">',
         f'<title id="{ident}-t">{escape(title)}</title>',
         f'<desc id="{ident}-d">{escape(desc)}</desc>',
-        f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{INK}">{escape(title)}</text>',
+        f'<text x="0" y="16" font-size="15" font-weight="bold" fill="{INK}">{escape(title)}</text>',
     ]
 
 
@@ -80,12 +80,12 @@ def column_chart(title: str, bars: Sequence[Bar], unit: str = "", width: float =
         svg.append(f'<g class="bar"><title>{escape(bar.label)}: {escape(text)}{escape(unit)}</title>'
                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{bar.colour}"/>')
         if bar.value and slot >= 12:
-            size = 9 if slot >= 16 else 7
+            size = 10 if slot >= 18 else 8
             svg.append(f'<text x="{x + slot * 0.35:.1f}" y="{y - 3:.1f}" font-size="{size}" text-anchor="middle"'
                        f' fill="{INK}">{escape(text)}</text>')
         svg.append("</g>")
         if index % every == 0:
-            svg.append(f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 14:g}" font-size="9" text-anchor="middle"'
+            svg.append(f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 14:g}" font-size="10" text-anchor="middle"'
                        f' fill="{MUTED}">{escape(bar.label)}</text>')
     return _close(svg)
 
@@ -94,7 +94,7 @@ def bar_chart(title: str, bars: Sequence[Bar], unit: str = "", width: float = 64
               label_width: float = 190, empty: str = "Tidak ada data") -> str:
     """Horizontal bars for categories, each labelled with its name and value; `maximum` fixes the scale (4 for
     an IKM element average)."""
-    row = 22
+    row = 24
     height = 34 + row * max(len(bars), 1) + 6
     svg = _open(width, height, title, _describe(bars, unit) or empty, "bars")
     plot_w = width - label_width - 60
@@ -106,10 +106,10 @@ def bar_chart(title: str, bars: Sequence[Bar], unit: str = "", width: float = 64
         w = plot_w * bar.value / ceiling if ceiling else 0
         text = bar.shown or f"{bar.value:g}"
         svg.append(f'<g class="bar"><title>{escape(bar.label)}: {escape(text)}{escape(unit)}</title>'
-                   f'<text x="{label_width - 6:g}" y="{y + 14:g}" font-size="11" text-anchor="end" fill="{INK}">'
+                   f'<text x="{label_width - 6:g}" y="{y + 15:g}" font-size="12" text-anchor="end" fill="{INK}">'
                    f'{escape(_clip(bar.label, label_width))}</text>'
                    f'<rect x="{label_width:g}" y="{y + 3:g}" width="{w:.1f}" height="{row - 8:g}" fill="{bar.colour}"/>'
-                   f'<text x="{label_width + w + 5:.1f}" y="{y + 14:g}" font-size="11" fill="{INK}">'
+                   f'<text x="{label_width + w + 5:.1f}" y="{y + 15:g}" font-size="12" fill="{INK}">'
                    f'{escape(text)}{escape(unit)}</text></g>')
     return _close(svg)
 
@@ -138,7 +138,7 @@ def line_chart(title: str, points: Sequence[Bar], unit: str = "", reference: flo
             y = top + plot_h - plot_h * point.value / ceiling
             coords.append((x, y, point))
         if index % every == 0:
-            svg.append(f'<text x="{x:.1f}" y="{top + plot_h + 14:g}" font-size="9" text-anchor="middle"'
+            svg.append(f'<text x="{x:.1f}" y="{top + plot_h + 14:g}" font-size="10" text-anchor="middle"'
                        f' fill="{MUTED}">{escape(point.label)}</text>')
     if not coords:
         svg.append(f'<text x="{width / 2:g}" y="{top + plot_h / 2:g}" text-anchor="middle" fill="{MUTED}">{escape(empty)}</text>')
@@ -163,13 +163,13 @@ def _grid(left: float, top: float, plot_w: float, plot_h: float, ceiling: float,
         y = top + plot_h - plot_h * value / ceiling
         label = f"{value:g}".replace(".", ",")
         lines.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w:g}" y2="{y:.1f}" stroke="{GRID}"/>'
-                     f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="9" text-anchor="end" fill="{MUTED}">{label}</text>')
+                     f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="10" text-anchor="end" fill="{MUTED}">{label}</text>')
     return lines
 
 
 def _clip(text: str, room: float) -> str:
-    """Cut a label that would not fit its column (about 6 units a character at 11 units)."""
-    most = int(room / 6)
+    """Cut a label that would not fit its column (about 6.5 units a character at 12 units)."""
+    most = int(room / 6.5)
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
@@ -189,36 +189,33 @@ TITLES = {
 WORDS = ("Tidak ada data", "Standar 5 menit", "menit")  # other text the charts show (edge marks it for translation)
 
 
-def report_charts(figures, words: Callable[[str], str] = str) -> dict[str, str]:
-    """Every chart of the report, keyed as TITLES; `words` translates the Indonesian text (a page's language)."""
+def report_charts(figures, words: Callable[[str], str] = str, locale: str = "id") -> dict[str, str]:
+    """Every chart of the report, keyed as TITLES; `words` translates the Indonesian text and `locale` writes the
+    numbers (a page's language)."""
     t = {key: words(title) for key, title in TITLES.items()}
     none, minutes = words("Tidak ada data"), " " + words("menit")
     waits = {d.day.isoformat(): d.waits.median_s for d in figures.days}
     wait_points = [
-        Bar(c.label, (waits.get(c.key) or 0) / 60, "" if waits.get(c.key) is None else _decimal(waits[c.key] / 60),
+        Bar(c.label, (waits.get(c.key) or 0) / 60, "" if waits.get(c.key) is None else number(waits[c.key] / 60, 1, locale),
             RED if (waits.get(c.key) or 0) > 300 else BLUE)
         for c in figures.by_day
     ]
     ikm = [
-        Bar(f"{element.code} {words(element.name)}", float(value), str(shown(value, 2)).replace(".", ","),
+        Bar(f"{element.code} {words(element.name)}", float(value), number(float(shown(value, 2)), 2, locale),
             RED if value < 3 else (BLUE if value < 3.5 else GREEN))
         for element, value in figures.ikm.weakest_first() if value is not None
     ]
     return {
-        "visits_day": column_chart(t["visits_day"], bars_of(figures.by_day), empty=none),
-        "visits_week": column_chart(t["visits_week"], bars_of(figures.by_week), empty=none, height=200),
-        "visits_month": column_chart(t["visits_month"], bars_of(figures.by_month), empty=none, height=200),
+        "visits_day": column_chart(t["visits_day"], bars_of(figures.by_day, locale=locale), empty=none),
+        "visits_week": column_chart(t["visits_week"], bars_of(figures.by_week, locale=locale), empty=none, height=200),
+        "visits_month": column_chart(t["visits_month"], bars_of(figures.by_month, locale=locale), empty=none, height=200),
         "waits_day": line_chart(t["waits_day"], wait_points, minutes, reference=5,
                                 reference_label=words("Standar 5 menit"), empty=none),
-        "purposes": bar_chart(t["purposes"], bars_of(figures.purposes, words), empty=none),
-        "institutions": bar_chart(t["institutions"], bars_of(figures.institutions, words), empty=none,
+        "purposes": bar_chart(t["purposes"], bars_of(figures.purposes, words, locale), empty=none),
+        "institutions": bar_chart(t["institutions"], bars_of(figures.institutions, words, locale), empty=none,
                                   label_width=240),
-        "education": bar_chart(t["education"], bars_of(figures.education, words), empty=none),
-        "occupation": bar_chart(t["occupation"], bars_of(figures.occupation, words), empty=none),
-        "ikm": bar_chart(t["ikm"], ikm, maximum=4, empty=none, label_width=260),
-        "complaints": bar_chart(t["complaints"], bars_of(figures.complaints.by_status, words), empty=none),
+        "education": bar_chart(t["education"], bars_of(figures.education, words, locale), empty=none),
+        "occupation": bar_chart(t["occupation"], bars_of(figures.occupation, words, locale), empty=none),
+        "ikm": bar_chart(t["ikm"], ikm, maximum=4, empty=none, label_width=280),
+        "complaints": bar_chart(t["complaints"], bars_of(figures.complaints.by_status, words, locale), empty=none),
     }
-
-
-def _decimal(value: float, places: int = 1) -> str:
-    return f"{value:.{places}f}".replace(".", ",")

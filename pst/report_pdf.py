@@ -6,6 +6,7 @@ charts are the same SVG the pages show, drawn as vectors.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pymupdf
 
@@ -182,7 +183,8 @@ def _letterhead(out: _Writer, figures: Figures, period: str) -> None:
     out.y += 2
     out.rule(0.5, BLUE)
     out.y += 16
-    out.line(13, f"{TITLE} — {period}", bold=True)
+    monthly = figures.start.day == 1 and (figures.end + timedelta(days=1)).day == 1 and figures.start.month == figures.end.month
+    out.line(13, f"Laporan Bulanan Layanan Perpustakaan PST — {period}" if monthly else TITLE, bold=True)
     made = figures.made_at.astimezone(figures.tz)
     out.line(9, f"Periode {long_date(figures.start)} s.d. {long_date(figures.end)} · waktu {figures.zone} · dibuat "
                 f"{long_date(made.date())} {made:%H.%M} {figures.zone}", colour=MUTED)
@@ -244,7 +246,7 @@ def _profile(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
 
 def _services(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
     f, s = figures.fetches, figures.scans
-    out.heading("5. Pustaka tercetak dan pemindaian")
+    out.heading("5. Pustaka tercetak dan pemindaian", keep=14 * 9)
     rows = [
         ["Permintaan pustaka tercetak dari ruang penyimpanan", number(f.requests)],
         ["   diserahkan kepada pengunjung", number(f.handed)],
@@ -260,7 +262,7 @@ def _services(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
 
 def _ikm(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
     ikm = figures.ikm
-    out.heading("6. Indeks Kepuasan Masyarakat (SKM, PermenPANRB No. 14 Tahun 2017)")
+    out.heading("6. Indeks Kepuasan Masyarakat (SKM, PermenPANRB No. 14 Tahun 2017)", keep=14 * 11)
     rows = [[e.code, e.name, number(ikm.answers[e.code]), "—" if v is None else number(float(shown(v, 4)), 4)]
             for e, v in ikm.weakest_first()]
     out.table(["Kode", "Unsur (nilai terendah lebih dulu)", "Jawaban", "NRR"], rows,
@@ -280,7 +282,7 @@ def _ikm(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
 
 def _complaints(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
     c = figures.complaints
-    out.heading("7. Pengaduan")
+    out.heading("7. Pengaduan", keep=14 * 6)
     rows = [[row.label, number(row.value)] for row in c.by_status] + [["Jumlah", number(c.total)]]
     out.table(["Status", "Jumlah"], rows, [WIDTH * 0.6, WIDTH * 0.4], [False, True])
     out.line(10, f"Median waktu penyelesaian: {duration(c.median_resolve_s)} (dari {number(c.resolved)} pengaduan "

@@ -355,33 +355,39 @@ def period_words(start: date, end: date) -> str:
     return f"{long_date(start)} s.d. {long_date(end)}"
 
 
-def number(value: float | int | None, places: int = 0) -> str:
-    """Indonesian: 1.234,5 — a dot between thousands, a comma before decimals; "—" for nothing."""
+UNITS = {"id": ("dtk", "mnt", "jam", "hari"), "en": ("s", "min", "h", "d")}
+
+
+def number(value: float | int | None, places: int = 0, locale: str = "id") -> str:
+    """Indonesian: 1.234,5 — a dot between thousands, a comma before decimals; English 1,234.5; "—" for nothing."""
     if value is None:
         return "—"
     text = f"{value:,.{places}f}"
+    if locale != "id":
+        return text
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
 
-def percent(ratio: float | None) -> str:
-    return "—" if ratio is None else f"{number(ratio * 100, 1)}%"
+def percent(ratio: float | None, locale: str = "id") -> str:
+    return "—" if ratio is None else f"{number(ratio * 100, 1, locale)}%"
 
 
-def duration(seconds: float | None) -> str:
-    """"3 mnt 20 dtk", "2 jam 5 mnt", "3 hari 4 jam"."""
+def duration(seconds: float | None, locale: str = "id") -> str:
+    """"3 mnt 20 dtk", "2 jam 5 mnt", "3 hari 4 jam" (English "3 min 20 s", "2 h 5 min", "3 d 4 h")."""
     if seconds is None:
         return "—"
+    s, m, h, d = UNITS.get(locale, UNITS["en"])
     seconds = int(round(seconds))
     if seconds < 3600:
-        return f"{seconds // 60} mnt {seconds % 60} dtk"
+        return f"{seconds // 60} {m} {seconds % 60} {s}"
     if seconds < 86400:
-        return f"{seconds // 3600} jam {seconds % 3600 // 60} mnt"
-    return f"{seconds // 86400} hari {seconds % 86400 // 3600} jam"
+        return f"{seconds // 3600} {h} {seconds % 3600 // 60} {m}"
+    return f"{seconds // 86400} {d} {seconds % 86400 // 3600} {h}"
 
 
-def ikm_number(result: IkmResult) -> str:
+def ikm_number(result: IkmResult, locale: str = "id") -> str:
     cut = shown(result.ikm, 2)
-    return "—" if cut is None else number(float(cut), 2)
+    return "—" if cut is None else number(float(cut), 2, locale)
 
 
 def office_heading(figures: Figures) -> str:
@@ -421,7 +427,9 @@ def ikm_json(result: IkmResult) -> dict:
 
 def service_json(figures: Figures) -> dict:
     """`GET /api/reports/service`: the contract's fields first, then the report's other figures."""
-    counts = lambda rows: [{"key": c.key, "label": c.label, "count": c.value} for c in rows]  # noqa: E731
+    def counts(rows: tuple[Count, ...]) -> list[dict]:
+        return [{"key": c.key, "label": c.label, "count": c.value} for c in rows]
+
     complaints = figures.complaints
     return wait_json(figures.waits) | {
         "days": [{"date": d.day.isoformat()} | wait_json(d.waits) for d in figures.days],

@@ -205,7 +205,7 @@ def test_the_pdf_is_a4_with_the_letterhead_the_figures_and_the_signature(figures
     doc = pymupdf.open(stream=to_pdf(figures, place="Kendari"))
     assert all(round(page.rect.width) == 595 and round(page.rect.height) == 842 for page in doc)
     text = " ".join(page.get_text() for page in doc)
-    for words in ("Badan Pusat Statistik Provinsi Sulawesi Tenggara", "Laporan Layanan Perpustakaan PST — November 2026",
+    for words in ("Badan Pusat Statistik Provinsi Sulawesi Tenggara", "Laporan Bulanan Layanan Perpustakaan PST — November 2026",
                   "Jumlah kunjungan", "4 dari 7 (57,1%)", "3 mnt 0 dtk", "Universitas Halu Oleo", "≤ SMA",
                   "Waktu penyelesaian", "Kendari, 1 Desember 2026", "NIP.", "Kunjungan per hari", "halaman 1 dari"):
         assert words in text, words

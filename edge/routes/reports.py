@@ -66,6 +66,15 @@ def _months_around(today: date) -> list[tuple[str, date, date]]:
     return links
 
 
+def _period_label(start: date, end: date, locale: str) -> str:
+    """"November 2026" for a whole month, else "3 November 2026 – 9 November 2026", in the page's language."""
+    if locale == "id":
+        return period_words(start, end)
+    if start.day == 1 and (end + timedelta(days=1)).day == 1 and (start.year, start.month) == (end.year, end.month):
+        return format_date(start, "MMMM y", locale=locale)
+    return " – ".join(format_date(day, "d MMMM y", locale=locale) for day in (start, end))
+
+
 @get("/petugas/laporan", guards=[staff_only])
 async def report_page(request: Request, appliance: ApplianceDep, languages: LanguagesDep) -> Template:
     try:
@@ -74,14 +83,18 @@ async def report_page(request: Request, appliance: ApplianceDep, languages: Lang
     except ApiError as exc:
         figures, error, errors = None, exc.detail, exc.errors
     today = appliance.clock.now().astimezone(appliance.config.office.tz).date()
+    lang = language()
     return Template("laporan.html", status_code=400 if error else 200, context={
         "office": appliance.config.office, "user": current_user(request), "figures": figures, "error": error,
-        "errors": errors, "charts": report_charts(figures, languages.translate) if figures else {},
+        "errors": errors, "charts": report_charts(figures, languages.translate, lang) if figures else {},
         "start": figures.start.isoformat() if figures else request.query_params.get("from", ""),
         "end": figures.end.isoformat() if figures else request.query_params.get("to", ""),
-        "months": _months_around(today),
-        "number": number, "percent": percent, "shown": shown, "duration": duration, "ikm_number": ikm_number,
-        "period": period_words(figures.start, figures.end) if figures else "",
+        "months": _months_around(today), "shown": shown,
+        "number": lambda value, places=0: number(value, places, lang),
+        "percent": lambda ratio: percent(ratio, lang),
+        "duration": lambda seconds: duration(seconds, lang),
+        "ikm_number": lambda result: ikm_number(result, lang),
+        "period": _period_label(figures.start, figures.end, lang) if figures else "",
     })
 
 

@@ -67,7 +67,8 @@ def test_the_page_shows_the_figures_and_the_charts(served_day):
 def test_the_page_follows_the_language(served_day):
     served_day.cookies.set("pst_lang", "en")
     html = served_day.get("/petugas/laporan", params=MONDAY).text
-    assert "Library service report" in html and "Visits per day" in html
+    assert "Library service report" in html and "Visits per day" in html and "30 November 2026" in html
+    assert "50.0%" in html and "4 min 30 s" in html  # English numbers and units; Indonesian writes 50,0% and mnt
 
 
 @pytest.mark.parametrize("query, field", [
@@ -130,3 +131,19 @@ def test_every_shared_word_the_page_shows_is_in_the_catalogue():
 
     assert set(SHARED_WORDS) <= set(REPORT_WORDS)
     assert (reports.PURPOSES, reports.EDUCATION, reports.OCCUPATIONS) == (PURPOSES, EDUCATION, OCCUPATIONS)
+
+
+def test_the_shared_ikm_answer_is_the_desk_s(served_day, app):
+    """The cloud answers /api/reports/ikm through pst.reports.ikm_json: the same shape as the appliance's."""
+    from datetime import date
+
+    from edge.ratings import ikm_json as desk_json
+    from edge.reports import report_figures
+    from pst.reports import ikm_json
+
+    appliance = app.state.appliance
+    figures = report_figures(appliance.store, appliance.config, date(2026, 11, 30), date(2026, 11, 30),
+                             appliance.clock.now())
+    assert ikm_json(figures.ikm) == desk_json(figures.ikm)
+    answer = served_day.get("/api/reports/ikm", params=MONDAY).json()
+    assert {key: answer[key] for key in ikm_json(figures.ikm)} == ikm_json(figures.ikm)
