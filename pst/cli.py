@@ -507,12 +507,14 @@ def sync_once() -> None:
 
 @sync.command("status", help="Backlog, last success and last error.")
 def sync_status() -> None:
+    from edge.migrations import migrate
     from edge.store import EdgeStore
     from sync.agent import Enrolment, status
 
     settings = _edge_settings()
     store = _open_store(settings, EdgeStore)
     try:
+        migrate(store)  # a new appliance, or one updated but not restarted yet, has no sync tables before this
         state = status(store)
     finally:
         store.close()

@@ -75,6 +75,12 @@ def test_backup_without_a_database_says_what_to_do(run):
     assert result.exit_code == 1 and "pst edge migrate" in result.output
 
 
+def test_sync_status_on_a_new_appliance_shows_an_empty_backlog(run):
+    result = run("sync", "status")
+    assert result.exit_code == 0, result.output
+    assert "not enrolled" in result.output and "pending:      0" in result.output
+
+
 def test_hw_check_prints_a_test_ticket_in_sim(run):
     result = run("hw", "check")
     assert result.exit_code == 0, result.output
