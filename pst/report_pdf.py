@@ -25,6 +25,7 @@ MUTED = (0.32, 0.38, 0.43)
 BLUE = (0.04, 0.33, 0.58)
 RULE = (0.75, 0.78, 0.82)
 TITLE = "Laporan Layanan Perpustakaan PST"
+SIGNATURE = 125  # points the signature block needs
 
 
 class _Writer:
@@ -282,7 +283,7 @@ def _ikm(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
 
 def _complaints(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
     c = figures.complaints
-    out.heading("7. Pengaduan", keep=14 * 6)
+    out.heading("7. Pengaduan", keep=14 * 6 + 30 + SIGNATURE)  # the last section stays with the signature
     rows = [[row.label, number(row.value)] for row in c.by_status] + [["Jumlah", number(c.total)]]
     out.table(["Status", "Jumlah"], rows, [WIDTH * 0.6, WIDTH * 0.4], [False, True])
     out.line(10, f"Median waktu penyelesaian: {duration(c.median_resolve_s)} (dari {number(c.resolved)} pengaduan "
@@ -290,7 +291,7 @@ def _complaints(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
 
 
 def _signature(out: _Writer, figures: Figures, place: str, signer: str) -> None:
-    out.room(120)
+    out.room(SIGNATURE)
     out.y += 16
     x = MARGIN + WIDTH * 0.55
     today = figures.made_at.astimezone(figures.tz).date()
@@ -299,7 +300,7 @@ def _signature(out: _Writer, figures: Figures, place: str, signer: str) -> None:
         for part in out.wrap(words, 10, width=WIDTH * 0.45):
             out.y += 13
             out.text(x, out.y, part, 10)
-    out.y += 64
+    out.y += 56
     out.text(x, out.y, signer or "(.................................................)", 10, bold=bool(signer))
     out.y += 14
     out.text(x, out.y, "NIP. ...............................", 10)
