@@ -253,8 +253,9 @@ class Agent:
         row = db.execute("SELECT event_id FROM outbox WHERE seq = ?", [state.last_seq]).fetchone()
         if row is not None:
             return row[0] != state.last_event_id
-        highest = db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0
-        return state.last_seq > highest  # (below the lowest kept row is fine: purged after acknowledgement)
+        # the highest sequence number this database ever gave (AUTOINCREMENT's high-water mark, kept across purges)
+        issued = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        return state.last_seq > (issued[0] if issued else 0)  # (a purged acknowledged row is fine)
 
     def _rotate_epoch(self) -> None:
         epoch = new_id()
@@ -291,7 +292,8 @@ class Agent:
         if cloud_seq is None:
             return
         with self.store.write() as db:
-            db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? AND seq <= ?",
+            # the row at the cloud's cursor stays: it is how a database restored from a backup is recognised
+            db.execute("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ? AND seq < ?",
                        [iso(self.clock.now() - RETAIN), cloud_seq])
 
     def _anchor(self, cloud_time: str, mono: float) -> None:

@@ -203,3 +203,25 @@ def test_a_busy_cloud_answers_429_with_retry_after_and_nothing_is_lost(cloud, ed
     monkeypatch.undo()
     run(agent.round())
     assert rows_in(cloud, "visits") == 1
+
+
+def test_old_acknowledged_rows_are_purged_but_the_cursor_row_stays(cloud, edge_store, tmp_path):
+    from datetime import timedelta
+
+    from pst.clock import ManualClock
+
+    enrolment = enrol(cloud, tmp_path / "var-edge")
+    for _ in range(2):
+        desk_visit(edge_store, START)
+    later = ManualClock(START)
+    agent, _ = make_agent(edge_store, enrolment, cloud, clock=later)
+    run(agent.round())
+    later.advance(timedelta(days=46).total_seconds())
+    result = run(agent.round())
+    assert not result.epoch_rotated and result.sent == 0
+    left = edge_store.read.execute("SELECT seq FROM outbox").fetchall()
+    assert left == [(8,)]  # only the row the cloud's cursor points at
+    again = run(agent.round())
+    assert not again.epoch_rotated and again.sent == 0
+    desk_visit(edge_store, START)
+    assert run(agent.round()).sent == 4
