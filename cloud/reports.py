@@ -106,6 +106,6 @@ class Reports:
             if row["entity"] == "fetch_request":
                 fetches.append(FetchRow(moment(data.get("requested_at")) or born, str(data.get("status", ""))))
             else:
-                status = data.get("status") or ("failed" if data.get("error") else "ready")
+                status = data.get("status") or data.get("last_event") or ("failed" if data.get("error") else "ready")
                 scans.append(ScanRow(born, int(data.get("pages") or 0), status))
         return fetches, scans

@@ -71,9 +71,10 @@ def month(client, offices):
     rating(client, "7471", 1, SHEET_LOW)
     complaint(client, "7400", 1, "selesai", timedelta(hours=2))
     complaint(client, "7471", 1, "diterima")
-    desk_record(client, "7400", "fetch_request", "fetch-1", {"status": "diserahkan", "requested_at": MONDAY_MORNING.isoformat()})
-    desk_record(client, "7400", "scan", "scan-1", {"pages": 12, "error": None})
-    desk_record(client, "7471", "scan", "scan-2", {"pages": 5, "error": "Kertas macet"})
+    desk_record(client, "7400", "fetch_request", "fetch-1",
+                {"status": "diserahkan", "requested_at": MONDAY_MORNING.isoformat(), "last_event": "diserahkan"})
+    desk_record(client, "7400", "scan", "scan-1", {"pages": 12, "error": None, "last_event": "ready"})
+    desk_record(client, "7471", "scan", "scan-2", {"pages": 5, "error": "Kertas macet", "last_event": "failed"})
     desk_record(client, "7471", "ticket", "ticket-1", {"status": "done"})
     return client
 
