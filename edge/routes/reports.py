@@ -23,10 +23,10 @@ from pst.reports import RangeError, duration, ikm_number, number, percent, perio
 from pst.skm import shown
 
 LanguagesDep = NamedDependency[Languages]
-EXPORTS = {
-    "csv": ("text/csv", to_csv),  # Litestar adds "; charset=utf-8"
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
-    "pdf": ("application/pdf", None),
+MEDIA_TYPES = {
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8"
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
@@ -98,16 +98,17 @@ async def report_page(request: Request, appliance: ApplianceDep, languages: Lang
     })
 
 
-async def _export(request: Request, appliance, kind: str) -> Response:
-    media_type, make = EXPORTS[kind]
-    figures = await anyio.to_thread.run_sync(_figures, appliance, request, True)
+def _file(appliance, request: Request, kind: str) -> tuple:
+    figures = _figures(appliance, request, True)
     if kind == "pdf":
-        place = office_place(appliance.config.office.address)
-        data = await anyio.to_thread.run_sync(lambda: to_pdf(figures, place=place))
-    else:
-        data = await anyio.to_thread.run_sync(make, figures)
+        return figures, to_pdf(figures, place=office_place(appliance.config.office.address))
+    return figures, (to_xlsx if kind == "xlsx" else to_csv)(figures)
+
+
+async def _export(request: Request, appliance, kind: str) -> Response:
+    figures, data = await anyio.to_thread.run_sync(_file, appliance, request, kind)
     disposition = "inline" if kind == "pdf" else "attachment"
-    return Response(data, media_type=media_type, headers={
+    return Response(data, media_type=MEDIA_TYPES[kind], headers={
         "content-disposition": f'{disposition}; filename="{filename(figures, kind)}"', "cache-control": "no-store",
     })
 
