@@ -48,8 +48,10 @@ def up(port: int | None) -> None:
     click.echo(f"  Tekan tombol antrian:         curl -X POST {base}/_sim/button")
     click.echo(f"  Printer simulasi (tiket):     {base}/_sim/printer")
     click.echo(f"  Kesehatan (health):           {base}/healthz")
+    staff = _portal_demo_staff()
     portal = _start_portal_demo()
     click.echo(f"  Portal (cloud, demo):         {portal}/   e-mail demo: {portal}/_dev/mail")
+    click.echo(f"  Back office portal (kantor):  {portal}/kantor   " + ", ".join(f"{e} / {p}" for e, p in staff))
     click.echo(f"  Sinkronisasi (sync agent):    every {os.environ.get('PST_SYNC_INTERVAL') or '5'} s; "
                "`pst sync status`; on the console (Konsol petugas)")
     click.echo(f"  Data:                         {settings.data_dir.resolve()}")
@@ -75,6 +77,14 @@ def _start_portal_demo() -> str:
     proc = subprocess.Popen([sys.executable, "-c", "from pst.cli import main; main()", "cloud", "serve", "--demo"])
     _portal.append(proc)
     return f"http://{host}:{port}"
+
+
+def _portal_demo_staff() -> list[tuple[str, str]]:
+    import asyncio
+
+    from cloud.demo import ensure_demo_staff
+
+    return _cloud_call(asyncio.run, ensure_demo_staff(_cloud_settings(demo=True)))
 
 
 def _start_sync_demo(settings, portal: str) -> None:
