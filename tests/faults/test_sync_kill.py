@@ -348,8 +348,9 @@ class Workload(threading.Thread):
 
 
 def caught_up(desk: Desk, timeout: float, what: str) -> None:
-    """Polls the backlog until it is empty, then checks that `pst sync status` says so too."""
-    wait_for(lambda: desk.unsent() == 0, timeout, what, every=0.2)
+    """Polls until the backlog is empty and the round that emptied it has finished, then checks that `pst sync status`
+    says so too."""
+    wait_for(lambda: desk.unsent() == 0 and desk.last_error() is None, timeout, what, every=0.2)
     status = desk.status()
     assert (status["pending"], status["last error"]) == ("0", "-"), status
 
