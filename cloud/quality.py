@@ -125,10 +125,11 @@ class Quality:
             errors["comment"] = COMMENT_PROBLEMS[problem]
         if visit_id is not None and (not isinstance(visit_id, str) or len(visit_id) > 36):
             errors["visit_id"] = "tidak sah"
-        visit = await self._visit(visit_id) if visit_id and "visit_id" not in errors else None
+        visit = await self._visit(visit_id) if visit_id and not errors else None  # a bad sheet is 400 first
         if visit is not None and office in (None, ""):
             office = visit["office_code"]
-        office = await self._office(office, errors)
+        if visit is not None or not visit_id or office not in (None, ""):
+            office = await self._office(office, errors)
         if visit is not None and office and office != visit["office_code"]:
             errors["office"] = "bukan kantor kunjungan ini"
         if errors:

@@ -156,6 +156,8 @@ def test_a_rating_of_a_desk_visit_takes_its_office_and_profile_once(client, offi
     assert row == {"gender": "P", "age_band": "20-29", "education": "s1", "occupation": "pelajar", "visit_id": "visit-1"}
     assert client.post("/api/ratings", json={"visit_id": "visit-1", "scores": SHEET}).status_code == 409
     assert client.post("/api/ratings", json={"visit_id": "no-such-visit", "scores": SHEET}).status_code == 404
+    bad_sheet = client.post("/api/ratings", json={"visit_id": "no-such-visit", "scores": SHEET | {"U1": 0}})
+    assert bad_sheet.status_code == 400 and set(bad_sheet.json()["errors"]) == {"U1"}  # the sheet is checked first
     assert rows_in(client, "ratings") == 1
 
 
