@@ -50,8 +50,14 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, every: 
         time.sleep(every)
 
 
+def environment(env: dict[str, str]) -> dict[str, str]:
+    """The process's environment without the machine's own PST_* settings (the module's portal starts before the
+    autouse fixture clears them), plus the test's."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PST_")} | env
+
+
 def pst(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*PST, *args], env=os.environ | env, cwd=ROOT, input=stdin, capture_output=True,
+    return subprocess.run([*PST, *args], env=environment(env), cwd=ROOT, input=stdin, capture_output=True,
                           text=True, timeout=60, check=False)
 
 
@@ -71,7 +77,7 @@ class Processes:
 
     def spawn(self, env: dict[str, str], *args: str, log: str) -> subprocess.Popen:
         with (self.logs / f"{log}.log").open("a") as out:
-            proc = subprocess.Popen([*PST, *args], env=os.environ | env, cwd=ROOT, stdout=out,
+            proc = subprocess.Popen([*PST, *args], env=environment(env), cwd=ROOT, stdout=out,
                                     stderr=subprocess.STDOUT)
         self.started.append(proc)
         return proc
