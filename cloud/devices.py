@@ -148,7 +148,12 @@ class Devices:
         return DeviceAuth(rows[0]["id"], rows[0]["office_code"], rows[0]["name"])
 
     async def seen(self, device_id: str) -> None:
-        await self.db.execute("UPDATE devices SET last_seen_at = {} WHERE id = {}", self.clock.now(), device_id)
+        """Last seen, to the minute: a fleet's idle rounds do not each write a row."""
+        now = self.clock.now()
+        await self.db.execute(
+            "UPDATE devices SET last_seen_at = {} WHERE id = {} AND (last_seen_at IS NULL OR last_seen_at < {})",
+            now, device_id, now - timedelta(minutes=1),
+        )
 
     async def revoke(self, device_id: str) -> bool:
         async with self.db.transaction():

@@ -72,13 +72,6 @@ class VisitService:
         rows = self.store.read.execute(sql + " ORDER BY v.checked_in_at DESC", params).fetchall()
         return [_visit(row[:-1]) | {"number": row[-1]} for row in rows]
 
-    def waits_between(self, since: datetime, until: datetime) -> list[tuple[datetime, float | None]]:
-        rows = self.store.read.execute(
-            "SELECT checked_in_at, wait_s FROM visits WHERE checked_in_at >= ? AND checked_in_at < ? ORDER BY checked_in_at",
-            [iso(since), iso(until)],
-        ).fetchall()
-        return [(datetime.fromisoformat(at), wait) for at, wait in rows]
-
     def _repeat(self, db: Database, email: str, now: datetime) -> dict | None:
         row = db.execute(
             f"SELECT {', '.join(VISIT_COLUMNS)} FROM visits WHERE email = ? COLLATE NOCASE AND checked_in_at >= ?"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -607,7 +608,7 @@ def _seconds(value: Any) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise Refused("wait_s must be a number of seconds")
-    return round(value)
+    return math.ceil(value)  # whole seconds, rounded up: 300.4 s is not within the 5 minutes here either
 
 
 def _short(value: Any, limit: int) -> str | None:
