@@ -5,6 +5,7 @@ read-only, and text shown inert. Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -133,6 +134,24 @@ def test_a_signed_in_reader_rates_an_office_once_a_calendar_month_in_office_time
     assert [r["office_code"] for r in rows] == ["7400", "7471", "7400"] and all(r["account_id"] for r in rows)
     assert "sudah menilai kantor ini bulan ini" in client.get("/penilaian?kantor=7400").text
     assert "sudah menilai kantor ini bulan ini" not in client.get("/penilaian?kantor=7471").text
+
+
+def test_a_readers_ratings_sent_at_the_same_moment_still_make_one_a_month(client, people):
+    from cloud.accounts import AccountView
+    from cloud.quality import Quality, QualityError
+
+    reader = AccountView.of(run_db(client, "SELECT id, email, name, role, verified_at FROM accounts WHERE email = {}",
+                                   READER[0])[0])
+    quality = Quality(client.app.state.db, client.app.state.clock)
+
+    async def all_at_once():
+        return await asyncio.gather(*(quality.rate("7400", SHEET, None, None, reader) for _ in range(5)),
+                                    return_exceptions=True)
+
+    results = client.blocking_portal.call(all_at_once)
+    assert sum(isinstance(r, dict) for r in results) == 1
+    assert all(isinstance(r, QualityError) and r.status == 409 for r in results if not isinstance(r, dict))
+    assert rows_in(client, "ratings") == 1
 
 
 def test_anonymous_ratings_have_no_monthly_limit_but_a_brake_per_minute(client, offices, clock):
