@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.display_fanout
 	$(BIN)/python -m bench.scan_watermark
 	$(BIN)/python -m bench.portal_watermark
+	$(BIN)/python -m bench.sync
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
