@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 
 from sqlite_utils import Database, Migrations
@@ -81,10 +82,16 @@ def m001_foundation(db: Database) -> None:
 
 
 def migrate(store: EdgeStore) -> list[str]:
-    """Apply what is pending; returns the names applied (empty when up to date)."""
-    with store.writer() as db:
-        pending = [m.name for m in migrations.pending(db)]
-        migrations.apply(db)
+    """Apply what is pending; returns the names applied (empty when up to date). Processes starting together on
+    one database (the web app and the sync agent after an upgrade) take turns: a lock file beside the database."""
+    lock_path = store.path.with_name(store.path.name + ".migrate-lock")
+    with open(lock_path, "a+b") as lock, store.writer() as db:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pending = [m.name for m in migrations.pending(db)]
+            migrations.apply(db)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return pending
 
 
