@@ -15,5 +15,8 @@ def test_concurrent_migrations_take_turns(tmp_path):
         env.pop("PST_EDGE_DB", None)
         procs = [subprocess.Popen([sys.executable, "-c", "from pst.cli import main; main()", "edge", "migrate"],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
-        results = [(p.wait(timeout=60), p.stderr.read().decode()) for p in procs]
+        results = []
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            results.append((proc.returncode, err.decode()))
         assert [code for code, _ in results] == [0, 0, 0], results
