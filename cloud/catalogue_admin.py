@@ -52,10 +52,11 @@ class CatalogueAdmin:
         publication_id, now = new_id(), self.clock.now()
         columns = ("id", "catalogue_number", "year", "title", "type", "subjects", "isbn", "abstract", "office_code",
                    "created_at", "updated_at")
+        marks = ", ".join("{}" for _ in columns)
         values = (publication_id, row["catalogue_number"], row["year"], row["title"], row["type"],
                   ";".join(row["subjects"]), row["isbn"], row["abstract"], row["office_code"], now, now)
         await self._write(publication_id, row["office_code"], [
-            (f"INSERT INTO publications ({', '.join(columns)}) VALUES ({', '.join('{}' for _ in columns)}) RETURNING id",
+            (f"INSERT INTO publications ({', '.join(columns)}) VALUES ({marks}) RETURNING id",
              *values),
             *_subject_rows(publication_id, row["subjects"]),
         ])
@@ -65,8 +66,8 @@ class CatalogueAdmin:
         await self._existing(publication_id)
         row = await self._clean(raw, publication_id)
         await self._write(publication_id, row["office_code"], [
-            ("UPDATE publications SET catalogue_number = {}, year = {}, title = {}, type = {}, subjects = {}, isbn = {},"
-             " abstract = {}, office_code = {}, updated_at = {} WHERE id = {} RETURNING id",
+            ("UPDATE publications SET catalogue_number = {}, year = {}, title = {}, type = {}, subjects = {},"
+             " isbn = {}, abstract = {}, office_code = {}, updated_at = {} WHERE id = {} RETURNING id",
              row["catalogue_number"], row["year"], row["title"], row["type"], ";".join(row["subjects"]), row["isbn"],
              row["abstract"], row["office_code"], self.clock.now(), publication_id),
             ("DELETE FROM publication_subjects WHERE publication_id = {}", publication_id),
@@ -107,8 +108,8 @@ class CatalogueAdmin:
             publication_id, publication_id,
         )
         if used[0]["downloads"] or used[0]["requests"]:
-            raise CatalogueError(409, "Publikasi ini sudah pernah diunduh atau diminta pembaca, sehingga catatannya harus"
-                                      " tetap ada. Ubah datanya atau hapus salinan digitalnya saja.")
+            raise CatalogueError(409, "Publikasi ini sudah pernah diunduh atau diminta pembaca, sehingga catatannya"
+                                      " harus tetap ada. Ubah datanya atau lepas salinan digitalnya saja.")
         await self._write(publication_id, current["office_code"], [
             ("DELETE FROM publications WHERE id = {} RETURNING id", publication_id),
         ])
@@ -203,7 +204,8 @@ def _receive(upload: BinaryIO, name: str, data_dir: Path) -> tuple[catalogue_imp
         try:
             softcopy = check_pdf(folder, name)
         except _Bad as bad:
-            raise CatalogueError(400, "Berkas tidak dapat dipakai sebagai salinan digital", {"file": str(bad)}) from None
+            raise CatalogueError(400, "Berkas tidak dapat dipakai sebagai salinan digital",
+                                 {"file": str(bad)}) from None
         return store_pdf(data_dir, softcopy)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -248,7 +248,8 @@ class Requests:
                 " RETURNING id, office_code", target, *values.values(), str(request_id)[:36], *sources,
             )
             if moved:
-                await record_change(self.db, "softcopy_request", moved[0]["id"], moved[0]["office_code"], self.clock.now())
+                await record_change(self.db, "softcopy_request", moved[0]["id"], moved[0]["office_code"],
+                                    self.clock.now())
         if not moved:
             row = await self._row(request_id)
             if row is None:

@@ -20,7 +20,7 @@ from cloud.catalogue import Catalogue, CatalogueError
 from cloud.catalogue_admin import MAX_UPLOAD, CatalogueAdmin
 from cloud.devices import Devices
 from cloud.reading import WITA
-from cloud.requests import MAX_PDF, STATUSES, Requests
+from cloud.requests import MAX_PDF, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep
 
 CatalogueDep = NamedDependency[Catalogue]
@@ -35,7 +35,8 @@ QUEUE_FILTERS = {"aktif": "Belum selesai", "diajukan": "Diajukan", "diproses": "
 MESSAGES = {  # what a redirect after a successful form may say (by key: no text from the address is echoed)
     "ditambah": "Publikasi ditambahkan.", "disimpan": "Perubahan disimpan.", "softcopy": "Salinan digital disimpan.",
     "softcopy-dihapus": "Salinan digital dilepas dari publikasi.", "dihapus": "Publikasi dihapus dari katalog.",
-    "diproses": "Permintaan ditandai sedang diproses.", "ditolak": "Permintaan ditolak; pembaca diberi tahu lewat email.",
+    "diproses": "Permintaan ditandai sedang diproses.",
+    "ditolak": "Permintaan ditolak; pembaca diberi tahu lewat email.",
     "selesai": "Berkas terlampir; pembaca diberi tahu lewat email.", "kantor": "Kantor ditambahkan.",
     "dicabut": "Perangkat dicabut; ia tidak dapat lagi sinkron.",
 }
@@ -198,7 +199,8 @@ async def edit_page(request: Request, publication_id: FromPath[str], accounts: A
 
 
 @post("/katalog/{publication_id:str}")
-async def save_publication(request: Request, publication_id: FromPath[str], data: Form, accounts: AccountsDep) -> Response:
+async def save_publication(request: Request, publication_id: FromPath[str], data: Form,
+                           accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
         await admin.edit(publication_id, _fields(data))
@@ -296,7 +298,8 @@ async def _act(staff, requests: Requests, request_id: str, wanted: str, done: st
 async def process(request: Request, request_id: FromPath[str], data: Form, accounts: AccountsDep,
                   requests: RequestsDep) -> Response:
     staff = await _signed_in(request, accounts)
-    return await _act(staff, requests, request_id, data.get("status", ""), "diproses", requests.process(staff, request_id))
+    return await _act(staff, requests, request_id, data.get("status", ""), "diproses",
+                      requests.process(staff, request_id))
 
 
 @post("/permintaan/{request_id:str}/tolak")

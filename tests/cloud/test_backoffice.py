@@ -12,7 +12,8 @@ from tests.cloud.conftest import READER_PASSWORD, add_reader, rows_in, run_db, w
 COOKIE = "pst_cloud_session"
 TITLE = "Provinsi Sulawesi Tenggara Dalam Angka 2024"
 NEW = {"title": "Kota Kendari Dalam Angka 2025", "year": "2025", "catalogue_number": "1102001.7471",
-       "type": "Dalam Angka", "subjects": "Kependudukan; Pemerintahan", "isbn": "", "abstract": "", "office_code": "7471"}
+       "type": "Dalam Angka", "subjects": "Kependudukan; Pemerintahan", "isbn": "", "abstract": "",
+       "office_code": "7471"}
 
 
 def add_account(client, email: str, role: str) -> str:
@@ -111,6 +112,14 @@ def test_staff_and_admins_open_every_page(client, people, role):
         assert answer.status_code == 200, (path, answer.text)
         assert "no-store" in answer.headers["cache-control"]
     assert 'href="/kantor">Kantor</a>' in client.get("/akun").text
+
+
+def test_every_link_of_the_back_office_menu_opens(client, people):
+    menu = re.search(r'<nav class="office".*?</nav>', client.get("/kantor").text, re.S).group(0)
+    links = re.findall(r'href="(/kantor[^"]*)"', menu)
+    assert "/kantor/katalog" in links and "/kantor/kantor" in links
+    for link in links:
+        assert client.get(link).status_code == 200, link
 
 
 def test_the_header_link_is_for_staff_only(client, people):
@@ -304,7 +313,8 @@ def test_removing_a_publication_asks_first_then_leaves_one_change(client, people
 def test_a_publication_a_reader_asked_for_is_not_removed(client, people, catalogue):
     publication_id = catalogue[TITLE]
     as_(client, people["reader"])
-    assert client.post("/api/requests", json={"publication_id": publication_id, "purpose": "penelitian"}).status_code == 201
+    asked = client.post("/api/requests", json={"publication_id": publication_id, "purpose": "penelitian"})
+    assert asked.status_code == 201
     as_(client, people["staff"])
     before = changes(client)
     answer = post(client, f"/kantor/katalog/{publication_id}/hapus")
@@ -318,7 +328,8 @@ def test_every_catalogue_write_leaves_exactly_one_change_with_a_rising_number(cl
     added = post(client, "/kantor/katalog/baru", NEW).headers["location"].split("/")[3].split("?")[0]
     writes = [
         lambda: post(client, f"/kantor/katalog/{added}", {**NEW, "abstract": "Data pokok kota."}),
-        lambda: post(client, f"/kantor/katalog/{added}/softcopy", files={"file": ("a.pdf", pdf(tmp_path), "application/pdf")}),
+        lambda: post(client, f"/kantor/katalog/{added}/softcopy",
+                     files={"file": ("a.pdf", pdf(tmp_path), "application/pdf")}),
         lambda: post(client, f"/kantor/katalog/{added}/softcopy/hapus"),
         lambda: post(client, f"/kantor/katalog/{added}/hapus"),
     ]
@@ -374,7 +385,8 @@ def test_process_reject_and_fulfil_from_the_queue(client, people, tmp_path, mail
     assert empty.status_code == 400 and "wajib diisi" in empty.text
     assert post(client, f"/kantor/permintaan/{rejected}/tolak", {"reason": "Data belum dirilis"}).status_code == 303
 
-    not_pdf = post(client, f"/kantor/permintaan/{fulfilled}/selesai", files={"file": ("x.pdf", b"PK\x03\x04", "application/pdf")})
+    not_pdf = post(client, f"/kantor/permintaan/{fulfilled}/selesai",
+                   files={"file": ("x.pdf", b"PK\x03\x04", "application/pdf")})
     assert not_pdf.status_code == 400 and "harus berkas PDF" in not_pdf.text
     done = post(client, f"/kantor/permintaan/{fulfilled}/selesai",
                 files={"file": ("tabel.pdf", pdf(tmp_path), "application/pdf")})
