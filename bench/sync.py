@@ -342,7 +342,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000, help="backlog to drain")
     parser.add_argument("--synced", type=int, default=1_000_000, help="records the large cloud already holds")
     parser.add_argument("--new", type=int, default=1_000, help="records of an incremental round")
-    parser.add_argument("--rounds", type=int, default=5, help="timed incremental rounds per cloud")
+    parser.add_argument("--rounds", type=int, default=11, help="timed incremental rounds per cloud")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, postgres() as cluster:
         tmp = Path(folder)
