@@ -65,6 +65,8 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     async def start() -> None:
         await db.start()
         await migrate(db)  # idempotent; on PostgreSQL workers starting together take turns
+        if db.kind == "sqlite":  # fresh statistics for the query planner (PostgreSQL's autovacuum keeps its own)
+            await db.execute("PRAGMA optimize")
         if settings.demo:  # an empty demo portal gets the demo catalogue; a real import is never touched
             await seed_demo_catalogue(db, clock, settings.data_dir)
 
