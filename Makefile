@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.scan_watermark
 	$(BIN)/python -m bench.portal_watermark
 	$(BIN)/python -m bench.sync
+	$(BIN)/python -m bench.sync_fleet
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
