@@ -7,6 +7,7 @@ from pathlib import Path
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency, Provide
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -25,9 +26,10 @@ from cloud.reading import Reading
 from cloud.requests import Requests
 from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, reports
 from cloud.routes import requests as request_routes
-from cloud.routes import deliverables, locations
+from cloud.routes import SESSION_COOKIE, deliverables, locations
 from cloud.routes import sync as sync_routes
 from cloud.settings import CloudSettings, ConfigError
+from cloud.upload_gate import UploadGate
 from pst.clock import Clock, SystemClock
 
 HERE = Path(__file__).parent
@@ -83,6 +85,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             "quality": Provide(lambda: Quality(db, clock), sync_to_thread=False),
         },
         on_startup=[start],
+        middleware=[DefineMiddleware(UploadGate, accounts=service, cookie=SESSION_COOKIE)],
         on_shutdown=[db.stop],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         # the JSON API accepts only application/json (see routes.json_object); every HTML form carries a token
