@@ -99,10 +99,17 @@ class Query:
         return " & ".join(terms)
 
 
-async def publication_written(db: Database, publication_id: str, office_code: str | None, now=None) -> None:
+SAME_OFFICE = object()  # the edition stays with the office it had
+
+
+async def publication_written(db: Database, publication_id: str, office_code: str | None, now=None,
+                              previous_office: object = SAME_OFFICE) -> None:
     """Every insert, update or delete of a publication calls this, inside the transaction of that write: the one
-    place where a write of the catalogue becomes known to the appliances."""
+    place where a write of the catalogue becomes known to the appliances. An edition moved to another office (or
+    from every office to one) is also noted for where it was, so the appliances there drop it."""
     await record_change(db, "publication", publication_id, office_code, now)
+    if previous_office != office_code and previous_office is not SAME_OFFICE:
+        await record_change(db, "publication", publication_id, previous_office, now)
 
 
 def subject_list(text: str | None) -> list[str]:
@@ -192,7 +199,7 @@ class Catalogue:
         if "subjects" in changes:
             await self.db.execute("DELETE FROM publication_subjects WHERE publication_id = {}", current["id"])
             await self._set_subjects(current["id"], row["subjects"])
-        await publication_written(self.db, current["id"], fields["office_code"], now)
+        await publication_written(self.db, current["id"], fields["office_code"], now, current["office_code"])
         return "updated"
 
     async def _set_subjects(self, publication_id: str, subjects: list[str]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cloud import catalogue_import
-from cloud.catalogue import CatalogueError, publication_written, subject_list
+from cloud.catalogue import SAME_OFFICE, CatalogueError, publication_written, subject_list
 from cloud.catalogue_import import _Bad, _catalogue_number, _isbn, _subjects, _text, _year, check_pdf, store_pdf
 from cloud.db import Database, is_unique_violation
 from cloud.requests import safe_filename
@@ -63,9 +63,9 @@ class CatalogueAdmin:
         return publication_id
 
     async def edit(self, publication_id: str, raw: dict) -> None:
-        await self._existing(publication_id)
+        current = await self._existing(publication_id)
         row = await self._clean(raw, publication_id)
-        await self._write(publication_id, row["office_code"], [
+        await self._write(publication_id, row["office_code"], previous_office=current["office_code"], statements=[
             ("UPDATE publications SET catalogue_number = {}, year = {}, title = {}, type = {}, subjects = {},"
              " isbn = {}, abstract = {}, office_code = {}, updated_at = {} WHERE id = {} RETURNING id",
              row["catalogue_number"], row["year"], row["title"], row["type"], ";".join(row["subjects"]), row["isbn"],
@@ -116,7 +116,8 @@ class CatalogueAdmin:
 
     # inside
 
-    async def _write(self, publication_id: str, office_code: str | None, statements: list[tuple]) -> None:
+    async def _write(self, publication_id: str, office_code: str | None, statements: list[tuple],
+                     previous_office: object = SAME_OFFICE) -> None:
         """Every catalogue write of the back office: its statements and the downlink change in one transaction. A
         statement with RETURNING that finds no row means the edition went away meanwhile (404, nothing kept)."""
         try:
@@ -124,7 +125,7 @@ class CatalogueAdmin:
                 for sql, *args in statements:
                     if not await self.db.execute(sql, *args) and "RETURNING" in sql:
                         raise CatalogueError(404, "Publikasi tidak ditemukan")
-                await publication_written(self.db, publication_id, office_code, self.clock.now())
+                await publication_written(self.db, publication_id, office_code, self.clock.now(), previous_office)
         except Exception as exc:
             if is_unique_violation(exc):  # another hand added the same edition since the check
                 raise _duplicate() from None

@@ -89,8 +89,12 @@ async def changes_after(db: Database, office_code: str, after: int, limit: int) 
     requests = await _current(db, "softcopy_request",
                               {r["entity_id"] for r in rows if r["entity"] == "softcopy_request"}, office_code)
     found = {"publication": publications, "softcopy_request": requests}
+    for record in publications.values():  # an edition of another office: this appliance drops it
+        if record["office_code"] not in (None, office_code):
+            record.clear()
     return [
-        Change(r["seq"], r["entity"], r["entity_id"], found.get(r["entity"], {}).get(r["entity_id"]), _mark(r))
+        Change(r["seq"], r["entity"], r["entity_id"], found.get(r["entity"], {}).get(r["entity_id"]) or None,
+               _mark(r))
         for r in rows
     ], more
 

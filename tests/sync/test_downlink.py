@@ -120,3 +120,16 @@ def test_reading_room_locations_set_in_the_cloud_reach_their_office_only(cloud, 
     row = edge_store.read.execute("SELECT location, shelf, copies FROM publications WHERE cloud_id = ?",
                                   [publication]).fetchone()
     assert row == ("display", "R-03", 2)
+
+
+def test_an_edition_moved_to_another_office_leaves_the_first_offices_room(cloud, edge_store, tmp_path):
+    enrolment = enrol(cloud, tmp_path / "var-edge", "7400")
+    cloud.blocking_portal.call(_ensure_office, cloud, "7401")
+    admin = _admin(cloud)
+    moved = cloud.blocking_portal.call(admin.add, _edition("Kecamatan Mandonga Dalam Angka", "7400"))
+    agent, _ = make_agent(edge_store, enrolment, cloud)
+    run(agent.round())
+    assert edge_store.read.execute("SELECT count(*) FROM publications WHERE cloud_id = ?", [moved]).fetchone()[0] == 1
+    cloud.blocking_portal.call(admin.edit, moved, _edition("Kecamatan Mandonga Dalam Angka", "7401"))
+    run(agent.round())
+    assert edge_store.read.execute("SELECT count(*) FROM publications WHERE cloud_id = ?", [moved]).fetchone()[0] == 0
