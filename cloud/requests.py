@@ -245,9 +245,9 @@ class Requests:
         async with self.db.transaction():  # the move and its downlink change commit together (or join the caller's)
             moved = await self.db.execute(
                 f"UPDATE softcopy_requests SET status = {{}}, {sets} WHERE id = {{}} AND status IN ({marks})"
-                " RETURNING id, office_code", target, *values.values(), str(request_id)[:36], *sources,
+                " RETURNING id, office_code, origin", target, *values.values(), str(request_id)[:36], *sources,
             )
-            if moved:
+            if moved and moved[0]["origin"] == "edge":  # only a desk's request has an appliance to tell
                 await record_change(self.db, "softcopy_request", moved[0]["id"], moved[0]["office_code"],
                                     self.clock.now())
         if not moved:
