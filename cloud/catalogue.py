@@ -154,7 +154,7 @@ class Catalogue:
             "SELECT p.id, p.title, p.year, p.type, p.catalogue_number, p.subjects, p.isbn, p.abstract, p.office_code,"
             " o.name AS office_name, p.softcopy_sha256, f.pages, f.size, p.updated_at FROM publications p"
             " LEFT JOIN offices o ON o.code = p.office_code LEFT JOIN softcopy_files f ON f.sha256 = p.softcopy_sha256"
-            " WHERE p.id = {}", str(publication_id)[:36],
+            " WHERE p.id = {}", str(publication_id)[:100],
         )
         if not rows:
             return None

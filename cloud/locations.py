@@ -21,7 +21,7 @@ class Locations:
     async def of(self, publication_id: str) -> list[dict]:
         return await self.db.execute(
             "SELECT office_code, location, shelf, copies FROM publication_locations WHERE publication_id = {}"
-            " ORDER BY office_code", publication_id[:36],
+            " ORDER BY office_code", publication_id[:100],
         )
 
     async def put(self, publication_id: str, office_code: str, location: object, shelf: object,
@@ -38,7 +38,7 @@ class Locations:
             raise AccountError(400, "Lokasi belum benar", errors)
         now = self.clock.now()
         async with self.db.transaction():
-            if not await self.db.execute("SELECT 1 AS yes FROM publications WHERE id = {}", publication_id[:36]):
+            if not await self.db.execute("SELECT 1 AS yes FROM publications WHERE id = {}", publication_id[:100]):
                 raise AccountError(404, "Publikasi tidak ditemukan")
             if not await self.db.execute("SELECT 1 AS yes FROM offices WHERE code = {}", office_code[:8]):
                 raise AccountError(404, "Kantor tidak dikenal")

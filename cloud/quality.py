@@ -251,7 +251,7 @@ class Quality:
         return {key: view[key] for key in keys}
 
     async def complaint(self, complaint_id: str) -> dict:
-        rows = await self.db.execute(f"SELECT {_COMPLAINT} WHERE c.id = {{}}", str(complaint_id)[:36])
+        rows = await self.db.execute(f"SELECT {_COMPLAINT} WHERE c.id = {{}}", str(complaint_id)[:100])
         if not rows:
             raise QualityError(404, "Pengaduan tidak ditemukan")
         return complaint_json(rows[0], self.clock.now())
@@ -332,12 +332,12 @@ class Quality:
         extra = " AND response IS NOT NULL" if response_given else ""
         moved = await self.db.execute(
             f"UPDATE complaints SET {sets} WHERE id = {{}} AND origin = 'cloud' AND status IN ({marks}){extra}"
-            " RETURNING id", *values.values(), str(complaint_id)[:36], *sources,
+            " RETURNING id", *values.values(), str(complaint_id)[:100], *sources,
         )
         if moved:
             return
         rows = await self.db.execute("SELECT origin, status, response FROM complaints WHERE id = {}",
-                                     str(complaint_id)[:36])
+                                     str(complaint_id)[:100])
         if not rows:
             raise QualityError(404, "Pengaduan tidak ditemukan")
         if rows[0]["origin"] != "cloud":

@@ -39,7 +39,7 @@ class Reading:
         rows = await self.db.execute(
             "SELECT p.title, p.year, p.catalogue_number, p.softcopy_sha256, f.storage_path, o.name AS office_name"
             " FROM publications p JOIN softcopy_files f ON f.sha256 = p.softcopy_sha256"
-            " LEFT JOIN offices o ON o.code = p.office_code WHERE p.id = {}", str(publication_id)[:36],
+            " LEFT JOIN offices o ON o.code = p.office_code WHERE p.id = {}", str(publication_id)[:100],
         )
         if not rows:
             raise CatalogueError(404, "Publikasi ini tidak memiliki salinan digital")

@@ -99,7 +99,7 @@ class Requests:
         if errors:
             raise RequestError(400, "Data permintaan belum benar", errors)
         if publication_id and not await self.db.execute(
-                "SELECT id FROM publications WHERE id = {}", publication_id[:36]):
+                "SELECT id FROM publications WHERE id = {}", publication_id[:100]):
             raise RequestError(400, "Publikasi tidak ditemukan", {"publication_id": "tidak ada di katalog"})
         request_id = new_id()
         async with self.db.transaction():
@@ -136,7 +136,7 @@ class Requests:
         """The fulfilled file watermarked for its reader, logged first (the download id is in the watermark)."""
         rows = await self.db.execute(
             "SELECT r.id, r.account_id, r.status, r.softcopy_sha256, f.storage_path FROM softcopy_requests r"
-            " LEFT JOIN softcopy_files f ON f.sha256 = r.softcopy_sha256 WHERE r.id = {}", str(request_id)[:36],
+            " LEFT JOIN softcopy_files f ON f.sha256 = r.softcopy_sha256 WHERE r.id = {}", str(request_id)[:100],
         )
         if not rows or rows[0]["account_id"] != reader.id:
             raise RequestError(404, "Permintaan tidak ditemukan")
@@ -231,7 +231,7 @@ class Requests:
     async def _row(self, request_id: str) -> dict | None:
         rows = await self.db.execute(
             f"SELECT {_COLUMNS}, a.email AS reader_email, a.name AS reader_name{_FROM}"
-            " JOIN accounts a ON a.id = r.account_id WHERE r.id = {}", str(request_id)[:36],
+            " JOIN accounts a ON a.id = r.account_id WHERE r.id = {}", str(request_id)[:100],
         )
         return rows[0] if rows else None
 
@@ -245,7 +245,7 @@ class Requests:
         async with self.db.transaction():  # the move and its downlink change commit together (or join the caller's)
             moved = await self.db.execute(
                 f"UPDATE softcopy_requests SET status = {{}}, {sets} WHERE id = {{}} AND status IN ({marks})"
-                " RETURNING id, office_code, origin", target, *values.values(), str(request_id)[:36], *sources,
+                " RETURNING id, office_code, origin", target, *values.values(), str(request_id)[:100], *sources,
             )
             if moved and moved[0]["origin"] == "edge":  # only a desk's request has an appliance to tell
                 await record_change(self.db, "softcopy_request", moved[0]["id"], moved[0]["office_code"],

@@ -41,7 +41,7 @@ async def api_pdf(request: Request, deliverable_id: FromPath[str], accounts: Acc
         raise ApiError(401, "Masuk terlebih dahulu")
     rows = await db.execute(
         "SELECT d.id, f.storage_path FROM deliverables d LEFT JOIN softcopy_files f ON f.sha256 = d.sha256"
-        " WHERE d.id = {} AND d.account_id = {}", deliverable_id[:36], reader.id,
+        " WHERE d.id = {} AND d.account_id = {}", deliverable_id[:100], reader.id,
     )
     if not rows:  # someone else's looks exactly like one that does not exist
         raise ApiError(404, "Hasil pindaian tidak ditemukan")
