@@ -9,7 +9,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from hashlib import sha256
 
 from cloud.accounts import AccountError
@@ -83,7 +83,9 @@ class Devices:
         where, args = ("WHERE o.code = {}", [office_code]) if office_code else ("", [])
         return await self.db.execute(
             "SELECT d.id, d.name, o.code AS office_code, o.name AS office_name, d.created_at, d.enrolled_at,"
-            " d.enrol_expires_at, d.revoked_at, d.last_seen_at, d.key_hash IS NOT NULL AS enrolled"
+            " d.enrol_expires_at, d.revoked_at, d.last_seen_at, d.key_hash IS NOT NULL AS enrolled,"
+            " (SELECT count(*) FROM sync_events e WHERE e.device_id = d.id) AS events,"
+            " (SELECT count(*) FROM sync_dead_letters x WHERE x.device_id = d.id) AS refused"
             f" FROM devices d JOIN offices o ON o.id = d.office_id {where} ORDER BY o.code, d.created_at",
             *args,
         )
@@ -174,12 +176,17 @@ class Devices:
         )
         return rows[0] if rows else None
 
+    async def refused(self, device_id: str, limit: int = 200) -> list[dict]:
+        """What the cloud could not take from this device, newest first, with the reason (the dead letters)."""
+        return await self.db.execute(
+            "SELECT seq, epoch, event_id, entity, entity_id, op, payload, reason, at FROM sync_dead_letters"
+            " WHERE device_id = {} ORDER BY at DESC, seq DESC LIMIT {}", device_id[:100], limit,
+        )
+
 
 def _aware(value) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        from datetime import timezone
-
         value = value.replace(tzinfo=timezone.utc)
     return value

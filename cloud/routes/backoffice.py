@@ -395,6 +395,17 @@ async def confirm_revoke(request: Request, device_id: FromPath[str], accounts: A
     return _page("kantor_cabut.html", admin, device=device)
 
 
+@get("/kantor/perangkat/{device_id:str}/ditolak")
+async def refused(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep) -> Template:
+    """The device's dead letters: what the cloud could not take, and why."""
+    staff = await _signed_in(request, accounts)
+    device = await devices.device(device_id)
+    if device is None:
+        return _notice(staff, 404, "Perangkat tidak ditemukan", "Perangkat ini tidak terdaftar.",
+                       ("/kantor/kantor", "Kembali"))
+    return _page("kantor_ditolak.html", staff, device=device, rows=await devices.refused(device_id))
+
+
 @post("/kantor/perangkat/{device_id:str}/cabut")
 async def revoke(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep) -> Response:
     admin = await _signed_in(request, accounts, admin=True)
@@ -409,7 +420,7 @@ routes = [Router(
     route_handlers=[
         landing, catalogue_list, new_publication, add_publication, edit_page, save_publication, upload_softcopy,
         remove_softcopy, confirm_removal, remove_publication, queue, process, reject, fulfil, offices, add_office,
-        add_device, confirm_revoke, revoke,
+        add_device, confirm_revoke, refused, revoke,
     ],
     # HTML answers also for what the middleware refuses before a handler runs: a stale CSRF token, an oversized body
     exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused, 413: _too_large,

@@ -225,3 +225,28 @@ def test_old_acknowledged_rows_are_purged_but_the_cursor_row_stays(cloud, edge_s
     assert not again.epoch_rotated and again.sent == 0
     desk_visit(edge_store, START)
     assert run(agent.round()).sent == 4
+
+
+def test_the_back_office_shows_each_devices_records_and_what_was_refused(cloud, edge_store, tmp_path, mailbox):
+    from cloud.accounts import Accounts
+    from cloud.mail import SmtpMailer
+    from edge import outbox
+
+    enrolment = enrol(cloud, tmp_path / "var-edge")
+    desk_visit(edge_store, START)
+    with edge_store.write() as db:
+        outbox.append(db, "teleport", "x", "beamed", {"note": "<script>alert(1)</script>"}, START)
+    run(make_agent(edge_store, enrolment, cloud)[0].round())
+    state = cloud.app.state
+    accounts = Accounts(state.db, state.clock, SmtpMailer(mailbox.url, "pustaka@test"), b"k" * 32, "http://portal.test")
+    cloud.blocking_portal.call(accounts.add, "petugas@bps.go.id", "staff", "Rahasia-petugas-1", "Petugas")
+    page = f"/kantor/kantor/perangkat/{enrolment.device_id}/ditolak"
+    assert cloud.get(page, follow_redirects=False).status_code == 303
+    assert cloud.post("/api/session", json={"email": "petugas@bps.go.id",
+                                            "password": "Rahasia-petugas-1"}).status_code == 200
+    listing = cloud.get("/kantor/kantor").text
+    assert "1 ditolak" in listing and f"/perangkat/{enrolment.device_id}/ditolak" in listing
+    refused = cloud.get(page).text
+    assert "unknown kind of record" in refused and "teleport" in refused
+    assert "<script>alert(1)</script>" not in refused  # shown as text
+    assert cloud.get("/kantor/kantor/perangkat/nope/ditolak").status_code == 404
