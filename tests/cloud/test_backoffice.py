@@ -375,6 +375,8 @@ def test_the_queue_lists_waiting_requests_oldest_first(client, people, clock):
 
 def test_process_reject_and_fulfil_from_the_queue(client, people, tmp_path, mailbox):
     processed, rejected, fulfilled = (ask(client, people, f"kebutuhan {n}") for n in range(3))
+    # as if taken at a desk of office 7400: their status moves are noted for that appliance
+    run_db(client, "UPDATE softcopy_requests SET origin = 'edge', office_code = '7400'")
     before = changes(client)
 
     answer = post(client, f"/kantor/permintaan/{processed}/proses", {"status": "aktif"})
@@ -397,9 +399,15 @@ def test_process_reject_and_fulfil_from_the_queue(client, people, tmp_path, mail
     noted = changes(client)[len(before):]
     assert [(c["entity"], c["entity_id"]) for c in noted] == [
         ("softcopy_request", processed), ("softcopy_request", rejected), ("softcopy_request", fulfilled)]
-    assert all(c["office_code"] is None for c in noted)  # made on the portal, not at a desk
+    assert all(c["office_code"] == "7400" for c in noted)  # for the desk that took them
     assert len([m for m in mailbox.mails() if "wa.ode@example.id" in m.to]) == 2
     assert "Data belum dirilis" in client.get("/kantor/permintaan?status=ditolak").text
+
+    portal_only = ask(client, people, "kebutuhan dari portal")
+    as_(client, people["staff"])
+    before = changes(client)
+    assert post(client, f"/kantor/permintaan/{portal_only}/proses").status_code == 303
+    assert changes(client) == before  # a request made on the portal has no appliance to tell
 
 
 def test_a_reader_cannot_act_on_the_queue(client, people):
