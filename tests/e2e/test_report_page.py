@@ -1,0 +1,30 @@
+"""The office head's report in Chromium: a month of desk activity (made through the appliance's services), the
+page with its server-drawn SVG charts, and its exports; screenshots under test-artifacts/e2e/."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from playwright.sync_api import expect
+
+from edge.demo_activity import generate_activity
+from tests.e2e.test_desk_journey import sign_in
+
+
+def test_the_monthly_report_in_the_browser(live_appliance, staff_login, staff_page, screenshot, settings):
+    appliance = live_appliance.appliance
+    visits = generate_activity(appliance.store, settings, until=date(2026, 11, 30), days=29)
+    assert visits > 100
+    sign_in(staff_page, staff_login)
+    staff_page.goto("/petugas/laporan?from=2026-11-01&to=2026-11-29")
+    expect(staff_page.locator("h1")).to_be_visible()
+    charts = staff_page.locator("svg")
+    assert charts.count() >= 4
+    assert staff_page.locator("svg title").count() > 20  # every bar names its value
+    text = staff_page.locator("main").inner_text()
+    assert str(visits) in text  # the month's visits, as counted in the store
+    assert "IKM" in text
+    screenshot(staff_page, "report")
+    for kind, media in (("pdf", "application/pdf"), ("xlsx", "spreadsheetml"), ("csv", "text/csv")):
+        answer = staff_page.request.get(f"/petugas/laporan/{kind}?from=2026-11-01&to=2026-11-29")
+        assert answer.ok and media in answer.headers["content-type"]
