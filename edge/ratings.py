@@ -20,7 +20,8 @@ from edge.store import EdgeStore
 from pst import skm
 from pst.clock import Clock, iso
 from pst.ids import new_id
-from pst.skm import CODES, IkmResult, age_band, compute_ikm, shown
+from pst.reports import ikm_json as ikm_json  # the one API shape of the IKM, shared with the cloud
+from pst.skm import CODES, IkmResult, age_band, compute_ikm
 from pst.skm import COMMENT_MAX as COMMENT_MAX  # re-exported for the questionnaire page
 
 # The table is made by migration m006_ratings_and_complaints (edge/migrations.py).
@@ -126,26 +127,6 @@ def rating_json(row: dict) -> dict:
         "id": row["id"], "visit_id": row["visit_id"], "anonymous": row["visit_id"] is None,
         "scores": {code: row[code.lower()] for code in CODES if row[code.lower()] is not None},
         "comment": row["comment"], "rated_at": row["rated_at"],
-    }
-
-
-def ikm_json(result: IkmResult) -> dict:
-    """The report as the API gives it; values cut (not rounded) to 4 decimals, IKM to 2 (see pst.skm.shown)."""
-    def number(value, places):
-        cut = shown(value, places)
-        return float(cut) if cut is not None else None
-
-    return {
-        "respondents": result.respondents,
-        "nrr": {code: number(value, 4) for code, value in result.nrr.items()},
-        "answers": result.answers,
-        "nrr_weighted": number(result.nrr_weighted, 4),
-        "ikm": number(result.ikm, 2),
-        "grade": result.grade.letter if result.grade else None,
-        "performance": result.grade.performance if result.grade else None,
-        "missing": list(result.missing),
-        "weight": "1/9",
-        "weakest_first": [element.code for element, _ in result.weakest_first()],
     }
 
 

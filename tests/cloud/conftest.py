@@ -235,3 +235,34 @@ def add_reader(client, email: str, name: str) -> str:
     signed_in = client.post("/api/session", json={"email": email, "password": READER_PASSWORD})
     assert signed_in.status_code == 200, signed_in.text
     return signed_in.cookies["pst_cloud_session"]
+
+
+COOKIE = "pst_cloud_session"
+
+
+@pytest.fixture
+def offices(client, clock):
+    """Two offices of the province: 7400 and 7471."""
+    for code, name in (("7400", "BPS Provinsi Sulawesi Tenggara"), ("7471", "BPS Kota Kendari")):
+        run_db(client, "INSERT INTO offices (id, code, name, created_at) VALUES ({}, {}, {}, {})",
+               f"office-{code}", code, name, clock.now())
+    return ("7400", "7471")
+
+
+def sign_in(client, email: str, name: str, role: str) -> str:
+    """A staff or admin account made as `pst cloud user add` does, signed in; its session token."""
+    from cloud.accounts import Accounts
+
+    accounts = Accounts(client.app.state.db, client.app.state.clock, None, b"", "")
+    client.blocking_portal.call(accounts.add, email, role, READER_PASSWORD, name)
+    signed_in = client.post("/api/session", json={"email": email, "password": READER_PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    return signed_in.cookies[COOKIE]
+
+
+def as_(client, token: str | None):
+    """The client acting with this session token (None: signed out)."""
+    client.cookies.delete(COOKIE)
+    if token:
+        client.cookies.set(COOKIE, token)
+    return client

@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from tests.cloud.conftest import READER_PASSWORD, add_reader, rows_in, run_db, write_pdf
+from tests.cloud.conftest import COOKIE, READER_PASSWORD, add_reader, as_, rows_in, run_db, write_pdf
 
-COOKIE = "pst_cloud_session"
 TITLE = "Provinsi Sulawesi Tenggara Dalam Angka 2024"
 NEW = {"title": "Kota Kendari Dalam Angka 2025", "year": "2025", "catalogue_number": "1102001.7471",
        "type": "Dalam Angka", "subjects": "Kependudukan; Pemerintahan", "isbn": "", "abstract": "",
@@ -34,13 +33,6 @@ def people(client, catalogue) -> dict[str, str]:
               "admin": add_account(client, "admin@bps.go.id", "admin")}
     as_(client, tokens["staff"])
     return tokens
-
-
-def as_(client, token: str | None):
-    client.cookies.delete(COOKIE)
-    if token:
-        client.cookies.set(COOKIE, token)
-    return client
 
 
 def csrf(client) -> str:

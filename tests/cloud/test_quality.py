@@ -11,32 +11,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cloud.accounts import Accounts
 from pst import skm
-from tests.cloud.conftest import READER_PASSWORD, add_reader, rows_in, run_db
+from tests.cloud.conftest import COOKIE, add_reader, as_, rows_in, run_db, sign_in
 from tests.conftest import MONDAY_MORNING, WITA
 
-COOKIE = "pst_cloud_session"
 SHEET = {"U1": 4, "U2": 3, "U3": 2, "U4": 4, "U5": 1, "U6": 3, "U7": 4, "U8": 2, "U9": 3}
 READER = ("wa.ode@example.id", "Wa Ode Nurhaliza")
 STAFF = ("petugas@bps.go.id", "Petugas PST Sultra")
 COMPLAINT = "Ruang baca terlalu panas, AC tidak menyala sejak pagi."
-
-
-@pytest.fixture
-def offices(client, clock):
-    for code, name in (("7400", "BPS Provinsi Sulawesi Tenggara"), ("7471", "BPS Kota Kendari")):
-        run_db(client, "INSERT INTO offices (id, code, name, created_at) VALUES ({}, {}, {}, {})",
-               f"office-{code}", code, name, clock.now())
-    return ("7400", "7471")
-
-
-def sign_in(client, email: str, name: str, role: str) -> str:
-    accounts = Accounts(client.app.state.db, client.app.state.clock, None, b"", "")
-    client.blocking_portal.call(accounts.add, email, role, READER_PASSWORD, name)
-    signed_in = client.post("/api/session", json={"email": email, "password": READER_PASSWORD})
-    assert signed_in.status_code == 200, signed_in.text
-    return signed_in.cookies[COOKIE]
 
 
 @pytest.fixture
@@ -45,13 +27,6 @@ def people(client, offices):
     tokens = {"reader": add_reader(client, *READER), "staff": sign_in(client, *STAFF, "staff")}
     client.cookies.delete(COOKIE)
     return tokens
-
-
-def as_(client, token: str | None):
-    client.cookies.delete(COOKIE)
-    if token:
-        client.cookies.set(COOKIE, token)
-    return client
 
 
 def csrf(page) -> str:

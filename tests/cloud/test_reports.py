@@ -12,11 +12,9 @@ import pymupdf
 import pytest
 from openpyxl import load_workbook
 
-from cloud.accounts import Accounts
-from tests.cloud.conftest import READER_PASSWORD, add_reader, run_db
+from tests.cloud.conftest import add_reader, as_, run_db, sign_in
 from tests.conftest import MONDAY_MORNING
 
-COOKIE = "pst_cloud_session"
 STAFF = ("kepala@bps.go.id", "Kepala BPS Sultra")
 
 MONDAY = {"from": "2026-11-30", "to": "2026-11-30"}
@@ -76,29 +74,6 @@ def month(client, offices):
     desk_record(client, "7400", "scan", "scan-1", {"pages": 12, "error": None, "last_event": "ready"})
     desk_record(client, "7471", "scan", "scan-2", {"pages": 5, "error": "Kertas macet", "last_event": "failed"})
     desk_record(client, "7471", "ticket", "ticket-1", {"status": "done"})
-    return client
-
-
-@pytest.fixture
-def offices(client, clock):
-    for code, name in (("7400", "BPS Provinsi Sulawesi Tenggara"), ("7471", "BPS Kota Kendari")):
-        run_db(client, "INSERT INTO offices (id, code, name, created_at) VALUES ({}, {}, {}, {})",
-               f"office-{code}", code, name, clock.now())
-    return ("7400", "7471")
-
-
-def sign_in(client, email: str, name: str, role: str) -> str:
-    accounts = Accounts(client.app.state.db, client.app.state.clock, None, b"", "")
-    client.blocking_portal.call(accounts.add, email, role, READER_PASSWORD, name)
-    signed_in = client.post("/api/session", json={"email": email, "password": READER_PASSWORD})
-    assert signed_in.status_code == 200, signed_in.text
-    return signed_in.cookies[COOKIE]
-
-
-def as_(client, token: str | None):
-    client.cookies.delete(COOKIE)
-    if token:
-        client.cookies.set(COOKIE, token)
     return client
 
 
