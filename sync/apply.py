@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from cloud.db import Database
@@ -135,26 +137,33 @@ async def apply_batch(db: Database, device: DeviceAuth, batch: Batch, now: datet
     try:
         async with db.transaction():
             return await _apply(db, device, batch, batch.events, now)
-    except (Gap, Refused):
-        raise
-    except Exception:
-        if len(batch.events) <= 1:
-            raise
+    except Exception as exc:
+        if len(batch.events) <= 1 or not refused_by_data(exc):
+            raise  # a lost connection, a deadlock: the agent will send the batch again
         # Something the checks did not foresee made the database refuse the batch. Apply it event by event, so
         # the one that fails is set aside and the others go through; never let it stop the appliance's sync.
         log.exception("batch of %d events from device %s refused by the database; applying one by one",
                       len(batch.events), device.device_id)
-    ack = None
+    acks = []
     for event in batch.events:
         try:
             async with db.transaction():
-                ack = await _apply(db, device, batch, [event], now)
-        except Gap:
-            raise
+                acks.append(await _apply(db, device, batch, [event], now))
         except Exception as exc:
+            if not refused_by_data(exc):
+                raise
             async with db.transaction():
-                ack = await _apply(db, device, batch, [event], now, dead_reason=f"database: {type(exc).__name__}")
-    return ack
+                acks.append(await _apply(db, device, batch, [event], now,
+                                         dead_reason=f"database: {type(exc).__name__}"))
+    last = acks[-1]
+    return Ack(last.epoch, last.last_seq, last.last_event_id, sum(a.applied for a in acks),
+               sum(a.duplicates for a in acks), sum(a.dead for a in acks), last.cloud_time)
+
+
+def refused_by_data(exc: BaseException) -> bool:
+    """The database refused the data itself (a constraint, a value out of range): sending it again cannot help."""
+    return isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError | asyncpg.exceptions.DataError
+                      | asyncpg.exceptions.IntegrityConstraintViolationError)
 
 
 def _check_order(events: list[Event]) -> None:
@@ -408,7 +417,7 @@ class Projection:
             age = p.get("age")
             row = dict.fromkeys(VISIT_COLUMNS) | {
                 "id": e.entity_id, "office_code": self.device.office_code, "device_id": self.device.device_id,
-                "ticket_number": json.loads(ticket["data"]).get("number") if ticket else None,
+                "ticket_number": _short(json.loads(ticket["data"]).get("number"), 8) if ticket else None,
                 "gender": _choice(p.get("gender"), ("L", "P")), "age_band": age_band(age) if _int(age) else None,
                 "education": _short(p.get("education"), 20), "occupation": _short(p.get("occupation"), 40),
                 "institution": _short(p.get("institution"), 200), "purposes": ";".join(purposes)[:200],

@@ -250,3 +250,53 @@ def test_the_back_office_shows_each_devices_records_and_what_was_refused(cloud, 
     assert "unknown kind of record" in refused and "teleport" in refused
     assert "<script>alert(1)</script>" not in refused  # shown as text
     assert cloud.get("/kantor/kantor/perangkat/nope/ditolak").status_code == 404
+
+
+def test_a_record_the_database_refuses_unforeseen_is_set_aside_alone(cloud, edge_store, tmp_path, monkeypatch):
+    import sqlite3
+
+    from edge import outbox
+    from sync import apply
+
+    original = apply.Projection.flush
+
+    async def flush(self):  # as if the database refused this one visit for a reason no check foresaw
+        if any(self.visits.rows[key]["institution"] == "Dinas Ledakan" for key in self.visits.dirty):
+            raise sqlite3.IntegrityError("CHECK constraint failed")
+        await original(self)
+
+    monkeypatch.setattr(apply.Projection, "flush", flush)
+    enrolment = enrol(cloud, tmp_path / "var-edge")
+    desk_visit(edge_store, START)
+    with edge_store.write() as db:
+        outbox.append(db, "visit", "01a0c0de-0000-7000-8000-0000000000b0", "checked_in", {
+            "id": "01a0c0de-0000-7000-8000-0000000000b0", "gender": "L", "institution": "Dinas Ledakan",
+            "purposes": ["lainnya"], "checked_in_at": "2026-11-30T09:00:00+08:00"}, START)
+    desk_visit(edge_store, START)
+    result = run(make_agent(edge_store, enrolment, cloud)[0].round())
+    assert result.dead == 1 and result.sent == 8
+    assert rows_in(cloud, "visits") == 2 and rows_in(cloud, "ratings") == 2
+    reasons = [r["reason"] for r in run_db(cloud, "SELECT reason FROM sync_dead_letters")]
+    assert reasons == ["database: IntegrityError"]
+
+
+def test_a_passing_database_failure_refuses_nothing_for_good(cloud, edge_store, tmp_path, monkeypatch):
+    from sync import apply
+    from sync.agent import SyncError
+
+    original, failures = apply.Projection.flush, []
+
+    async def flush(self):  # the connection drops once
+        if not failures:
+            failures.append(1)
+            raise ConnectionResetError("connection lost")
+        await original(self)
+
+    monkeypatch.setattr(apply.Projection, "flush", flush)
+    enrolment = enrol(cloud, tmp_path / "var-edge")
+    desk_visit(edge_store, START)
+    agent, _ = make_agent(edge_store, enrolment, cloud)
+    with pytest.raises(SyncError):
+        run(agent.round())
+    assert rows_in(cloud, "sync_dead_letters") == 0 and rows_in(cloud, "sync_events") == 0
+    assert run(agent.round()).sent == 4
