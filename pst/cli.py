@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,8 +56,6 @@ def up(port: int | None) -> None:
     click.echo(f"  Sinkronisasi (sync agent):    every {os.environ.get('PST_SYNC_INTERVAL') or '5'} s; "
                "`pst sync status`; on the console (Konsol petugas)")
     click.echo(f"  Data:                         {settings.data_dir.resolve()}")
-    import threading
-
     threading.Thread(target=_start_sync_demo, args=(settings, portal), daemon=True, name="sync-demo").start()
     try:
         _serve_edge(settings)
@@ -64,7 +63,9 @@ def up(port: int | None) -> None:
         _stop_portal_demo()
 
 
-_portal: list = []
+_portal: list = []  # the processes `pst up` started: the portal, then the sync agent
+_stopping: list = []
+_portal_lock = threading.Lock()
 
 
 def _start_portal_demo() -> str:
@@ -120,11 +121,15 @@ def _start_sync_demo(settings, portal: str) -> None:
             click.echo(f"sync: demo enrolment failed: {exc}", err=True)
             return
     env = {**os.environ, "PST_SYNC_INTERVAL": os.environ.get("PST_SYNC_INTERVAL") or "5"}
-    _portal.append(subprocess.Popen([sys.executable, "-c", "from pst.cli import main; main()", "sync", "run"],
-                                    env=env))
+    with _portal_lock:
+        if not _stopping:  # `pst up` may have been stopped while the portal was starting
+            _portal.append(subprocess.Popen([sys.executable, "-c", "from pst.cli import main; main()", "sync", "run"],
+                                            env=env))
 
 
 def _stop_portal_demo() -> None:
+    with _portal_lock:
+        _stopping.append(True)
     for proc in reversed(_portal):
         proc.terminate()
         proc.wait(timeout=15)
