@@ -30,7 +30,7 @@ class Locations:
         if location not in LOCATIONS:
             errors["location"] = "display (rak pajang) atau storage (ruang penyimpanan)"
         shelf_text = shelf.strip().upper().replace(" ", "") if isinstance(shelf, str) else None
-        if shelf is not None and not isinstance(shelf, str) or shelf_text and not SHELF.fullmatch(shelf_text):
+        if (shelf is not None and not isinstance(shelf, str)) or (shelf_text and not SHELF.fullmatch(shelf_text)):
             errors["shelf"] = "kode rak seperti R-03 atau G-12-4"
         if isinstance(copies, bool) or not isinstance(copies, int) or not 0 <= copies <= 999:
             errors["copies"] = "jumlah eksemplar 0–999"

@@ -233,7 +233,8 @@ class Agent:
         return db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
 
     def _downlink_after(self) -> tuple[int, str]:
-        after, mark = self.store.read.execute("SELECT downlink_after, downlink_mark FROM sync_state WHERE id = 1").fetchone()
+        after, mark = self.store.read.execute(
+            "SELECT downlink_after, downlink_mark FROM sync_state WHERE id = 1").fetchone()
         return after, mark or ""
 
     def _lowest_seq(self) -> int:
@@ -315,7 +316,8 @@ class Agent:
                          change.entity_id],
                     )
             last = state.changes[-1]
-            db.execute("UPDATE sync_state SET downlink_after = ?, downlink_mark = ? WHERE id = 1", [last.seq, last.mark])
+            db.execute("UPDATE sync_state SET downlink_after = ?, downlink_mark = ? WHERE id = 1",
+                       [last.seq, last.mark])
 
     # --- bookkeeping ---
 

@@ -332,10 +332,12 @@ class Projection:
         asked = [e for e in events if e.entity == "softcopy_request"]
         await self._load(self.requests, "id", [e.entity_id for e in asked])
         scanned = [e for e in events if e.entity == "scan" and e.op == "ready"]
-        emails = {e.payload["email"].strip().lower() for e in asked + scanned if isinstance(e.payload.get("email"), str)}
+        emails = {e.payload["email"].strip().lower() for e in asked + scanned
+                  if isinstance(e.payload.get("email"), str)}
         for row in await self._select("accounts", ("id", "email"), "email", emails):
             self.accounts[row["email"]] = row["id"]
-        numbers = {e.payload.get("catalogue_number") for e in asked if isinstance(e.payload.get("catalogue_number"), str)}
+        numbers = {e.payload["catalogue_number"] for e in asked
+                   if isinstance(e.payload.get("catalogue_number"), str)}
         for row in await self._select("publications", ("id", "catalogue_number", "year"), "catalogue_number", numbers):
             self.publications[(row["catalogue_number"], row["year"])] = row["id"]
         for entity in RECORD_ENTITIES:

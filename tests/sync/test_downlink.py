@@ -72,7 +72,8 @@ def test_a_softcopy_request_made_at_the_desk_is_fulfilled_in_the_cloud_and_its_s
     state = cloud.app.state
     accounts = Accounts(state.db, state.clock, SmtpMailer(mailbox.url, "pustaka@test"), b"k" * 32, "http://portal.test")
     cloud.blocking_portal.call(accounts.add, "petugas@bps.go.id", "staff", "Rahasia-petugas-1", "Petugas")
-    assert cloud.post("/api/session", json={"email": "petugas@bps.go.id", "password": "Rahasia-petugas-1"}).status_code == 200
+    signed_in = cloud.post("/api/session", json={"email": "petugas@bps.go.id", "password": "Rahasia-petugas-1"})
+    assert signed_in.status_code == 200
     answer = cloud.post(f"/api/staff/requests/{asked['id']}/reject", json={"reason": "Data per kecamatan belum terbit"})
     assert answer.status_code == 200, answer.text
     run(agent.round())
