@@ -52,7 +52,7 @@ from pst.clock import SystemClock, iso
 from pst.hlc import Stamp
 from pst.ids import new_id
 from sync.agent import BATCH, Agent, Enrolment, enroll
-from sync.apply import Projection
+from sync.projection import Projection
 from sync.protocol import Event
 
 SECRET = "bench-sync-" + "0123456789abcdef" * 2
