@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
+from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -76,3 +77,13 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
         return True
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+def moment(value) -> datetime | None:
+    """A TIMESTAMPTZ as either engine hands it back: a datetime (PostgreSQL) or ISO text (SQLite); aware, UTC when
+    the text carries no offset."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

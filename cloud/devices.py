@@ -9,11 +9,11 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from hashlib import sha256
 
 from cloud.accounts import AccountError
-from cloud.db import Database, is_unique_violation
+from cloud.db import Database, is_unique_violation, moment
 from pst.clock import Clock
 from pst.ids import new_id
 
@@ -125,7 +125,7 @@ class Devices:
                 self._hash("enrol", wanted),
             )
             device = rows[0] if rows else None
-            if device is None or device["revoked_at"] is not None or _aware(device["enrol_expires_at"]) <= now:
+            if device is None or device["revoked_at"] is not None or moment(device["enrol_expires_at"]) <= now:
                 raise AccountError(400, "Kode pendaftaran tidak sah, sudah dipakai, atau kedaluwarsa",
                                    {"code": "minta kode baru di back office"})
             credential = f"{CREDENTIAL_PREFIX}.{device['id']}.{secret}"
@@ -183,10 +183,3 @@ class Devices:
             " WHERE device_id = {} ORDER BY at DESC, seq DESC LIMIT {}", device_id[:100], limit,
         )
 
-
-def _aware(value) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value

@@ -3,14 +3,12 @@ by the staff API), sent down to that office's appliance with the catalogue by th
 
 from __future__ import annotations
 
-import re
-
 from cloud.accounts import AccountError
 from cloud.changes import record_change
 from cloud.db import Database
+from pst.catalogue_csv import SHELF
 from pst.clock import Clock
 
-SHELF = re.compile(r"[A-Z0-9]{1,4}(-[A-Z0-9]{1,4}){0,3}")  # R-03 (display shelf), G-12-4 (storage rack 12, level 4)
 LOCATIONS = ("display", "storage")
 
 

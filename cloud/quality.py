@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.accounts import AccountView
 from cloud.catalogue import CatalogueError
-from cloud.db import Database, is_unique_violation
+from cloud.db import Database, is_unique_violation, moment
 from cloud.reading import WITA
 from pst import skm
 from pst.clock import Clock
@@ -58,12 +58,6 @@ def _when(value) -> str | None:
     if value is None:
         return None
     return value.isoformat() if isinstance(value, datetime) else str(value)
-
-
-def _moment(value) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 def staff_only(account: AccountView | None) -> AccountView:
@@ -358,7 +352,7 @@ def rating_json(row: dict) -> dict:
 
 
 def complaint_json(row: dict, now: datetime) -> dict:
-    received, resolved = _moment(row["received_at"]), _moment(row["resolved_at"])
+    received, resolved = moment(row["received_at"]), moment(row["resolved_at"])
     return {
         "id": row["id"], "tracking": row["tracking"], "office_code": row["office_code"],
         "office_name": row["office_name"], "origin": row["origin"], "read_only": row["origin"] != "cloud",

@@ -9,7 +9,7 @@ import json
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from cloud.db import Database
+from cloud.db import Database, moment
 from cloud.errors import ApiError
 from pst.clock import Clock
 from pst.reports import (
@@ -19,15 +19,6 @@ from pst.skm import CODES, IkmResult, compute_ikm
 
 OFFICE_TZ = ZoneInfo("Asia/Makassar")  # every office so far is in Southeast Sulawesi (WITA)
 SCORES = ", ".join(code.lower() for code in CODES)
-
-
-def moment(value) -> datetime | None:
-    """A TIMESTAMPTZ as either engine hands it back: a datetime (PostgreSQL) or ISO text (SQLite)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace(" ", "T", 1) if "T" not in value else value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class Reports:

@@ -21,7 +21,7 @@ from edge import outbox
 from edge.i18n import N_
 from edge.store import EdgeStore
 from pst import catalogue_csv
-from pst.catalogue_csv import Problem
+from pst.catalogue_csv import SHELF, Problem
 from pst.clock import Clock, SystemClock, iso
 from pst.ids import new_id
 
@@ -48,7 +48,6 @@ PUBLIC_COLUMNS = (
     "id", "catalogue_number", "title", "year", "type", "subjects", "isbn", "location", "shelf", "copies", "in_house_uses",
 )
 CATALOGUE_NUMBER = re.compile(r"\d{4,10}(\.\d{1,10}){0,3}")
-SHELF = re.compile(r"[A-Z0-9]{1,4}(-[A-Z0-9]{1,4}){0,3}")
 WORD = re.compile(r"[^\W_]+")  # what unicode61 keeps as token characters: letters and digits
 
 

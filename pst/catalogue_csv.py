@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+# A reading-room shelf code, as both sides accept it: R-03 (display shelf), G-12-4 (storage rack 12, level 4).
+SHELF = re.compile(r"[A-Z0-9]{1,4}(-[A-Z0-9]{1,4}){0,3}")
 
 
 @dataclass(frozen=True)

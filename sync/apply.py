@@ -19,11 +19,11 @@ from typing import Any
 
 import asyncpg
 
-from cloud.db import Database
+from cloud.db import Database, moment
 from cloud.devices import DeviceAuth
 from pst.clock import iso
 from pst.ids import new_id
-from sync.projection import Projection, Refused, aware, bulk_insert, chunks
+from sync.projection import Projection, Refused, bulk_insert, chunks
 from sync.protocol import Ack, Batch, Change, Event, State
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ async def state(db: Database, device: DeviceAuth, epoch: str, after: int, mark: 
 
 
 def _mark(row: dict) -> str:
-    return f"{row['entity']}:{row['entity_id']}:{iso(aware(row['at']))}"
+    return f"{row['entity']}:{row['entity_id']}:{iso(moment(row['at']))}"
 
 
 async def changes_after(db: Database, office_code: str, after: int, limit: int) -> tuple[list[Change], bool]:
@@ -115,7 +115,7 @@ async def _current(db: Database, entity: str, ids: set[str], office_code: str | 
 def _text_time(value: Any) -> str | None:
     if value is None:
         return None
-    return iso(aware(value))
+    return iso(moment(value))
 
 
 # --- uplink --------------------------------------------------------------------------------------------------------

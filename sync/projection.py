@@ -16,14 +16,14 @@ from typing import Any
 
 import msgspec
 
-from cloud.db import Database
+from cloud.db import Database, moment
 from cloud.devices import DeviceAuth
+from cloud.requests import PURPOSES
 from pst.ids import new_id
+from pst import skm
 from pst.skm import CODES, age_band
 from sync.protocol import Event
 
-COMPLAINT_CHANNELS = ("kotak_saran", "website", "email", "whatsapp", "lapor", "langsung")
-COMPLAINT_STATUSES = ("diterima", "ditindaklanjuti", "selesai")
 
 
 class Refused(Exception):
@@ -71,7 +71,6 @@ REQUEST_COLUMNS = ("id", "account_id", "publication_id", "description", "purpose
 RECORD_ENTITIES = ("ticket", "fetch_request", "scan", "locker_use", "locker", "publication_use")
 DELIVERABLE_COLUMNS = ("id", "office_code", "device_id", "account_id", "visit_id", "pages", "sha256", "bytes",
                        "scanned_at", "received_at")
-REQUEST_PURPOSES = ("penelitian", "tugas_kuliah", "perencanaan", "jurnalistik", "lainnya")  # cloud.requests.PURPOSES
 
 
 @dataclass
@@ -272,7 +271,7 @@ class Projection:
                 raise Refused("complaint without a tracking number")
             if self.trackings.get(tracking, e.entity_id) != e.entity_id:
                 raise Refused("tracking number already used by another complaint")
-            if channel not in COMPLAINT_CHANNELS:
+            if channel not in skm.CHANNELS:
                 raise Refused(f"unknown complaint channel: {str(channel)[:40]!r}")
             if not isinstance(text, str) or not text.strip():
                 raise Refused("complaint without text")
@@ -288,7 +287,7 @@ class Projection:
             return
         if current is None:
             raise Refused(f"complaint {e.op} before the complaint is known")
-        if e.op not in COMPLAINT_STATUSES:
+        if e.op not in skm.STATUSES:
             raise Refused(f"unknown complaint event: {e.op[:40]!r}")
         changes: dict[str, Any] = {"status": e.op, "updated_at": self.now}
         for key in ("followed_up_at", "resolved_at", "responded_at"):
@@ -313,7 +312,7 @@ class Projection:
         email = p.get("email")
         if not isinstance(email, str) or email_problem(email.strip().lower()):
             raise Refused("softcopy request without a valid e-mail")
-        if p.get("purpose") not in REQUEST_PURPOSES:
+        if p.get("purpose") not in PURPOSES:
             raise Refused(f"unknown purpose: {str(p.get('purpose'))[:40]!r}")
         email = email.strip().lower()
         publication = self.publications.get((p.get("catalogue_number"), p.get("year")))
@@ -369,18 +368,12 @@ class Projection:
 
 # --- checking values -------------------------------------------------------------------------------------------
 
-def aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def _shift(event: Event) -> timedelta:
     """How far the cloud's clock puts an event from where the appliance's unset clock did."""
     if not (event.clock_flag and event.corrected_at):
         return timedelta(0)
     try:
-        return aware(event.corrected_at) - aware(event.created_at)
+        return moment(event.corrected_at) - moment(event.created_at)
     except (TypeError, ValueError):
         raise Refused("unreadable event time") from None
 

@@ -193,8 +193,7 @@ async def edit_page(request: Request, publication_id: FromPath[str], accounts: A
     staff, admin = await _signed_in(request, accounts), _admin(request)
     p = await admin.form(publication_id)
     if p is None:
-        return _notice(staff, 404, "Publikasi tidak ditemukan", "Publikasi ini tidak ada di katalog.",
-                       ("/kantor/katalog", "Kembali ke katalog"))
+        return _no_publication(staff)
     return await _publication_page(staff, admin, p=p, message=MESSAGES.get(request.query_params.get("pesan", "")))
 
 
@@ -209,11 +208,15 @@ async def save_publication(request: Request, publication_id: FromPath[str], data
     return _back(f"/kantor/katalog/{publication_id}", pesan="disimpan")
 
 
+def _no_publication(staff) -> Template:
+    return _notice(staff, 404, "Publikasi tidak ditemukan", "Publikasi ini tidak ada di katalog.",
+                   ("/kantor/katalog", "Kembali ke katalog"))
+
+
 async def _failed(staff, admin: CatalogueAdmin, publication_id: str, exc: CatalogueError, **context) -> Template:
     p = await admin.form(publication_id)
     if p is None:
-        return _notice(staff, 404, "Publikasi tidak ditemukan", "Publikasi ini tidak ada di katalog.",
-                       ("/kantor/katalog", "Kembali ke katalog"))
+        return _no_publication(staff)
     return await _publication_page(staff, admin, exc.status, p=p, error=exc.detail, errors=exc.errors, **context)
 
 
@@ -248,8 +251,7 @@ async def confirm_removal(request: Request, publication_id: FromPath[str], accou
     staff, admin = await _signed_in(request, accounts), _admin(request)
     p = await admin.form(publication_id)
     if p is None:
-        return _notice(staff, 404, "Publikasi tidak ditemukan", "Publikasi ini tidak ada di katalog.",
-                       ("/kantor/katalog", "Kembali ke katalog"))
+        return _no_publication(staff)
     return _page("kantor_hapus.html", staff, p=p)
 
 

@@ -43,16 +43,10 @@ class Forward(httpx.AsyncBaseTransport):
         fault = next((f for f in (rule(request) for rule in self.faults) if f), None)
         if fault == "drop_request":
             raise httpx.ConnectError("dropped before reaching the cloud", request=request)
-        body = request.read()
-        answer = await asyncio.to_thread(
-            self.client.request, request.method, request.url.raw_path.decode(), content=body,
-            headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")},
-        )
-        if fault == "duplicate":
-            answer = await asyncio.to_thread(
-                self.client.request, request.method, request.url.raw_path.decode(), content=body,
-                headers={k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")},
-            )
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        for _ in range(2 if fault == "duplicate" else 1):
+            answer = await asyncio.to_thread(self.client.request, request.method, request.url.raw_path.decode(),
+                                             content=request.read(), headers=headers)
         self.log.append((request.method, request.url.path, answer.status_code))
         if fault == "drop_answer":
             raise httpx.ReadTimeout("answer lost after the cloud committed", request=request)
