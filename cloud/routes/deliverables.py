@@ -9,11 +9,13 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 
-from cloud.db import Database
+from cloud.db import Database, moment
 from cloud.errors import ApiError
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.catalogue import NO_STORE
+from cloud.routes.quality import office_time
 from cloud.routes.sync import DatabaseDep
+from pst.clock import iso
 
 
 async def _mine(db: Database, account_id: str) -> list[dict]:
@@ -23,7 +25,7 @@ async def _mine(db: Database, account_id: str) -> list[dict]:
         " LEFT JOIN softcopy_files f ON f.sha256 = d.sha256 WHERE d.account_id = {} ORDER BY d.scanned_at DESC",
         account_id,
     )
-    return [r | {"arrived": bool(r["arrived"]), "scanned_at": str(r["scanned_at"])} for r in rows]
+    return [r | {"arrived": bool(r["arrived"]), "scanned_at": iso(moment(r["scanned_at"]))} for r in rows]
 
 
 @get("/api/deliverables")
@@ -65,8 +67,8 @@ async def page(request: Request, accounts: AccountsDep, db: DatabaseDep) -> Resp
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
         return Redirect("/akun/masuk", status_code=303, headers=NO_STORE)
-    return Template("pindaian.html", context={"account": reader, "items": await _mine(db, reader.id)},
-                    headers=NO_STORE)
+    items = [item | {"scanned": office_time(item["scanned_at"])} for item in await _mine(db, reader.id)]
+    return Template("pindaian.html", context={"account": reader, "items": items}, headers=NO_STORE)
 
 
 routes = [api_mine, api_pdf, page]

@@ -62,7 +62,8 @@ def test_a_scan_reaches_the_visitors_portal_account_once(cloud, edge_store, tmp_
     assert [(i["pages"], i["arrived"], i["office_code"]) for i in items] == [(3, True, "7400")]
     pdf = cloud.get(f"/api/deliverables/{items[0]['id']}/pdf")
     assert pdf.status_code == 200 and pdf.content == data and "no-store" in pdf.headers["cache-control"]
-    assert "Hasil pindaian saya" in cloud.get("/akun/pindaian").text
+    page = cloud.get("/akun/pindaian").text
+    assert "Hasil pindaian saya" in page and "30 Nov 2026, 09.00 WITA" in page  # the office's time
     assert state.db  # the portal served it from its own storage
 
 
