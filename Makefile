@@ -6,7 +6,10 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # Debian packages the suite drives for real: Chromium (browser journeys), espeak-ng (spoken calls), Noto fonts,
 # SANE with its `test` backend and what python-sane builds with; PostgreSQL 15 for the cloud tests' throwaway cluster
 # (Debian puts initdb and pg_ctl in /usr/lib/postgresql/15/bin, where the tests look for them).
-APT_PACKAGES := chromium espeak-ng fonts-noto-core libsane1 libsane-dev sane-utils gcc python3-dev postgresql
+# mmdebstrap, systemd-container, zstd and nftables: the provisioning test boots Debian 12 containers and converges them
+# with the playbook under ansible/, then loads the appliance's firewall into a network namespace of its own.
+APT_PACKAGES := chromium espeak-ng fonts-noto-core libsane1 libsane-dev sane-utils gcc python3-dev postgresql \
+                mmdebstrap systemd-container zstd nftables
 
 .PHONY: up test bench system-deps clean
 
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[edge,cloud,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[edge,cloud,dev,deploy]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Installs what is missing, as root or through sudo; Python itself too, where the machine has no usable venv.

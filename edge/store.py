@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,17 @@ from sqlite_utils import Database
 
 BUSY_TIMEOUT_MS = 10_000
 T = TypeVar("T")
+
+
+def prune_backups(folder: str | Path, keep_days: int, keep: Path | None = None, now: float | None = None) -> list[Path]:
+    """Deletes the `edge-*.db` copies in `folder` last written more than `keep_days` days ago, never `keep`."""
+    cutoff = (time.time() if now is None else now) - keep_days * 86_400
+    gone = []
+    for copy in sorted(Path(folder).glob("edge-*.db")):
+        if copy != keep and copy.stat().st_mtime < cutoff:
+            copy.unlink(missing_ok=True)
+            gone.append(copy)
+    return gone
 
 
 class StoreCorrupt(RuntimeError):

@@ -163,8 +163,10 @@ def edge_migrate() -> None:
 
 @edge.command("backup", help="Copy the appliance database while it runs (SQLite online backup) and check the copy.")
 @click.argument("dest", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def edge_backup(dest: Path | None) -> None:
-    from edge.store import EdgeStore
+@click.option("--keep-days", type=click.IntRange(min=1), default=None,
+              help="After a good copy, delete the edge-*.db copies in its folder older than this many days.")
+def edge_backup(dest: Path | None, keep_days: int | None) -> None:
+    from edge.store import EdgeStore, prune_backups
 
     settings = _edge_settings()
     if not settings.db_path.exists():
@@ -178,12 +180,16 @@ def edge_backup(dest: Path | None) -> None:
     finally:
         store.close()
     click.echo(f"backup written: {written} ({written.stat().st_size} bytes, integrity ok)")
+    if keep_days is not None:
+        for gone in prune_backups(written.parent, keep_days, keep=written):
+            click.echo(f"older than {keep_days} days, deleted: {gone}")
 
 
 @edge.command("enroll", help="Pair this appliance with the cloud: trade the one-time code from the back office "
               "(or `pst cloud device add`) for the device credential, kept in $PST_DATA_DIR/sync-enrolment.json.")
 @click.option("--cloud", "cloud_url", required=True, help="The portal's address, e.g. https://pustaka.example.id")
-@click.option("--code", required=True, help="The enrolment code, e.g. ABCD-EFGH-JKMN")
+@click.option("--code", required=True, envvar="PST_ENROL_CODE", show_envvar=True,
+              help="The enrolment code, e.g. ABCD-EFGH-JKMN (or from the environment: kept out of process lists)")
 def edge_enroll(cloud_url: str, code: str) -> None:
     import httpx
 
@@ -257,7 +263,9 @@ def cloud() -> None:
 
 @cloud.command("serve", help="Run the portal (reader pages, JSON API); applies pending migrations first.")
 @click.option("--demo", is_flag=True, help="Demo mode: a local SMTP sink keeps the mails, shown at /_dev/mail.")
-def cloud_serve(demo: bool) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), envvar="PST_CLOUD_WORKERS", default=1, show_default=True,
+              help="Worker processes (PST_CLOUD_WORKERS); they share nothing but the database, so any number works.")
+def cloud_serve(demo: bool, workers: int) -> None:
     import dataclasses
     import logging
 
@@ -277,8 +285,15 @@ def cloud_serve(demo: bool) -> None:
         click.echo(f"  Kotak surat demo (demo mail): {base}/_dev/mail")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("cloud").setLevel(logging.INFO)
+    if workers > 1 and sink is not None:
+        raise PstError("--workers: the demo's mail sink lives in one process; give PST_CLOUD_SMTP_URL or one worker")
     try:
-        uvicorn.run(_cloud_call(create_app, settings), host=settings.host, port=settings.port, log_level="info")
+        if workers > 1:
+            _cloud_call(create_app, settings)  # refuse bad settings here, once, before any worker starts
+            uvicorn.run("cloud.app:app_from_env", factory=True, workers=workers, host=settings.host,
+                        port=settings.port, log_level="info")
+        else:
+            uvicorn.run(_cloud_call(create_app, settings), host=settings.host, port=settings.port, log_level="info")
     finally:
         if sink is not None:
             sink.stop()

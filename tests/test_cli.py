@@ -70,6 +70,28 @@ def test_bad_config_is_a_clear_error_not_a_traceback(run, env, tmp_path):
     assert "printer.port" in result.output and "Traceback" not in result.output
 
 
+def test_backup_keeps_the_days_asked_for_and_never_the_new_copy(run, env):
+    import os
+    import time
+    from pathlib import Path
+
+    assert run("edge", "migrate").exit_code == 0
+    folder = Path(env["PST_DATA_DIR"]) / "backups"
+    folder.mkdir()
+    old, recent, other = folder / "edge-20260101-000000.db", folder / "edge-20261130-000000.db", folder / "notes.db"
+    for path in (old, recent, other):
+        path.write_bytes(b"copy")
+    os.utime(old, (time.time() - 15 * 86_400,) * 2)
+    os.utime(other, (time.time() - 30 * 86_400,) * 2)
+    result = run("edge", "backup", "--keep-days", "14")
+    assert result.exit_code == 0, result.output
+    assert f"deleted: {old}" in result.output
+    left = sorted(p.name for p in folder.iterdir())
+    assert not old.exists() and recent.exists() and other.exists()  # only the appliance's own copies go
+    assert len([name for name in left if name.startswith("edge-")]) == 2
+    assert run("edge", "backup", "--keep-days", "0").exit_code == 2
+
+
 def test_backup_without_a_database_says_what_to_do(run):
     result = run("edge", "backup")
     assert result.exit_code == 1 and "pst edge migrate" in result.output
