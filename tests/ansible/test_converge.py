@@ -118,6 +118,7 @@ class Site:
     def close(self) -> None:
         for machine in (self.desk, self.portal):
             machine.stop()
+            shutil.rmtree(machine.root, ignore_errors=True)  # ~1 GB each; the logs stay beside them
 
 
 def recap(result) -> dict[str, dict[str, int]]:

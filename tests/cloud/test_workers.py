@@ -71,3 +71,21 @@ def test_two_processes_share_sessions_tokens_and_the_lockout(two_workers, mailbo
     codes = [httpx.post(f"{url}/api/session", json=wrong).status_code for url in (a, b, a, b, a)]
     assert codes == [401] * 5
     assert httpx.post(f"{b}/api/session", json={"email": body["email"], "password": PASSWORD}).status_code == 429
+
+
+def test_serve_with_workers_starts_that_many_processes_on_one_port(cloud_env, tmp_path):
+    port = free_port()
+    env = {**os.environ, **cloud_env, "PST_CLOUD_PORT": str(port), "PYTHONPATH": str(REPO), "PST_CLOUD_WORKERS": "2"}
+    with (tmp_path / "worker0.log").open("w") as log:
+        server = subprocess.Popen([sys.executable, "-c", "from pst.cli import main; main()", "cloud", "serve"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", tmp_path, seconds=30)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        workers = [pid for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2, children
+        answers = {httpx.get(f"http://127.0.0.1:{port}/healthz").status_code for _ in range(10)}
+        assert answers == {200}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
