@@ -77,8 +77,9 @@ class Machine:
     def boot(self, timeout: float = 60) -> None:
         args = ["systemd-nspawn", "-D", str(self.root), "-b", "--register=no", "--keep-unit", "--console=passive",
                 "-M", self.name, *[f"--bind={host}:{inside}" for host, inside in self.binds]]
-        self.nspawn = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log.open("ab"),
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+        with self.log.open("ab") as console:  # the child keeps its own copy of the descriptor
+            self.nspawn = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.nspawn.poll() is not None:

@@ -94,8 +94,10 @@ class Site:
         }}}))
         return path
 
-    def converge(self, *limit: str) -> subprocess.CompletedProcess:
+    def converge(self, *limit: str, extra: dict | None = None) -> subprocess.CompletedProcess:
         args = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(self.inventory()), str(PLAYBOOK)]
+        if extra:
+            args += ["--extra-vars", json.dumps(extra)]
         if limit:
             args += ["--limit", ",".join(("localhost", *limit))]
         env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible" / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
@@ -184,6 +186,10 @@ def test_every_unit_runs_for_real(site, machine, units):
     for unit in units:
         assert host.systemctl("is-enabled", unit) == "enabled", unit
     active = [unit for unit in units if unit != "fake-hwclock.service"]  # fake-hwclock is a boot/shutdown oneshot
+    shown = ROOT / "test-artifacts" / "provision" / f"{host.name}-systemctl.txt"
+    shown.parent.mkdir(parents=True, exist_ok=True)
+    shown.write_text(host.systemctl("list-units", "--all", "--no-pager", "pst-*", *units) + "\n\n"
+                     + host.systemctl("list-timers", "--no-pager"))
     assert host.systemctl("is-active", *active).split() == ["active"] * len(active), host.systemctl("status", *active)
     # a container cannot set the clock, so chrony does not start there; on a Pi it does
     assert host.systemctl("is-enabled", "chrony.service") == "enabled"
@@ -277,11 +283,7 @@ def test_an_upgrade_migrates_once_keeps_the_day_and_the_release_before(site, tmp
         ".git", ".venv", "var", "build", "test-artifacts", "__pycache__", "*.egg-info", ".ansible", ".pytest_cache"))
     version = newer / "pst" / "__init__.py"
     version.write_text(version.read_text().replace('__version__ = "0.1.0"', '__version__ = "0.1.0.post1"', 1))
-    site.common["pst_source_dir"] = str(newer)
-    try:
-        run = site.converge("appliance")
-    finally:
-        del site.common["pst_source_dir"]
+    run = site.converge("appliance", extra={"pst_source_dir": str(newer)})  # the controller's newer checkout
     assert re.search(r"TASK \[common : Run the migrations with the new release\] \*+\n(ok|changed): \[pst-desk\]", run.stdout)
     after = site.desk.run("readlink", "/opt/pst/venv").stdout.strip()
     assert after != before and "/0.1.0.post1-" in after
@@ -350,6 +352,7 @@ def firewalled_host(rules: Path, ports: list[int]):
         if listeners is not None:
             listeners.kill()
             listeners.wait()
+            listeners.stdout.close()
         subprocess.run(["ip", "link", "del", host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
