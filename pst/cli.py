@@ -285,9 +285,9 @@ def cloud_serve(demo: bool, workers: int) -> None:
         click.echo(f"  Kotak surat demo (demo mail): {base}/_dev/mail")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("cloud").setLevel(logging.INFO)
-    if workers > 1 and sink is not None:
-        raise PstError("--workers: the demo's mail sink lives in one process; give PST_CLOUD_SMTP_URL or one worker")
     try:
+        if workers > 1 and sink is not None:
+            raise PstError("--workers: the demo's mail sink lives in one process; give PST_CLOUD_SMTP_URL or one worker")
         if workers > 1:
             _cloud_call(create_app, settings)  # refuse bad settings here, once, before any worker starts
             uvicorn.run("cloud.app:app_from_env", factory=True, workers=workers, host=settings.host,
