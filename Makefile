@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 APT_PACKAGES := chromium espeak-ng fonts-noto-core libsane1 libsane-dev sane-utils gcc python3-dev postgresql \
                 mmdebstrap systemd-container zstd nftables
 
-.PHONY: up test bench system-deps clean
+.PHONY: up test soak bench system-deps clean
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -38,6 +38,11 @@ up: $(STAMP)
 test: $(STAMP)
 	@$(MAKE) --no-print-directory system-deps
 	$(BIN)/python -m pytest -q
+
+# The fault and fuzz campaigns at full size (thousands of cases each); `make test` runs the same tests reduced.
+soak: $(STAMP)
+	@$(MAKE) --no-print-directory system-deps
+	PST_SOAK=1 $(BIN)/python -m pytest -q -s -m soak
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.press_to_print
