@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# Dependencies come from the lock (requirements/dev.txt: every version pinned with its hashes), the project itself
+# from the checkout; a changed pyproject.toml or lock reinstalls.
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements/dev.txt | sha1sum | cut -c1-12)
 # Debian packages the suite drives for real: Chromium (browser journeys), espeak-ng (spoken calls), Noto fonts,
 # SANE with its `test` backend and what python-sane builds with; PostgreSQL 15 for the cloud tests' throwaway cluster
 # (Debian puts initdb and pg_ctl in /usr/lib/postgresql/15/bin, where the tests look for them).
@@ -13,11 +15,13 @@ APT_PACKAGES := chromium espeak-ng fonts-noto-core libsane1 libsane-dev sane-uti
 
 .PHONY: up test soak bench system-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/dev.txt
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[edge,cloud,dev,deploy]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Installs what is missing, as root or through sudo; Python itself too, where the machine has no usable venv.

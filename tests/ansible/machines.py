@@ -132,17 +132,15 @@ class Machine:
             self.nspawn.wait()
 
 
-def wheelhouse(project: Path, extras: tuple[str, ...] = ("edge", "cloud")) -> Path:
-    """Wheels of the project's dependencies (not of the project), built once per dependency list: the machines
+def wheelhouse(project: Path, locks: tuple[str, ...] = ("edge", "cloud")) -> Path:
+    """The locked files of the project's dependencies (not of the project), downloaded once per lock: the machines
     install from it over HTTP with `--no-index`, as an office without internet would from a technician's laptop."""
-    import tomllib
-
-    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-    wanted = sorted({*meta["dependencies"], *[d for extra in extras for d in meta["optional-dependencies"][extra]]})
-    key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:12]
-    folder = cache_dir() / f"wheels-{key}"
+    files = [project / "requirements" / f"{name}.txt" for name in locks]
+    key = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
+    folder = cache_dir() / f"locked-{key}"
     if not (folder / ".complete").exists():
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(folder), *wanted],
-                       check=True, capture_output=True, text=True)
+        for lock in files:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--require-hashes", "-r", str(lock),
+                            "--dest", str(folder)], check=True, capture_output=True, text=True)
         (folder / ".complete").touch()
     return folder
