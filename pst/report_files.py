@@ -1,5 +1,6 @@
 """The report as files a spreadsheet opens: CSV (one long table: section, key, label, value) and XLSX (a sheet per
-section, numbers as numbers, dates as dates). Both are made from the same rows (`table_rows`), so they agree.
+section, numbers as numbers, dates as dates). Both are made from the same rows (`table_rows`), so they agree; every
+text goes through pst.spreadsheet, so nothing a visitor typed becomes a formula.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 
 from pst.reports import Count, Figures, period_words
 from pst.skm import shown
+from pst.spreadsheet import append_row, cell
 
 CSV_HEADER = ("bagian", "kunci", "label", "nilai")
 SECTIONS = {  # key → sheet name (at most 31 characters, as Excel wants)
@@ -96,7 +98,7 @@ def to_csv(figures: Figures) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for section, key, label, value in table_rows(figures):
-        writer.writerow((section, key, label, "" if value is None else value))
+        writer.writerow([cell(v) for v in (section, key, label, "" if value is None else value)])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -111,14 +113,14 @@ def to_xlsx(figures: Figures) -> bytes:
 
     def sheet(key: str, header: tuple[str, ...], rows, widths: tuple[int, ...]):
         ws = book.create_sheet(SECTIONS[key])
-        ws.append((title,))
-        ws.append((f"Periode: {period_words(figures.start, figures.end)}",))
+        append_row(ws, (title,))
+        append_row(ws, (f"Periode: {period_words(figures.start, figures.end)}",))
         ws.append(())
-        ws.append(header)
-        for cell in ws[4]:
-            cell.font = bold
+        append_row(ws, header)
+        for heading in ws[4]:
+            heading.font = bold
         for row in rows:
-            ws.append(row)
+            append_row(ws, row)
         for index, width in enumerate(widths):
             ws.column_dimensions[chr(65 + index)].width = width
         ws["A1"].font = Font(bold=True, size=12)
@@ -139,7 +141,7 @@ def to_xlsx(figures: Figures) -> bytes:
                 for e, v in figures.ikm.weakest_first()]
     ws = sheet("ikm", ("Kode", "Unsur", "Jawaban", "NRR"), ikm_rows, (8, 44, 10, 10))
     ws.append(())
-    ws.append(("", "Bobot setiap unsur 1/9 (tepat); IKM = NRR tertimbang × 25"))
+    append_row(ws, ("", "Bobot setiap unsur 1/9 (tepat); IKM = NRR tertimbang × 25"))
     sheet("pengaduan", ("Status", "Jumlah"), [(c.label, c.value) for c in figures.complaints.by_status], (24, 10))
     out = io.BytesIO()
     book.save(out)

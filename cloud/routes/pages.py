@@ -10,17 +10,19 @@ from litestar.response import Redirect, Template
 
 from cloud.accounts import AccountError
 from cloud.routes import SESSION_COOKIE, AccountsDep
-from cloud.routes.accounts import session_cookie
+from cloud.routes.accounts import client_address, session_cookie
 
 Form = URLEncodedBody[dict[str, str]]
 
 
-def page(name: str, status: int = 200, **context) -> Template:
-    return Template(name, context={"errors": {}, "error": None, "form": {}, **context}, status_code=status)
+def page(name: str, status: int = 200, headers: dict[str, str] | None = None, **context) -> Template:
+    return Template(name, context={"errors": {}, "error": None, "form": {}, **context}, status_code=status,
+                    headers=headers)
 
 
 def failed(name: str, exc: AccountError, form: dict, **context) -> Template:
-    return page(name, exc.status, error=exc.detail, errors=exc.errors, form=form, **context)
+    wait = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None  # a throttled sign-in says how long
+    return page(name, exc.status, wait, error=exc.detail, errors=exc.errors, form=form, **context)
 
 
 @get("/")
@@ -68,7 +70,7 @@ async def login_page() -> Template:
 async def login_form(request: Request, data: Form, accounts: AccountsDep) -> Response:
     form = {"email": data.get("email", "")}
     try:
-        token, _ = await accounts.login(form["email"], data.get("password", ""))
+        token, _ = await accounts.login(form["email"], data.get("password", ""), client_address(request))
     except AccountError as exc:
         return failed("login.html", exc, form)
     max_age = int(request.app.state.session_ttl.total_seconds())
@@ -85,7 +87,7 @@ async def account_page(request: Request, accounts: AccountsDep) -> Response:
 
 @post("/akun/keluar")
 async def logout_form(request: Request, accounts: AccountsDep) -> Response:
-    await accounts.logout(request.cookies.get(SESSION_COOKIE))
+    await accounts.logout(request.cookies.get(SESSION_COOKIE), client_address(request))
     return Redirect("/akun/masuk", status_code=303, cookies=[session_cookie(request, None, 0)])
 
 

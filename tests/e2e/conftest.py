@@ -128,13 +128,28 @@ def browser(playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def contexts(browser, live_appliance) -> Iterator[Callable[..., BrowserContext]]:
+def csp_violations() -> Iterator[list[str]]:
+    """What the pages' Content-Security-Policy refused, as Chromium reports it on the console: nothing, ever."""
+    refused: list[str] = []
+    yield refused
+    assert not refused, "the Content-Security-Policy blocked something:\n" + "\n".join(refused)
+
+
+def watch_policy(context: BrowserContext, refused: list[str]) -> BrowserContext:
+    context.on("console", lambda message: refused.append(message.text)
+               if "Content Security Policy" in message.text else None)
+    return context
+
+
+@pytest.fixture
+def contexts(browser, live_appliance, csp_violations) -> Iterator[Callable[..., BrowserContext]]:
     """Makes browser contexts on the live appliance; all are closed before the server stops (no stream left open)."""
     made: list[BrowserContext] = []
 
     def new_context(**options) -> BrowserContext:
         context = browser.new_context(base_url=live_appliance.base_url, locale="id-ID", timezone_id="Asia/Makassar",
                                       **options)
+        watch_policy(context, csp_violations)
         context.set_default_timeout(10_000)
         made.append(context)
         return context

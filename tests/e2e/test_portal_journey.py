@@ -27,7 +27,7 @@ from cloud.mailsink import MailSink, ReceivedMail
 from cloud.settings import CloudSettings
 from pst.cli import main
 from tests.cloud.conftest import SECRET, edition, write_csv, write_pdf
-from tests.e2e.conftest import DESKTOP, SHUTDOWN_S, STARTUP_S, wait_until
+from tests.e2e.conftest import DESKTOP, SHUTDOWN_S, STARTUP_S, wait_until, watch_policy
 
 READER = {"name": "Wa Ode Nurhaliza", "email": "waode.nurhaliza@example.id", "password": "kopi-toraja-2026"}
 STAFF = {"email": "petugas.pst@bps.go.id", "password": "loket-pst-7400-aman"}
@@ -105,13 +105,14 @@ def portal(tmp_path, clock, listening_socket) -> Iterator[LivePortal]:
 
 
 @pytest.fixture
-def browsers(browser, portal) -> Iterator[Callable[[], BrowserContext]]:
+def browsers(browser, portal, csp_violations) -> Iterator[Callable[[], BrowserContext]]:
     """Browser contexts on the live portal, each with its own cookies; closed before the server stops."""
     made: list[BrowserContext] = []
 
     def new_context() -> BrowserContext:
         context = browser.new_context(base_url=portal.base_url, locale="id-ID", timezone_id="Asia/Makassar",
                                       viewport=DESKTOP, accept_downloads=True)
+        watch_policy(context, csp_violations)
         context.set_default_timeout(10_000)
         made.append(context)
         return context

@@ -1,0 +1,117 @@
+"""The portal's web surface, on SQLite and PostgreSQL: the security headers on every kind of answer and HSTS behind
+TLS, a CSP the pages keep to, the cookies' attributes, sign-ins throttled per client address in the database, and
+passwords checked for strength wherever one is set."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from cloud.accounts import AccountError, Accounts
+from cloud.app import create_app
+from cloud.settings import CloudSettings
+from pst.throttle import ADDRESS_LIMIT
+from tests.cloud.conftest import READER_PASSWORD, add_reader, link_token, rows_in, run_db
+from tests.cloud.test_cli import run
+from tests.edge.test_web_surface import assert_security_headers, attributes, cookies_of
+
+CLOUD = Path(__file__).parents[2] / "cloud"
+ANSWERS = {"page": ("GET", "/"), "json": ("GET", "/healthz"), "error page": ("GET", "/tidak-ada"),
+           "json error": ("POST", "/api/session")}
+TOO_EASY = "Kata sandi terlalu mudah ditebak"
+
+
+@pytest.mark.parametrize("kind", ANSWERS)
+def test_every_kind_of_answer_carries_the_security_headers(client, kind):
+    method, path = ANSWERS[kind]
+    answer = client.request(method, path, json={} if method == "POST" else None)
+    assert answer.status_code == {"error page": 404, "json error": 400}.get(kind, 200)
+    assert_security_headers(answer)
+    assert "strict-transport-security" not in answer.headers  # plain HTTP, public address http://
+
+
+def test_hsts_goes_out_over_tls_only(client):
+    proxied = client.get("/healthz", headers={"x-forwarded-proto": "https"})
+    assert proxied.headers["strict-transport-security"] == "max-age=31536000"
+    assert "strict-transport-security" not in client.get("/healthz", headers={"x-forwarded-proto": "http"}).headers
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in (CLOUD / "templates").glob("*.html")))
+def test_no_page_holds_code_the_policy_would_block(path):
+    text = (CLOUD / "templates" / path).read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "an inline <script>"
+    assert not re.search(r"\son[a-z]+\s*=", text, re.IGNORECASE), "an on…= handler"
+    assert "javascript:" not in text.lower()
+
+
+@pytest.fixture(params=["http://127.0.0.1:8100", "https://pustaka.bps.go.id"])
+def portal(request, cloud_env, clock):
+    settings = CloudSettings.from_env(cloud_env | {"PST_CLOUD_PUBLIC_URL": request.param})
+    with TestClient(create_app(settings, clock=clock)) as test_client:
+        yield test_client, request.param.startswith("https://")
+
+
+def test_cookies_are_httponly_samesite_lax_and_secure_behind_tls(portal):
+    client, secure = portal
+    add_reader(client, "ani@example.id", "Ani")
+    csrf = cookies_of(client.get("/akun/masuk"))["pst_cloud_csrf"]
+    session = cookies_of(client.post("/api/session", json={"email": "ani@example.id", "password": READER_PASSWORD}))
+    for line in (csrf, session["pst_cloud_session"]):
+        assert {"httponly", "samesite=lax"} <= attributes(line)
+        assert ("secure" in attributes(line)) is secure
+    assert ("strict-transport-security" in client.get("/").headers) is secure
+
+
+def test_too_many_wrong_sign_ins_from_one_address_hold_that_address_only(client, clock):
+    add_reader(client, "ani@example.id", "Ani")
+    for number in range(ADDRESS_LIMIT - 1):  # earlier wrong sign-ins from the test client's address, other names
+        run_db(client, "INSERT INTO signin_failures (id, address, at) VALUES ({}, {}, {})", f"f{number}",
+               "testclient", clock.now())
+    wrong = client.post("/api/session", json={"email": "tamu@example.id", "password": "salah-sekali-123"})
+    assert wrong.status_code == 401  # the last one allowed, and counted
+    refused = client.post("/api/session", json={"email": "ani@example.id", "password": READER_PASSWORD})
+    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 15 * 60
+    assert refused.json()["detail"].startswith("Terlalu banyak percobaan masuk yang salah dari alamat ini")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', client.get("/akun/masuk").text)[1]
+    form = client.post("/akun/masuk", data={"email": "ani@example.id", "password": READER_PASSWORD,
+                                             "_csrf_token": token})
+    assert form.status_code == 429 and 0 < int(form.headers["retry-after"]) <= 15 * 60  # the page says how long too
+    assert "Terlalu banyak percobaan masuk" in form.text
+
+    accounts = Accounts(client.app.state.db, client.app.state.clock, None, b"", "")
+    elsewhere = client.blocking_portal.call(accounts.login, "ani@example.id", READER_PASSWORD, "198.51.100.4")
+    assert elsewhere[1].email == "ani@example.id"  # another address signs in meanwhile
+    with pytest.raises(AccountError) as held:
+        client.blocking_portal.call(accounts.login, "ani@example.id", READER_PASSWORD, "testclient")
+    assert held.value.status == 429 and held.value.retry_after > 0
+    clock.advance(minutes=15, seconds=1)
+    assert client.post("/api/session", json={"email": "ani@example.id", "password": READER_PASSWORD}).status_code == 200
+
+
+@pytest.mark.parametrize("password, why", [
+    ("password123", TOO_EASY),
+    ("qwertyuiop", TOO_EASY),
+    ("nurhayati123", f"{TOO_EASY}: jangan memakai nama"),
+])
+def test_a_weak_password_is_refused_at_registration_in_indonesian(client, mailbox, password, why):
+    answer = client.post("/api/accounts", json={"email": "wa.ode@example.id", "name": "Wa Ode Nurhayati",
+                                                "password": password})
+    assert answer.status_code == 400 and answer.json()["errors"]["password"].startswith(why)
+    assert rows_in(client, "accounts") == 0 and mailbox.mails() == []
+
+
+def test_a_weak_password_is_refused_on_reset_and_the_old_one_still_works(client, mailbox):
+    add_reader(client, "ani@example.id", "Ani")
+    client.post("/api/password-resets", json={"email": "ani@example.id"})
+    token = link_token(mailbox.mails()[0], "/akun/atur-ulang")
+    weak = client.post("/api/password-resets/confirm", json={"token": token, "password": "ani@example.id2026"})
+    assert weak.status_code == 400 and weak.json()["errors"]["password"].startswith(TOO_EASY)
+    assert client.post("/api/session", json={"email": "ani@example.id", "password": READER_PASSWORD}).status_code == 200
+
+
+def test_pst_cloud_user_add_refuses_a_guessable_password(cloud_env):
+    weak = run(cloud_env, "cloud", "user", "add", "petugas@bps.go.id", "--role", "staff", input="password1234\n")
+    assert weak.exit_code == 1 and TOO_EASY in weak.output
