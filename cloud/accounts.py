@@ -8,12 +8,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cloud import credentials
+from cloud import audit, credentials
 from cloud.db import Database, is_unique_violation
 from cloud.mail import Mail, MailError, SmtpMailer
 from cloud.tables import ROLES, Account, AccountToken, LoginAttempt, Session
+from pst import throttle
 from pst.clock import Clock
 from pst.ids import new_id
+from pst.privacy import mask  # an address in a log line is personal data
 
 log = logging.getLogger(__name__)
 VERIFY_TTL = timedelta(hours=48)
@@ -74,17 +76,26 @@ class Accounts:
 
     # sign-in
 
-    async def login(self, email: str, password: str) -> tuple[str, AccountView]:
-        """A new session token (for the cookie) and the account; 429 during a lockout, 401 on a wrong pair."""
+    async def login(self, email: str, password: str, address: str | None = None) -> tuple[str, AccountView]:
+        """A new session token (for the cookie) and the account; 429 during a lockout of the account or of the
+        client `address` (pst.throttle), 401 on a wrong pair."""
         email = credentials.normalise_email(email)[:254]
         now = self.clock.now()
-        await self._refuse_when_locked(email, now)
+        try:
+            await self._refuse_when_crowded(address, now)
+            await self._refuse_when_locked(email, now)
+        except AccountError:
+            await self._signin_failed(email, "terkunci sementara", address, now)
+            raise
         row = await Account.select().where(Account.email == email).first()
         if not credentials.check_password(row["password_hash"] if row else None, password):
             await LoginAttempt.insert(LoginAttempt(id=new_id(), email=email, at=now))
+            await self._count_address_failure(address, now)
+            await self._signin_failed(email, "email atau kata sandi salah", address, now)
             raise AccountError(401, "Email atau kata sandi salah")
         await LoginAttempt.delete().where(LoginAttempt.email == email)  # a success forgives earlier failures
         if row["verified_at"] is None:
+            await self._signin_failed(email, "email belum diverifikasi", address, now)
             raise AccountError(403, "Email belum diverifikasi; buka tautan di email pendaftaran", {"email": "belum diverifikasi"})
         if credentials.needs_rehash(row["password_hash"]):
             await Account.update({Account.password_hash: credentials.hash_password(password)}).where(Account.id == row["id"])
@@ -93,7 +104,14 @@ class Accounts:
         await Session.insert(Session(
             id=self._hash(token), account_id=row["id"], created_at=now, expires_at=now + SESSION_TTL
         ))
+        await audit.record(self.db, now, actor=email, action="signin.ok", target=f"account:{row['id']}",
+                           detail={"role": row["role"]}, address=address)
         return token, AccountView.of(row)
+
+    async def _signin_failed(self, email: str, reason: str, address: str | None, now: datetime) -> None:
+        """The name typed (cut short) and why; never the password."""
+        await audit.record(self.db, now, actor=email, action="signin.failed", detail={"reason": reason},
+                           address=address)
 
     async def by_session(self, token: str | None) -> AccountView | None:
         if not token:
@@ -104,9 +122,13 @@ class Accounts:
         )
         return AccountView.of(rows[0]) if rows else None
 
-    async def logout(self, token: str | None) -> None:
+    async def logout(self, token: str | None, address: str | None = None) -> None:
         if token:
+            account = await self.by_session(token)
             await Session.delete().where(Session.id == self._hash(token))
+            if account:
+                await audit.record(self.db, self.clock.now(), actor=account.email, action="signout",
+                                   target=f"account:{account.id}", address=address)
 
     # password reset
 
@@ -121,18 +143,18 @@ class Accounts:
                 token = await self._new_token(row["id"], "reset", RESET_TTL)
                 await self.mailer.send(reset_mail(email, f"{self.public_url}/akun/atur-ulang?token={token}"))
         except MailError:
-            log.exception("reset mail to %s not sent", email)
+            log.exception("reset mail to %s not sent", mask(email))
 
     async def reset(self, token: str, password: str) -> None:
         """New password by a reset link; every session of the account ends, and the address counts as verified."""
         now = self.clock.now()
         rows = await self.db.execute(
-            "SELECT a.id, a.email FROM account_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = {}"
+            "SELECT a.id, a.email, a.name FROM account_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = {}"
             " AND t.kind = 'reset' AND t.used_at IS NULL AND t.expires_at > {}", self._hash(token), now,
         )
         if not rows:
             raise AccountError(400, BAD_TOKEN, {"token": "tidak sah atau kedaluwarsa"})
-        problem = credentials.password_problem(password, rows[0]["email"])
+        problem = credentials.password_problem(password, rows[0]["email"], rows[0]["name"])
         if problem:
             raise AccountError(400, "Kata sandi terlalu lemah", {"password": problem})
         async with self.db.transaction():
@@ -151,7 +173,7 @@ class Accounts:
             errors["email"] = problem
         if not name or len(name) > 200:
             errors["name"] = "wajib diisi, paling banyak 200 karakter"
-        if problem := credentials.password_problem(password, email):
+        if problem := credentials.password_problem(password, email, name):
             errors["password"] = problem
         if errors:
             raise AccountError(400, "Data akun belum benar", errors)
@@ -169,7 +191,7 @@ class Accounts:
                     token = await self._new_token(account.id, "verify", VERIFY_TTL)
                     await self.mailer.send(verify_mail(email, name, f"{self.public_url}/akun/verifikasi?token={token}"))
         except MailError:
-            log.exception("verification mail to %s not sent", email)
+            log.exception("verification mail to %s not sent", mask(email))
             raise AccountError(503, "Email verifikasi tidak dapat dikirim; coba lagi nanti") from None
         except Exception as exc:
             if is_unique_violation(exc):  # the same address, registered at the same moment
@@ -188,6 +210,23 @@ class Accounts:
                 429, f"Terlalu banyak percobaan masuk yang salah. Coba lagi dalam {minutes} menit.",
                 retry_after=max(1, int(wait.total_seconds())),
             )
+
+    async def _refuse_when_crowded(self, address: str | None, now: datetime) -> None:
+        if not address:
+            return
+        rows = await self.db.execute(
+            "SELECT at FROM signin_failures WHERE address = {} AND at > {}", address[:64], now - throttle.WINDOW
+        )
+        wait = throttle.address_wait((_moment(row["at"]) for row in rows), now)
+        if wait:
+            raise AccountError(429, throttle.wait_message(wait), retry_after=wait)
+
+    async def _count_address_failure(self, address: str | None, now: datetime) -> None:
+        """Kept apart from the account's count: a success forgives nothing here."""
+        if address:
+            await self.db.execute("DELETE FROM signin_failures WHERE at < {}", now - throttle.WINDOW)
+            await self.db.execute("INSERT INTO signin_failures (id, address, at) VALUES ({}, {}, {})",
+                                  new_id(), address[:64], now)
 
     async def _new_token(self, account_id: str, kind: str, ttl: timedelta) -> str:
         token = credentials.new_token()
@@ -210,6 +249,11 @@ class Accounts:
 
     def _hash(self, token: str) -> str:
         return credentials.token_hash(self.secret, token)
+
+
+def _moment(value) -> datetime:
+    """A timestamp read by plain SQL: a datetime from PostgreSQL, ISO text from SQLite."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def _taken() -> AccountError:

@@ -14,6 +14,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from pst.passwords import password_weakness
+
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
 # Verifying against this when the address is unknown keeps the answer time the same, so addresses cannot be probed.
@@ -33,7 +35,7 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-def password_problem(password: str, email: str) -> str | None:
+def password_problem(password: str, email: str, name: str = "") -> str | None:
     """Why a password is too weak, in the words shown to the reader; None when it will do."""
     if len(password) < MIN_PASSWORD:
         return f"minimal {MIN_PASSWORD} karakter"
@@ -42,7 +44,7 @@ def password_problem(password: str, email: str) -> str | None:
     local = email.split("@")[0]
     if password.strip().lower() in (email.lower(), local.lower()):
         return "tidak boleh sama dengan alamat email"
-    return None
+    return password_weakness(password, (email, name))
 
 
 def hash_password(password: str) -> str:

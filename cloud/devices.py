@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from hashlib import sha256
 
+from cloud import audit
 from cloud.accounts import AccountError
 from cloud.db import Database, is_unique_violation, moment
 from pst.clock import Clock
@@ -52,7 +53,7 @@ class Devices:
         rows = await self.db.execute("SELECT id, code, name, created_at FROM offices WHERE code = {}", code)
         return rows[0] if rows else None
 
-    async def add_office(self, code: str, name: str) -> dict:
+    async def add_office(self, code: str, name: str, actor: str | None = None, address: str | None = None) -> dict:
         code, name = (code or "").strip(), " ".join((name or "").split())
         errors = {}
         if not OFFICE_CODE.match(code):
@@ -68,6 +69,8 @@ class Devices:
                     "INSERT INTO offices (id, code, name, created_at) VALUES ({}, {}, {}, {})",
                     row["id"], code, name, row["created_at"],
                 )
+                await audit.record(self.db, row["created_at"], actor=actor, action="office.add",
+                                   target=f"office:{code}", detail={"name": name}, address=address, office_code=code)
         except Exception as exc:
             if is_unique_violation(exc):
                 raise AccountError(409, "Kantor dengan kode ini sudah ada", {"code": "sudah terdaftar"}) from None
@@ -90,8 +93,10 @@ class Devices:
             *args,
         )
 
-    async def add_device(self, office_code: str, name: str) -> tuple[dict, str]:
-        """A device waiting for its appliance; returns it and the one-time enrolment code (shown once)."""
+    async def add_device(self, office_code: str, name: str, actor: str | None = None,
+                         address: str | None = None) -> tuple[dict, str]:
+        """A device waiting for its appliance; returns it and the one-time enrolment code (shown once, never in the
+        audit line)."""
         office = await self.office((office_code or "").strip())
         name = " ".join((name or "").split())
         errors = {}
@@ -110,9 +115,12 @@ class Devices:
                 " VALUES ({}, {}, {}, {}, {}, {})",
                 row["id"], office["id"], name, now, self._hash("enrol", code), now + CODE_TTL,
             )
+            await audit.record(self.db, now, actor=actor, action="device.add", target=f"device:{row['id']}",
+                               detail={"name": name}, address=address, office_code=office["code"],
+                               device_id=row["id"])
         return row, code
 
-    async def enroll(self, code: str) -> tuple[DeviceAuth, str]:
+    async def enroll(self, code: str, address: str | None = None) -> tuple[DeviceAuth, str]:
         """Trade a one-time code for the device's credential; the code stops working. 400 for a bad code."""
         wanted = re.sub(r"[^A-Z0-9]", "", (code or "").upper())
         wanted = "-".join(wanted[i:i + 4] for i in range(0, len(wanted), 4))
@@ -134,6 +142,9 @@ class Devices:
                 " WHERE id = {}",
                 self._hash("device", credential), now, device["id"],
             )
+            await audit.record(self.db, now, actor=None, action="device.enrol", target=f"device:{device['id']}",
+                               detail={"name": device["name"]}, address=address, office_code=device["office_code"],
+                               device_id=device["id"])
         return DeviceAuth(device["id"], device["office_code"], device["name"]), credential
 
     async def authenticate(self, credential: str | None) -> DeviceAuth | None:
@@ -157,14 +168,21 @@ class Devices:
             now, device_id, now - timedelta(minutes=1),
         )
 
-    async def revoke(self, device_id: str) -> bool:
+    async def revoke(self, device_id: str, actor: str | None = None, address: str | None = None) -> bool:
+        now = self.clock.now()
         async with self.db.transaction():
-            rows = await self.db.execute("SELECT id FROM devices WHERE id = {} AND revoked_at IS NULL", device_id)
+            rows = await self.db.execute(
+                "SELECT d.id, d.name, o.code AS office_code FROM devices d JOIN offices o ON o.id = d.office_id"
+                " WHERE d.id = {} AND d.revoked_at IS NULL", device_id[:100],
+            )
             if not rows:
                 return False
             await self.db.execute(
-                "UPDATE devices SET revoked_at = {}, enrol_code_hash = NULL WHERE id = {}", self.clock.now(), device_id
+                "UPDATE devices SET revoked_at = {}, enrol_code_hash = NULL WHERE id = {}", now, device_id
             )
+            await audit.record(self.db, now, actor=actor, action="device.revoke", target=f"device:{device_id}",
+                               detail={"name": rows[0]["name"]}, address=address,
+                               office_code=rows[0]["office_code"], device_id=device_id)
         return True
 
     async def device(self, device_id: str) -> dict | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from edge import outbox
+from edge import audit, outbox
 from edge.i18n import N_
 from edge.lockers import LockerError, LockerService
 from edge.store import EdgeStore
@@ -26,7 +26,7 @@ class CheckoutService:
         self.store, self.lockers, self.clock = store, lockers, clock
         self.settlers: list[Settle] = []
 
-    def checkout(self, visit_id: str, id_number: object = None) -> dict:
+    def checkout(self, visit_id: str, id_number: object = None, actor: audit.Actor | None = None) -> dict:
         now = self.clock.now()
         with self.store.write() as db:
             row = db.execute("SELECT ticket_id, finished_at FROM visits WHERE id = ?", [visit_id]).fetchone()
@@ -40,6 +40,10 @@ class CheckoutService:
             self._end_ticket(db, row[0], now)
             db.execute("UPDATE visits SET finished_at = ? WHERE id = ?", [iso(now), visit_id])
             outbox.append(db, "visit", visit_id, "checked_out", {"at": iso(now), "locker": locker}, now)
+            if actor:
+                actor.record(db, now, "locker.checkout", f"visit:{visit_id}", locker=locker)
+                if locker is not None:
+                    actor.record(db, now, "locker.open", f"locker:{locker}", visit=visit_id, reason="checkout")
         if locker is not None:
             self.lockers.unlock_for_release(locker)
         return {"visit_id": visit_id, "finished_at": iso(now), "locker": locker, "id_card_returned": locker is not None}

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from edge import outbox
+from edge import audit, outbox
 from edge.alerts import clear_alert, raise_alert
 from edge.config import LockerRules
 from edge.guestbook import ID_TYPES
@@ -64,7 +64,8 @@ class LockerService:
     def id_hash(self, number: str) -> str:
         return hmac.new(self._key, number.encode(), hashlib.sha256).hexdigest()
 
-    def assign(self, visit_id: str, id_type: object, id_number: object, staff_id: str | None = None) -> int:
+    def assign(self, visit_id: str, id_type: object, id_number: object, staff_id: str | None = None,
+               actor: audit.Actor | None = None) -> int:
         if id_type not in ID_TYPES:
             raise LockerError(400, N_("Jenis kartu identitas tidak sah"), {"id_type": f"salah satu dari {', '.join(ID_TYPES)}"})
         number_clean = normalise_id_number(id_type, id_number)
@@ -80,6 +81,9 @@ class LockerService:
             db["locker_uses"].insert(use)
             public = {k: use[k] for k in ("locker", "visit_id", "id_type", "id_last4", "assigned_at")}
             outbox.append(db, "locker_use", use["id"], "assigned", public, now)
+            if actor:  # the card's type only: its number never enters the trail
+                actor.record(db, now, "locker.assign", f"locker:{locker}", visit=visit_id, id_type=id_type)
+                actor.record(db, now, "locker.open", f"locker:{locker}", visit=visit_id, reason="titip")
         self._unlock(locker, now)
         return locker
 

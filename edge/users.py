@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from edge import audit
 from edge.store import EdgeStore
 from pst.clock import Clock, iso
 from pst.ids import new_id
+from pst.passwords import password_weakness
+from pst.throttle import WINDOW, address_wait
 
 ROLES = ("frontliner", "librarian", "admin")
-MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 # Verifying against this when the name is unknown keeps the answer time the same, so names cannot be probed.
 _DUMMY_HASH = _hasher.hash("pst-pustaka-no-such-user")
@@ -31,13 +33,15 @@ class User:
     role: str
 
 
-def add_user(store: EdgeStore, clock: Clock, username: str, role: str, password: str) -> User:
+def add_user(store: EdgeStore, clock: Clock, username: str, role: str, password: str,
+             actor: audit.Actor | None = None) -> User:
+    """A new staff account; with `actor` (the command line: "cli") its user.add line commits with it."""
     if not re.fullmatch(r"[A-Za-z0-9._-]{2,64}", username):
         raise UserError("username: 2–64 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise UserError(f"role: one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    if problem := password_weakness(password, (username,)):
+        raise UserError(f"password: {problem}")
     user = User(id=new_id(), username=username, role=role)
     with store.write() as db:
         if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
@@ -46,6 +50,8 @@ def add_user(store: EdgeStore, clock: Clock, username: str, role: str, password:
             "INSERT INTO users (id, username, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             [user.id, username, role, _hasher.hash(password), iso(clock.now())],
         )
+        if actor:
+            actor.record(db, clock.now(), "user.add", f"user:{user.id}", username=username, role=role)
     return user
 
 
@@ -82,11 +88,34 @@ def lockout_remaining(store: EdgeStore, username: str, clock: Clock) -> int:
     return max(1, int((unlock - now).total_seconds()))
 
 
-def record_attempt(store: EdgeStore, username: str, ok: bool, clock: Clock) -> None:
+def record_attempt(store: EdgeStore, username: str, ok: bool, clock: Clock, address: str | None = None) -> None:
+    """The throttle's count and the audit line (signin.ok / signin.failed with the name typed, never the password)."""
+    now = clock.now()
     with store.write() as db:
         if ok:  # a success forgives earlier failures
             db.execute("DELETE FROM login_attempts WHERE username = ?", [username])
         else:
             db.execute(
-                "INSERT INTO login_attempts (username, at, ok) VALUES (?, ?, 0)", [username[:64], iso(clock.now())]
+                "INSERT INTO login_attempts (username, at, ok) VALUES (?, ?, 0)", [username[:64], iso(now)]
             )
+            _count_address_failure(db, address, now)
+        audit.record(db, now, actor=username[:64], action="signin.ok" if ok else "signin.failed",
+                     detail=None if ok else {"reason": "nama atau kata sandi salah"}, address=address)
+
+
+def address_remaining(store: EdgeStore, address: str | None, clock: Clock) -> int:
+    """Seconds until a client address may sign in again after too many wrong sign-ins (pst.throttle), any name."""
+    if not address:
+        return 0
+    now = clock.now()
+    rows = store.read.execute(
+        "SELECT at FROM signin_failures WHERE address = ? AND at >= ?", [address[:64], iso(now - WINDOW)]
+    ).fetchall()
+    return address_wait((datetime.fromisoformat(at) for (at,) in rows), now)
+
+
+def _count_address_failure(db, address: str | None, now: datetime) -> None:
+    """A success forgives nothing here: one account of one's own must not reset an address's count."""
+    if address:
+        db.execute("DELETE FROM signin_failures WHERE at < ?", [iso(now - WINDOW)])
+        db.execute("INSERT INTO signin_failures (address, at) VALUES (?, ?)", [address[:64], iso(now)])

@@ -6,6 +6,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 
 from cloud.errors import ApiError
+from cloud.openapi import ACCOUNT, SIGN_IN, documented
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
 
 
@@ -15,7 +16,12 @@ def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
     return Cookie(key=SESSION_COOKIE, value=token or "", max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure)
 
 
-@post("/api/accounts", status_code=201)
+def client_address(request: Request) -> str | None:
+    """Who is signing in, for the per-address throttle: the proxy's X-Forwarded-For as uvicorn has applied it."""
+    return request.client.host if request.client else None
+
+
+@post("/api/accounts", status_code=201, operation_class=documented(ACCOUNT))
 async def register(request: Request, accounts: AccountsDep) -> dict:
     data = await json_object(request, "email", "name", "password")
     account = await accounts.register(data["email"], data["name"], data["password"])
@@ -29,10 +35,10 @@ async def verify(request: Request, accounts: AccountsDep) -> dict:
     return {"verified": True}
 
 
-@post("/api/session", status_code=200)
+@post("/api/session", status_code=200, operation_class=documented(SIGN_IN))
 async def login(request: Request, accounts: AccountsDep) -> Response:
     data = await json_object(request, "email", "password")
-    token, account = await accounts.login(data["email"], data["password"])
+    token, account = await accounts.login(data["email"], data["password"], client_address(request))
     max_age = int(request.app.state.session_ttl.total_seconds())
     return Response(account.as_json(), cookies=[session_cookie(request, token, max_age)])
 
@@ -47,7 +53,7 @@ async def whoami(request: Request, accounts: AccountsDep) -> dict:
 
 @delete("/api/session", status_code=200)
 async def logout(request: Request, accounts: AccountsDep) -> Response:
-    await accounts.logout(request.cookies.get(SESSION_COOKIE))
+    await accounts.logout(request.cookies.get(SESSION_COOKIE), client_address(request))
     return Response({"detail": "Anda telah keluar"}, cookies=[session_cookie(request, None, 0)])
 
 

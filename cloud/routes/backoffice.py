@@ -22,6 +22,8 @@ from cloud.devices import Devices
 from cloud.reading import WITA
 from cloud.requests import MAX_PDF, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep
+from cloud.routes.accounts import client_address
+from cloud.routes.auditing import audited
 
 CatalogueDep = NamedDependency[Catalogue]
 RequestsDep = NamedDependency[Requests]
@@ -181,7 +183,9 @@ async def new_publication(request: Request, accounts: AccountsDep) -> Template:
 async def add_publication(request: Request, data: Form, accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
-        publication_id = await admin.add(_fields(data))
+        async with audited(request, staff, "catalogue.add") as line:
+            publication_id = await admin.add(_fields(data))
+            line["target"] = f"publication:{publication_id}"
     except CatalogueError as exc:
         return await _publication_page(staff, admin, exc.status, fields=_fields(data), error=exc.detail,
                                        errors=exc.errors)
@@ -202,7 +206,8 @@ async def save_publication(request: Request, publication_id: FromPath[str], data
                            accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
-        await admin.edit(publication_id, _fields(data))
+        async with audited(request, staff, "catalogue.edit", f"publication:{publication_id}"):
+            await admin.edit(publication_id, _fields(data))
     except CatalogueError as exc:
         return await _failed(staff, admin, publication_id, exc, fields=_fields(data))
     return _back(f"/kantor/katalog/{publication_id}", pesan="disimpan")
@@ -228,7 +233,9 @@ async def upload_softcopy(request: Request, publication_id: FromPath[str], accou
     if isinstance(upload, str):
         return await _failed(staff, admin, publication_id, CatalogueError(400, "Berkas belum benar", {"file": upload}))
     try:
-        await admin.attach(publication_id, upload.file, upload.filename)
+        async with audited(request, staff, "catalogue.softcopy_attach", f"publication:{publication_id}",
+                           filename=upload.filename):
+            await admin.attach(publication_id, upload.file, upload.filename)
     except CatalogueError as exc:
         return await _failed(staff, admin, publication_id, exc)
     finally:
@@ -240,7 +247,8 @@ async def upload_softcopy(request: Request, publication_id: FromPath[str], accou
 async def remove_softcopy(request: Request, publication_id: FromPath[str], accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
-        await admin.detach(publication_id)
+        async with audited(request, staff, "catalogue.softcopy_detach", f"publication:{publication_id}"):
+            await admin.detach(publication_id)
     except CatalogueError as exc:
         return await _failed(staff, admin, publication_id, exc)
     return _back(f"/kantor/katalog/{publication_id}", pesan="softcopy-dihapus")
@@ -259,7 +267,8 @@ async def confirm_removal(request: Request, publication_id: FromPath[str], accou
 async def remove_publication(request: Request, publication_id: FromPath[str], accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
-        await admin.remove(publication_id)
+        async with audited(request, staff, "catalogue.remove", f"publication:{publication_id}"):
+            await admin.remove(publication_id)
     except CatalogueError as exc:
         return await _failed(staff, admin, publication_id, exc)
     return _back("/kantor/katalog", pesan="dihapus")
@@ -287,9 +296,12 @@ async def queue(request: Request, accounts: AccountsDep, requests: RequestsDep) 
                              message=MESSAGES.get(request.query_params.get("pesan", "")))
 
 
-async def _act(staff, requests: Requests, request_id: str, wanted: str, done: str, action) -> Response:
+async def _act(request: Request, staff, requests: Requests, request_id: str, wanted: str, done: str,
+               action) -> Response:
     try:
-        await action
+        verb = {"diproses": "process", "ditolak": "reject", "selesai": "fulfil"}[done]
+        async with audited(request, staff, f"request.{verb}", f"softcopy_request:{request_id}"):
+            await action
     except CatalogueError as exc:
         return await _queue_page(staff, requests, wanted, exc.status, error=exc.detail, errors=exc.errors,
                                  failed_id=request_id)
@@ -300,7 +312,7 @@ async def _act(staff, requests: Requests, request_id: str, wanted: str, done: st
 async def process(request: Request, request_id: FromPath[str], data: Form, accounts: AccountsDep,
                   requests: RequestsDep) -> Response:
     staff = await _signed_in(request, accounts)
-    return await _act(staff, requests, request_id, data.get("status", ""), "diproses",
+    return await _act(request, staff, requests, request_id, data.get("status", ""), "diproses",
                       requests.process(staff, request_id))
 
 
@@ -308,7 +320,7 @@ async def process(request: Request, request_id: FromPath[str], data: Form, accou
 async def reject(request: Request, request_id: FromPath[str], data: Form, accounts: AccountsDep,
                  requests: RequestsDep) -> Response:
     staff = await _signed_in(request, accounts)
-    return await _act(staff, requests, request_id, data.get("status", ""), "ditolak",
+    return await _act(request, staff, requests, request_id, data.get("status", ""), "ditolak",
                       requests.reject(staff, request_id, data.get("reason", "")))
 
 
@@ -324,7 +336,7 @@ async def fulfil(request: Request, request_id: FromPath[str], accounts: Accounts
         data = await upload.read()
     finally:
         await upload.close()
-    return await _act(staff, requests, request_id, wanted, "selesai",
+    return await _act(request, staff, requests, request_id, wanted, "selesai",
                       requests.fulfil(staff, request_id, data, upload.filename))
 
 
@@ -365,7 +377,7 @@ async def add_office(request: Request, data: Form, accounts: AccountsDep, device
     admin = await _signed_in(request, accounts, admin=True)
     form = {"code": data.get("code", ""), "name": data.get("name", "")}
     try:
-        await devices.add_office(form["code"], form["name"])
+        await devices.add_office(form["code"], form["name"], admin.email, client_address(request))
     except AccountError as exc:
         return await _offices_page(request, admin, devices, exc.status, error=exc.detail,
                                    office_errors=exc.errors, office_form=form)
@@ -377,7 +389,7 @@ async def add_device(request: Request, data: Form, accounts: AccountsDep, device
     admin = await _signed_in(request, accounts, admin=True)
     form = {"office": data.get("office", ""), "name": data.get("name", "")}
     try:
-        device, code = await devices.add_device(form["office"], form["name"])
+        device, code = await devices.add_device(form["office"], form["name"], admin.email, client_address(request))
     except AccountError as exc:
         return await _offices_page(request, admin, devices, exc.status, error=exc.detail,
                                    device_errors=exc.errors, device_form=form)
@@ -411,7 +423,7 @@ async def refused(request: Request, device_id: FromPath[str], accounts: Accounts
 @post("/kantor/perangkat/{device_id:str}/cabut")
 async def revoke(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep) -> Response:
     admin = await _signed_in(request, accounts, admin=True)
-    if not await devices.revoke(device_id):
+    if not await devices.revoke(device_id, admin.email, client_address(request)):
         return _notice(admin, 409, "Tidak dapat dicabut", "Perangkat ini tidak ada atau sudah dicabut.",
                        ("/kantor/kantor", "Kembali"))
     return _back("/kantor/kantor", pesan="dicabut")

@@ -14,11 +14,13 @@ from litestar.response import Redirect, Template
 
 from cloud.accounts import AccountView
 from cloud.errors import ApiError
+from cloud.openapi import RATING, documented
 from cloud.quality import (
     AT_THE_DESK, CHANNEL_WORDS, STAFF_ROLES, STATUS_WORDS, Quality, QualityError, staff_only,
 )
 from cloud.reading import WITA
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
+from cloud.routes.auditing import audited
 from pst import skm
 
 QualityDep = NamedDependency[Quality]
@@ -64,7 +66,7 @@ def duration(seconds: int | None) -> str:
 
 
 # --- JSON API --------------------------------------------------------------------------------------------------------
-@post("/api/ratings", status_code=201)
+@post("/api/ratings", status_code=201, operation_class=documented(RATING))
 async def api_rate(request: Request, accounts: AccountsDep, quality: QualityDep) -> dict:
     """`{"office", "scores": {"U1": 1..4, … "U9"}, "comment"?, "visit_id"?}`: all nine, numbers (not text)."""
     data = await json_object(request)
@@ -114,7 +116,18 @@ async def api_handle(request: Request, complaint_id: FromPath[str], action: From
         raise ApiError(404, "Tindakan tidak dikenal", {"action": ", ".join(STAFF_ACTIONS)})
     data = await json_object(request)
     _unknown(data, {"response"})
-    return await getattr(quality, STAFF_ACTIONS[action])(staff, complaint_id, data.get("response"))
+    return await _handle(request, quality, staff, complaint_id, action, data.get("response"))
+
+
+async def _handle(request: Request, quality: Quality, staff: AccountView, complaint_id: str, action: str,
+                  response) -> dict:
+    """A staff step on a complaint and its line: complaint.answer when it carries the answer, else .status."""
+    answered = action == "tanggapan" or (isinstance(response, str) and bool(response.strip()))
+    async with audited(request, staff, "complaint.answer" if answered else "complaint.status",
+                       f"complaint:{complaint_id}", step=action) as line:
+        done = await getattr(quality, STAFF_ACTIONS[action])(staff, complaint_id, response)
+        line["office_code"], line["detail"]["tracking"] = done.get("office_code"), done.get("tracking")
+    return done
 
 
 # --- the questionnaire -----------------------------------------------------------------------------------------------
@@ -245,7 +258,11 @@ async def queue_entry(request: Request, data: Form, accounts: AccountsDep, quali
         return staff
     entry = {key: data.get(key, "") for key in ("office", "channel", "text", "contact")}
     try:
-        made = await quality.complain(entry["office"], entry["channel"], entry["text"], entry["contact"], staff=staff)
+        async with audited(request, staff, "complaint.enter", office_code=entry["office"][:8] or None,
+                           channel=entry["channel"][:20]) as line:
+            made = await quality.complain(entry["office"], entry["channel"], entry["text"], entry["contact"],
+                                          staff=staff)
+            line["target"], line["detail"]["tracking"] = f"complaint:{made.get('id', '')}", made["tracking"]
     except QualityError as exc:
         return await _queue_page(quality, staff, _filters({}), exc.status, error=exc.detail, errors=exc.errors,
                                  entry=entry)
@@ -262,7 +279,7 @@ async def queue_action(request: Request, complaint_id: FromPath[str], action: Fr
     if action not in STAFF_ACTIONS:
         return await _queue_page(quality, staff, filters, 404, error="Tindakan tidak dikenal")
     try:
-        done = await getattr(quality, STAFF_ACTIONS[action])(staff, complaint_id, data.get("response"))
+        done = await _handle(request, quality, staff, complaint_id, action, data.get("response"))
     except QualityError as exc:
         return await _queue_page(quality, staff, filters, exc.status, error=exc.detail)
     return _back(done["tracking"], action, filters)

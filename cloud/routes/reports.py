@@ -13,6 +13,7 @@ from cloud.accounts import AccountView
 from cloud.errors import ApiError
 from cloud.reports import Reports
 from cloud.routes import SESSION_COOKIE, AccountsDep
+from cloud.routes.auditing import record_alone
 from pst.charts import report_charts
 from pst.report_files import filename, to_csv, to_xlsx
 from pst.report_pdf import to_pdf
@@ -113,12 +114,14 @@ async def report_page(request: Request, accounts: AccountsDep) -> Response:
 
 
 async def _export(request: Request, accounts, kind: str) -> Response:
-    await _staff(request, accounts)
+    staff = await _staff(request, accounts)
     reports = _reports(request)
     office, start, end = _query(request, reports, month_by_default=True)
     figures = await reports.figures(office, start, end)
     make = {"pdf": to_pdf, "xlsx": to_xlsx, "csv": to_csv}[kind]
     data = await anyio.to_thread.run_sync(make, figures)  # a PDF takes a tenth of a second: not on the loop
+    await record_alone(request, staff, "export.report", "report:service", office or None, format=kind,
+                       start=start.isoformat(), end=end.isoformat())
     disposition = "inline" if kind == "pdf" else "attachment"
     return Response(data, media_type=MEDIA_TYPES[kind], headers={
         "content-disposition": f'{disposition}; filename="{filename(figures, kind)}"', "cache-control": "no-store",

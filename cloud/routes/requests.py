@@ -16,6 +16,7 @@ from cloud.catalogue import CatalogueError
 from cloud.errors import ApiError
 from cloud.requests import MAX_PDF, PURPOSES, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
+from cloud.routes.auditing import audited
 from cloud.routes.catalogue import NO_STORE, softcopy_stream
 
 RequestsDep = NamedDependency[Requests]
@@ -66,14 +67,16 @@ async def staff_list(request: Request, accounts: AccountsDep, requests: Requests
 async def process(request: Request, request_id: FromPath[str], accounts: AccountsDep, requests: RequestsDep) -> dict:
     staff = await _signed_in(request, accounts)
     await json_object(request)
-    return await requests.process(staff, request_id)
+    async with audited(request, staff, "request.process", f"softcopy_request:{request_id}"):
+        return await requests.process(staff, request_id)
 
 
 @post("/api/staff/requests/{request_id:str}/reject", status_code=200)
 async def reject(request: Request, request_id: FromPath[str], accounts: AccountsDep, requests: RequestsDep) -> dict:
     staff = await _signed_in(request, accounts)
     data = await json_object(request)
-    return await requests.reject(staff, request_id, data.get("reason"))
+    async with audited(request, staff, "request.reject", f"softcopy_request:{request_id}"):
+        return await requests.reject(staff, request_id, data.get("reason"))
 
 
 # The body may hold a whole PDF of the largest size allowed plus the multipart framing; the service says 400 above.
@@ -97,7 +100,8 @@ async def fulfil(request: Request, request_id: FromPath[str], accounts: Accounts
         data = await upload.read()
     finally:
         await upload.close()
-    return await requests.fulfil(staff, request_id, data, upload.filename)
+    async with audited(request, staff, "request.fulfil", f"softcopy_request:{request_id}", filename=upload.filename):
+        return await requests.fulfil(staff, request_id, data, upload.filename)
 
 
 # --- the reader's page -----------------------------------------------------------------------------------------------

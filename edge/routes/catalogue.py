@@ -18,6 +18,7 @@ from edge.errors import ApiError
 from edge.fetches import STATUS_WORDS, FetchError
 from edge.i18n import N_
 from edge.routes import ApplianceDep
+from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
 from edge.tickets import local_iso
 
@@ -37,6 +38,21 @@ def _run(fn, *args):
         return fn(*args)
     except (CatalogueError, FetchError) as exc:
         raise ApiError(exc.status, str(exc), exc.errors) from None
+
+
+def _request_fetch(appliance, actor, visit_id: str, publication_id, staff_id: str, note) -> dict:
+    with audited(appliance, actor, "fetch.request", visit=visit_id) as line:
+        item = _run(appliance.fetches.request, visit_id, publication_id, staff_id, note)
+        line["target"] = f"fetch_request:{item['id']}"
+    return item
+
+
+def _advance_fetch(appliance, actor, request_id: str, status: str, staff_id: str, note) -> dict:
+    """A fetch request's next step; the line's action is its new status (fetch.diserahkan, fetch.dibatalkan …)."""
+    with audited(appliance, actor, "fetch.status", f"fetch_request:{request_id}") as line:
+        item = _run(appliance.fetches.advance, request_id, status, staff_id, note)
+        line["action"] = f"fetch.{item['status']}"
+    return item
 
 
 def fetch_json(item: dict, tz) -> dict:
@@ -74,7 +90,7 @@ async def api_request_fetch(request: Request, visit_id: FromPath[str], appliance
     data = await json_object(request)
     staff = current_user(request)["id"]
     item = await anyio.to_thread.run_sync(
-        _run, appliance.fetches.request, visit_id, data.get("publication_id"), staff, data.get("note")
+        _request_fetch, appliance, actor_of(request), visit_id, data.get("publication_id"), staff, data.get("note")
     )
     return fetch_json(item, appliance.config.office.tz)
 
@@ -91,7 +107,9 @@ def api_visit_fetches(visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
 async def api_advance_fetch(request: Request, request_id: FromPath[str], status: FromPath[str], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     staff = current_user(request)["id"]
-    item = await anyio.to_thread.run_sync(_run, appliance.fetches.advance, request_id, status, staff, data.get("note"))
+    item = await anyio.to_thread.run_sync(
+        _advance_fetch, appliance, actor_of(request), request_id, status, staff, data.get("note")
+    )
     return fetch_json(item, appliance.config.office.tz)
 
 
@@ -170,7 +188,7 @@ async def request_fetch_form(request: Request, visit_id: FromPath[str], applianc
     staff = current_user(request)["id"]
     try:
         item = await anyio.to_thread.run_sync(
-            _run, appliance.fetches.request, visit_id, data.get("publication_id"), staff, data.get("note")
+            _request_fetch, appliance, actor_of(request), visit_id, data.get("publication_id"), staff, data.get("note")
         )
         message = N_("Diminta dari ruang penyimpanan: %(title)s") % {"title": item["publication"]["title"]}
     except ApiError as exc:
@@ -183,7 +201,9 @@ async def advance_fetch_form(request: Request, request_id: FromPath[str], status
                              data: Form) -> Redirect:
     staff = current_user(request)["id"]
     try:
-        item = await anyio.to_thread.run_sync(_run, appliance.fetches.advance, request_id, status, staff, data.get("note"))
+        item = await anyio.to_thread.run_sync(
+            _advance_fetch, appliance, actor_of(request), request_id, status, staff, data.get("note")
+        )
         message = N_("%(title)s: %(status)s") % {"title": item["publication"]["title"], "status": STATUS_WORDS[status]}
     except ApiError as exc:
         message = N_("Tidak dapat: %(reason)s") % {"reason": exc.detail}

@@ -9,13 +9,14 @@ from litestar import Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from edge.alerts import open_alerts
+from edge.alerts import open_alerts, storage_alerts
 from edge.auth import current_user, staff_only
 from edge.calls import STATUS_WORDS, DeskError
 from edge.errors import ApiError
 from edge.guestbook import EDUCATION, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES
 from edge.i18n import N_, language
 from edge.routes import ApplianceDep
+from edge.routes.audit import Actor, actor_of, audited, record_alone
 from edge.routes.catalogue import visit_fetches_context
 from edge.sla import sla_state
 from edge.slip import office_time
@@ -64,7 +65,7 @@ def console_view(appliance) -> dict:
     sync = sync_view(appliance)
     return rows | {
         "now": now.astimezone(tz).isoformat(timespec="seconds"),
-        "alerts": open_alerts(appliance.store.read) + sla_alerts + sync.pop("alerts"),
+        "alerts": storage_alerts(appliance.store) + open_alerts(appliance.store.read) + sla_alerts + sync.pop("alerts"),
         "printer": appliance.spooler.state,
         "sync": sync,
     }
@@ -113,7 +114,7 @@ def _counter(request: Request, appliance, value=None) -> int:
 async def api_call_next(request: Request, counter: FromPath[int], appliance: ApplianceDep) -> Response:
     counter = _counter(request, appliance, counter)
     staff = current_user(request)["id"]
-    ticket = await anyio.to_thread.run_sync(appliance.desk.call_next, counter, staff)
+    ticket = await anyio.to_thread.run_sync(_call_next, appliance, actor_of(request), counter, staff)
     if ticket is None:
         return Response(None, status_code=204)
     return Response(ticket_json(ticket, appliance.config.office.tz), status_code=200)
@@ -121,25 +122,44 @@ async def api_call_next(request: Request, counter: FromPath[int], appliance: App
 
 @post("/api/tickets/{ticket_id:str}/{action:str}", guards=[staff_only], status_code=200)
 async def api_ticket_action(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> dict:
-    ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"])
+    ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"],
+                                            actor_of(request))
     return ticket_json(ticket, appliance.config.office.tz, appliance.queue.ahead(ticket))
 
 
-def _act(appliance, ticket_id: str, action: str, staff_id: str):
+def _call_next(appliance, actor: Actor, counter: int, staff_id: str):
+    with audited(appliance, actor, "visit.update", step="call", counter=counter) as line:
+        ticket = appliance.desk.call_next(counter, staff_id)
+        line["target"], line["detail"]["number"] = (f"ticket:{ticket.id}", ticket.number) if ticket else ("", None)
+        line["skip"] = ticket is None  # nobody waited: nothing changed
+    return ticket
+
+
+def _act(appliance, ticket_id: str, action: str, staff_id: str, actor: Actor):
+    """A ticket's step at the desk, with its audit line (a reprint's once the printer has taken it)."""
     if action == "reprint":
-        ticket = appliance.queue.get(ticket_id)
-        if ticket is None:
-            raise ApiError(404, N_("Tiket tidak ditemukan"))
-        try:
-            appliance.spooler.reprint(ticket)
-        except PrinterFault as fault:
-            detail = N_("Printer tidak dapat mencetak: %(fault)s") % {"fault": fault.kind}
-            raise ApiError(503, detail, {"printer": str(fault)}) from None
-        return appliance.queue.get(ticket_id)
+        ticket = _reprint(appliance, ticket_id)
+        record_alone(appliance, actor, "visit.update", f"ticket:{ticket_id}", step=action, number=ticket.number)
+        return ticket
     try:
-        return appliance.desk.act(ticket_id, action, staff_id)
+        with audited(appliance, actor, "visit.update", f"ticket:{ticket_id}", step=action) as line:
+            ticket = appliance.desk.act(ticket_id, action, staff_id)
+            line["detail"]["number"] = ticket.number
+        return ticket
     except DeskError as exc:
         raise ApiError(exc.status, str(exc)) from None
+
+
+def _reprint(appliance, ticket_id: str):
+    ticket = appliance.queue.get(ticket_id)
+    if ticket is None:
+        raise ApiError(404, N_("Tiket tidak ditemukan"))
+    try:
+        appliance.spooler.reprint(ticket)
+    except PrinterFault as fault:
+        detail = N_("Printer tidak dapat mencetak: %(fault)s") % {"fault": fault.kind}
+        raise ApiError(503, detail, {"printer": str(fault)}) from None
+    return appliance.queue.get(ticket_id)
 
 
 @get("/api/alerts", guards=[staff_only], sync_to_thread=True)
@@ -193,7 +213,7 @@ async def choose_counter(request: Request, appliance: ApplianceDep, data: URLEnc
 @post("/petugas/panggil", guards=[staff_only])
 async def call_next_form(request: Request, appliance: ApplianceDep) -> Redirect:
     counter = _counter(request, appliance)
-    ticket = await anyio.to_thread.run_sync(appliance.desk.call_next, counter, current_user(request)["id"])
+    ticket = await anyio.to_thread.run_sync(_call_next, appliance, actor_of(request), counter, current_user(request)["id"])
     if ticket is None:
         return _back(N_("Tidak ada yang menunggu"))
     return _back(N_("Nomor %(number)s dipanggil ke loket %(counter)s") % {"number": ticket.number, "counter": counter})
@@ -208,7 +228,8 @@ async def issue_form(appliance: ApplianceDep) -> Redirect:
 @post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only])
 async def ticket_action_form(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> Redirect:
     try:
-        ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"])
+        ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"],
+                                                actor_of(request))
     except ApiError as exc:
         return _back(N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
     return _back(DONE_MESSAGES[action] % {"number": ticket.number})

@@ -15,6 +15,7 @@ from edge.errors import ApiError
 from edge.i18n import N_
 from edge.lockers import LockerError
 from edge.routes import ApplianceDep
+from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
 
 Form = URLEncodedBody[dict[str, str]]
@@ -27,12 +28,17 @@ def _run(fn, *args):
         raise ApiError(exc.status, str(exc), exc.errors) from None
 
 
+def _set_in_service(appliance, actor, number: int, in_service: bool) -> None:
+    with audited(appliance, actor, "locker.service", f"locker:{number}", in_service=in_service):
+        _run(appliance.lockers.set_in_service, number, in_service)
+
+
 @post("/api/visits/{visit_id:str}/locker", guards=[staff_only], status_code=201)
 async def api_assign_locker(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     staff = current_user(request)["id"]
     number = await anyio.to_thread.run_sync(
-        _run, appliance.lockers.assign, visit_id, data.get("id_type"), data.get("id_number"), staff
+        _run, appliance.lockers.assign, visit_id, data.get("id_type"), data.get("id_number"), staff, actor_of(request)
     )
     return {"locker": number}
 
@@ -40,7 +46,9 @@ async def api_assign_locker(request: Request, visit_id: FromPath[str], appliance
 @post("/api/visits/{visit_id:str}/checkout", guards=[staff_only], status_code=200)
 async def api_checkout(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
-    return await anyio.to_thread.run_sync(_run, appliance.checkout.checkout, visit_id, data.get("id_number"))
+    return await anyio.to_thread.run_sync(
+        _run, appliance.checkout.checkout, visit_id, data.get("id_number"), actor_of(request)
+    )
 
 
 @get("/api/lockers", guards=[staff_only], sync_to_thread=True)
@@ -53,7 +61,7 @@ async def api_locker_service(request: Request, number: FromPath[int], appliance:
     data = await json_object(request)
     if not isinstance(data.get("in_service"), bool):
         raise ApiError(400, "in_service harus true atau false", {"in_service": "harus true atau false"})
-    await anyio.to_thread.run_sync(_run, appliance.lockers.set_in_service, number, data["in_service"])
+    await anyio.to_thread.run_sync(_set_in_service, appliance, actor_of(request), number, data["in_service"])
     return {"number": number, "in_service": data["in_service"]}
 
 
@@ -67,9 +75,9 @@ def lockers_page(request: Request, appliance: ApplianceDep) -> Template:
 
 
 @post("/petugas/loker/{number:int}/layanan", guards=[staff_only])
-async def locker_service_form(number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
+async def locker_service_form(request: Request, number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
     in_service = data.get("in_service") == "1"
-    await anyio.to_thread.run_sync(_run, appliance.lockers.set_in_service, number, in_service)
+    await anyio.to_thread.run_sync(_set_in_service, appliance, actor_of(request), number, in_service)
     message = N_("Loker %(number)s dipakai kembali") if in_service else N_("Loker %(number)s ditandai rusak")
     return Redirect(f"/petugas/loker?pesan={quote(message % {'number': number})}", status_code=303)
 
@@ -79,7 +87,8 @@ async def assign_form(request: Request, visit_id: FromPath[str], appliance: Appl
     staff = current_user(request)["id"]
     try:
         number = await anyio.to_thread.run_sync(
-            _run, appliance.lockers.assign, visit_id, data.get("id_type"), data.get("id_number", ""), staff
+            _run, appliance.lockers.assign, visit_id, data.get("id_type"), data.get("id_number", ""), staff,
+            actor_of(request),
         )
         message = N_("Loker %(number)s dibuka untuk pengunjung ini") % {"number": number}
     except ApiError as exc:
@@ -88,9 +97,11 @@ async def assign_form(request: Request, visit_id: FromPath[str], appliance: Appl
 
 
 @post("/petugas/kunjungan/{visit_id:str}/checkout", guards=[staff_only])
-async def checkout_form(visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
+async def checkout_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     try:
-        result = await anyio.to_thread.run_sync(_run, appliance.checkout.checkout, visit_id, data.get("id_number"))
+        result = await anyio.to_thread.run_sync(
+            _run, appliance.checkout.checkout, visit_id, data.get("id_number"), actor_of(request)
+        )
     except ApiError as exc:
         message = N_("Checkout belum bisa: %(reason)s") % {"reason": exc.detail}
         return Redirect(f"/petugas/kunjungan/{visit_id}?pesan={quote(message)}", status_code=303)

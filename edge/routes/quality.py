@@ -16,7 +16,9 @@ from edge.complaints import CHANNELS, PUBLIC_CHANNELS, STATUS_WORDS, ComplaintEr
 from edge.errors import ApiError
 from edge.i18n import N_, language
 from edge.ratings import COMMENT_MAX, RatingError, ikm_json
+from edge.openapi import RATING, json_body
 from edge.routes import ApplianceDep
+from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
 from edge.routes.reports import _range
 from edge.slip import office_time
@@ -66,7 +68,7 @@ def _unknown(data: dict, allowed: set[str]) -> None:
 
 
 # --- JSON API ------------------------------------------------------------------------------------------------------
-@post("/api/ratings", status_code=201)
+@post("/api/ratings", status_code=201, operation_class=json_body(RATING))
 async def api_rate(request: Request, appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     _unknown(data, {"visit_id", "scores", "comment"})
@@ -112,8 +114,24 @@ async def api_complaint_advance(request: Request, complaint_id: FromPath[str], s
     _unknown(data, {"response"})
     staff = current_user(request)["id"]
     return await anyio.to_thread.run_sync(
-        _run, appliance.complaints.advance, complaint_id, status, staff, data.get("response")
+        _advance, appliance, actor_of(request), complaint_id, status, staff, data.get("response")
     )
+
+
+def _advance(appliance, actor, complaint_id: str, status: str, staff_id: str, response) -> dict:
+    """A complaint's next status, with its line: complaint.answer when staff wrote the answer, else .status."""
+    action = "complaint.answer" if isinstance(response, str) and response.strip() else "complaint.status"
+    with audited(appliance, actor, action, f"complaint:{complaint_id}", status=status) as line:
+        complaint = _run(appliance.complaints.advance, complaint_id, status, staff_id, response)
+        line["detail"]["tracking"] = complaint["tracking"]
+    return complaint
+
+
+def _enter(appliance, actor, channel, text, contact, staff_id: str) -> dict:
+    with audited(appliance, actor, "complaint.enter", channel=channel) as line:
+        complaint = _run(appliance.complaints.submit, channel, text, contact, staff_id)
+        line["target"], line["detail"]["tracking"] = f"complaint:{complaint['id']}", complaint["tracking"]
+    return complaint
 
 
 def _ikm_report(appliance, start_raw: str | None, end_raw: str | None) -> tuple[dict, object]:
@@ -262,7 +280,7 @@ async def complaint_staff_entry(request: Request, appliance: ApplianceDep, data:
     staff = current_user(request)["id"]
     try:
         complaint = await anyio.to_thread.run_sync(
-            _run, appliance.complaints.submit, data.get("channel"), data.get("text"), data.get("contact"), staff
+            _enter, appliance, actor_of(request), data.get("channel"), data.get("text"), data.get("contact"), staff
         )
     except ApiError as exc:
         reasons = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) or exc.detail
@@ -276,7 +294,7 @@ async def complaint_advance_form(request: Request, complaint_id: FromPath[str], 
     staff = current_user(request)["id"]
     try:
         complaint = await anyio.to_thread.run_sync(
-            _run, appliance.complaints.advance, complaint_id, status, staff, data.get("response")
+            _advance, appliance, actor_of(request), complaint_id, status, staff, data.get("response")
         )
     except ApiError as exc:
         return _back(N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})

@@ -3,6 +3,7 @@ charts and the same report as CSV, XLSX and a printable A4 PDF."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import anyio
@@ -16,6 +17,7 @@ from edge.errors import ApiError
 from edge.i18n import Languages, language
 from edge.reports import office_place, report_figures
 from edge.routes import ApplianceDep
+from edge.routes.audit import actor_of, record_alone
 from pst.charts import report_charts
 from pst.report_files import filename, to_csv, to_xlsx
 from pst.report_pdf import to_pdf
@@ -107,6 +109,10 @@ def _file(appliance, request: Request, kind: str) -> tuple:
 
 async def _export(request: Request, appliance, kind: str) -> Response:
     figures, data = await anyio.to_thread.run_sync(_file, appliance, request, kind)
+    await anyio.to_thread.run_sync(functools.partial(
+        record_alone, appliance, actor_of(request), "export.report", "report:service", format=kind,
+        start=figures.start.isoformat(), end=figures.end.isoformat(),
+    ))
     disposition = "inline" if kind == "pdf" else "attachment"
     return Response(data, media_type=MEDIA_TYPES[kind], headers={
         "content-disposition": f'{disposition}; filename="{filename(figures, kind)}"', "cache-control": "no-store",

@@ -13,6 +13,7 @@ from edge.auth import staff_only
 from edge.errors import ApiError
 from edge.i18n import N_
 from edge.routes import ApplianceDep
+from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
 from edge.softcopy_requests import SoftcopyRequestError
 
@@ -32,9 +33,17 @@ async def api_create(request: Request, appliance: ApplianceDep) -> dict:
     if unknown:
         raise ApiError(400, "Isian tidak dikenal", {key: "tidak dikenal" for key in sorted(unknown)})
     return await anyio.to_thread.run_sync(
-        _run, appliance.softcopy_requests.create, data.get("visit_id"), data.get("publication_id"),
+        _run, _create, appliance, actor_of(request), data.get("visit_id"), data.get("publication_id"),
         data.get("description"), data.get("purpose"),
     )
+
+
+def _create(appliance, actor, visit_id, publication_id, description, purpose) -> dict:
+    """The request and its line (request.create) in one transaction."""
+    with audited(appliance, actor, "request.create", purpose=purpose) as line:
+        made = appliance.softcopy_requests.create(visit_id, publication_id, description, purpose)
+        line["target"], line["detail"]["visit"] = f"softcopy_request:{made['id']}", made.get("visit_id")
+    return made
 
 
 @get("/api/visits/{visit_id:str}/softcopy-requests", guards=[staff_only], sync_to_thread=True)
@@ -44,12 +53,12 @@ def api_of_visit(visit_id: FromPath[str], appliance: ApplianceDep) -> list[dict]
 
 
 @post("/petugas/kunjungan/{visit_id:str}/softcopy", guards=[staff_only])
-async def visit_form(visit_id: FromPath[str], appliance: ApplianceDep,
+async def visit_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep,
                      data: URLEncodedBody[dict[str, str]]) -> Redirect:
     """The visit page's form; back to the page with a message either way (the form keeps nothing on an error)."""
     try:
         await anyio.to_thread.run_sync(
-            appliance.softcopy_requests.create, visit_id, None, data.get("description"), data.get("purpose"))
+            _create, appliance, actor_of(request), visit_id, None, data.get("description"), data.get("purpose"))
     except SoftcopyRequestError as exc:
         reason = "; ".join([exc.message, *exc.errors.values()])
         message = N_("Permintaan softcopy belum dicatat: %(reason)s") % {"reason": reason}

@@ -10,27 +10,32 @@ from litestar.response import Redirect, Template
 from edge.auth import SESSION_USER, current_user
 from edge.errors import ApiError
 from edge.i18n import N_
+from edge.openapi import SIGN_IN, json_body
 from edge.routes import ApplianceDep
+from edge.routes.audit import Actor, actor_of, record_alone
 from edge.routes.kiosk import json_object
-from edge.users import authenticate, lockout_remaining, record_attempt
+from edge.users import address_remaining, authenticate, lockout_remaining, record_attempt
 
 Form = URLEncodedBody[dict[str, str]]
 
 
 class LockedOut(Exception):
-    def __init__(self, seconds: int):
-        self.seconds = seconds
+    def __init__(self, seconds: int, message: str):
+        self.seconds, self.message = seconds, message
 
 
 def _sign_in(request: Request, appliance, username: object, password: object) -> bool:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         return False
     username = username.strip()[:64]
-    wait = lockout_remaining(appliance.store, username, appliance.clock)
+    address = actor_of(request).address
+    crowded = address_remaining(appliance.store, address, appliance.clock)  # too many wrong from this address
+    wait = crowded or lockout_remaining(appliance.store, username, appliance.clock)
     if wait:
-        raise LockedOut(wait)
+        record_alone(appliance, Actor(username, address), "signin.failed", reason="terkunci sementara")
+        raise LockedOut(wait, ADDRESS_LOCKED if crowded else LOCKED)
     user = authenticate(appliance.store, username, password)
-    record_attempt(appliance.store, username, user is not None, appliance.clock)
+    record_attempt(appliance.store, username, user is not None, appliance.clock, address)
     if user is None:
         return False
     request.clear_session()
@@ -38,12 +43,19 @@ def _sign_in(request: Request, appliance, username: object, password: object) ->
     return True
 
 
-def _locked_message(seconds: int) -> str:
-    minutes = max(1, round(seconds / 60))
-    return N_("Terlalu banyak percobaan masuk yang salah. Coba lagi dalam %(minutes)s menit.") % {"minutes": minutes}
+LOCKED = N_("Terlalu banyak percobaan masuk yang salah. Coba lagi dalam %(minutes)s menit.")
+ADDRESS_LOCKED = N_("Terlalu banyak percobaan masuk yang salah dari alamat ini. Coba lagi dalam %(minutes)s menit.")
 
 
-@post("/api/session", status_code=200)
+def _locked_message(locked: LockedOut) -> str:
+    return locked.message % {"minutes": max(1, round(locked.seconds / 60))}
+
+
+def _retry_after(locked: LockedOut) -> dict[str, str]:
+    return {"Retry-After": str(locked.seconds)}
+
+
+@post("/api/session", status_code=200, operation_class=json_body(SIGN_IN))
 async def api_login(request: Request, appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     missing = {k: "wajib diisi" for k in ("username", "password") if not data.get(k)}
@@ -52,15 +64,23 @@ async def api_login(request: Request, appliance: ApplianceDep) -> dict:
     try:
         ok = await anyio.to_thread.run_sync(_sign_in, request, appliance, data["username"], data["password"])
     except LockedOut as locked:
-        raise ApiError(429, _locked_message(locked.seconds)) from None
+        refused = ApiError(429, _locked_message(locked))
+        refused.headers = _retry_after(locked)
+        raise refused from None
     if not ok:
         raise ApiError(401, "Nama pengguna atau kata sandi salah")
     return current_user(request)
 
 
-@delete("/api/session", status_code=204)
-async def api_logout(request: Request) -> None:
+async def _sign_out(request: Request, appliance) -> None:
+    if current_user(request):
+        await anyio.to_thread.run_sync(record_alone, appliance, actor_of(request), "signout")
     request.clear_session()
+
+
+@delete("/api/session", status_code=204)
+async def api_logout(request: Request, appliance: ApplianceDep) -> None:
+    await _sign_out(request, appliance)
 
 
 @get("/petugas/masuk", sync_to_thread=False)
@@ -72,17 +92,18 @@ def login_page(appliance: ApplianceDep) -> Template:
 async def login_form(request: Request, appliance: ApplianceDep, data: Form) -> Redirect | Template:
     try:
         ok = await anyio.to_thread.run_sync(_sign_in, request, appliance, data.get("username"), data.get("password"))
-        error, status = N_("Nama pengguna atau kata sandi salah."), 401
+        error, status, headers = N_("Nama pengguna atau kata sandi salah."), 401, None
     except LockedOut as locked:
-        ok, error, status = False, _locked_message(locked.seconds), 429
+        ok, error, status, headers = False, _locked_message(locked), 429, _retry_after(locked)
     if ok:
         return Redirect("/petugas", status_code=303)
-    return Template("login.html", context={"office": appliance.config.office, "error": error}, status_code=status)
+    return Template("login.html", context={"office": appliance.config.office, "error": error}, status_code=status,
+                    headers=headers)
 
 
 @post("/petugas/keluar")
-async def logout_form(request: Request) -> Redirect:
-    request.clear_session()
+async def logout_form(request: Request, appliance: ApplianceDep) -> Redirect:
+    await _sign_out(request, appliance)
     return Redirect("/petugas/masuk", status_code=303)
 
 
