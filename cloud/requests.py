@@ -27,6 +27,7 @@ from cloud.mail import Mail, MailError
 from cloud.reading import PORTAL, WITA, Copy, reader_lines, stamp_copy
 from pst.clock import Clock
 from pst.ids import new_id
+from pst.privacy import mask  # an address in a log line is personal data
 
 log = logging.getLogger(__name__)
 PURPOSES = {
@@ -261,7 +262,7 @@ class Requests:
         try:
             await self.mailer.send(Mail(row["reader_email"], subject, f"Halo {row['reader_name']},\n\n{body}"))
         except MailError:
-            log.exception("request mail to %s not sent", row["reader_email"])
+            log.exception("request mail to %s not sent", mask(row["reader_email"]))
 
 
 def _staff_only(account: AccountView) -> None:

@@ -39,6 +39,12 @@ class CloudSettings:
     secret: str | None = field(repr=False)
     """PST_CLOUD_SECRET: key of the token and session hashes and of the forms' CSRF tokens, the same on every worker
     and host (≥ 32 characters). See `signing_key()` for what happens when it is unset."""
+    identity_months: int = 24
+    """PST_CLOUD_IDENTITY_MONTHS: months the portal keeps identities in desk records and complaints before
+    anonymising them, statistics kept (1–120, default 24; cloud.privacy, applied once a day)."""
+    privacy_contact: str = ""
+    """PST_CLOUD_PRIVACY_CONTACT: whom a person asks for a copy or erasure of their data, shown in the registration's
+    notice and on /privasi (default: the PST desk of the office they visited)."""
 
     @property
     def database(self) -> str:
@@ -62,7 +68,12 @@ class CloudSettings:
         secret = env.get("PST_CLOUD_SECRET") or None
         if secret is not None and len(secret) < 32:
             raise ConfigError("PST_CLOUD_SECRET: at least 32 characters (e.g. `openssl rand -hex 32`)")
+        months_text = env.get("PST_CLOUD_IDENTITY_MONTHS") or "24"
+        if not months_text.isdigit() or not 1 <= int(months_text) <= 120:
+            raise ConfigError(f"PST_CLOUD_IDENTITY_MONTHS: months between 1 and 120, got {months_text!r}")
         return cls(
+            identity_months=int(months_text),
+            privacy_contact=" ".join((env.get("PST_CLOUD_PRIVACY_CONTACT") or "").split())[:200],
             data_dir=data_dir,
             database_url=database_url,
             host=host,

@@ -102,6 +102,15 @@ class LockerRules:
 
 
 @dataclass(frozen=True)
+class PrivacyRules:
+    """What UU No. 27/2022 (Pelindungan Data Pribadi) asks of the office as controller: how long identities are kept,
+    and whom a visitor asks about their data (shown in the guestbook's notice and on /privasi)."""
+
+    identity_months: int = 24  # visits older than this keep their statistics, not who made them (edge.privacy)
+    contact: str = ""
+
+
+@dataclass(frozen=True)
 class ApplianceConfig:
     office: Office
     pins: Pins
@@ -113,6 +122,7 @@ class ApplianceConfig:
     scanner: ScannerConfig = ScannerConfig()
     hours: dict[str, tuple[time, time] | None] = field(default_factory=dict)
     public_url: str = ""
+    privacy: PrivacyRules = PrivacyRules()
     source: str = "default.toml"
 
     def service(self, code: str) -> Service:
@@ -159,6 +169,10 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> ApplianceConf
         lockers=_lockers(reader),
         scanner=_scanner(reader),
         public_url=reader.str("appliance.public_url", "", pattern=r"(https?://\S+)?").rstrip("/"),
+        privacy=PrivacyRules(
+            identity_months=int(reader.number("privacy.identity_months", 24, low=1, high=120, integer=True)),
+            contact=" ".join(reader.str("privacy.contact", "").split())[:200],
+        ),
         source=source,
     )
     reader.reject_unknown()
@@ -381,4 +395,4 @@ class _Reader:
 
 
 # Tables later parts of the appliance read (lockers, scanner); accepted here so one file serves every version.
-_OPTIONAL_TABLES = {"lockers", "scanner", "office", "pins", "printer", "queue", "hours", "appliance", "desk"}
+_OPTIONAL_TABLES = {"lockers", "scanner", "office", "pins", "printer", "queue", "hours", "appliance", "desk", "privacy"}

@@ -27,6 +27,7 @@ import httpx
 import msgspec
 
 from edge import catalogue as edge_catalogue
+from edge import privacy as edge_privacy
 from edge.store import EdgeStore
 from pst import hlc
 from pst.clock import Clock, SystemClock, iso
@@ -308,7 +309,11 @@ class Agent:
         with self.store.write() as db:
             publications = [c for c in state.changes if c.entity == "publication"]
             apply_publications(db, publications, self.clock.now())
+            erased_files = []
             for change in state.changes:
+                if change.entity == "erasure" and change.data is not None:  # a person's erasure (edge.privacy)
+                    erased_files += edge_privacy.erase_by_digest(db, change.data.get("salt", ""),
+                                                                 change.data.get("digest", ""), self.clock.now())[1]
                 if change.entity == "softcopy_request" and change.data is not None:
                     db.execute(
                         "UPDATE softcopy_requests SET status = ?, reason = ?, status_at = ? WHERE id = ?",
@@ -318,6 +323,8 @@ class Agent:
             last = state.changes[-1]
             db.execute("UPDATE sync_state SET downlink_after = ?, downlink_mark = ? WHERE id = 1",
                        [last.seq, last.mark])
+        for relative in erased_files:  # after the commit: an erasure rolled back keeps its files
+            (self.data_dir / relative).unlink(missing_ok=True)
 
     # --- bookkeeping ---
 

@@ -79,7 +79,8 @@ async def changes_after(db: Database, office_code: str, after: int, limit: int) 
                                   office_code)
     requests = await _current(db, "softcopy_request",
                               {r["entity_id"] for r in rows if r["entity"] == "softcopy_request"}, office_code)
-    found = {"publication": publications, "softcopy_request": requests}
+    erasures = await _erasures(db, {r["entity_id"] for r in rows if r["entity"] == "erasure"})
+    found = {"publication": publications, "softcopy_request": requests, "erasure": erasures}
     for record in publications.values():  # an edition of another office: this appliance drops it
         if record["office_code"] not in (None, office_code):
             record.clear()
@@ -110,6 +111,15 @@ async def _current(db: Database, entity: str, ids: set[str], office_code: str | 
     )
     return {r["id"]: {"status": r["status"], "reason": r["reason"], "has_file": bool(r["has_file"]),
                       "at": _text_time(r["finished_at"] or r["processed_at"])} for r in rows}
+
+
+async def _erasures(db: Database, ids: set[str]) -> dict[str, dict]:
+    """A person's erasure for every appliance: the salted digest of their e-mail, never the e-mail."""
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    rows = await db.execute(f"SELECT id, salt, digest FROM erasures WHERE id IN ({marks})", *ids)
+    return {r["id"]: {"salt": r["salt"], "digest": r["digest"]} for r in rows}
 
 
 def _text_time(value: Any) -> str | None:

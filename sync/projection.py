@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from cloud import audit as cloud_audit
+from cloud import privacy as cloud_privacy
 from cloud.db import Database, moment
 from cloud.devices import DeviceAuth
 from cloud.requests import PURPOSES
@@ -71,6 +73,7 @@ REQUEST_COLUMNS = ("id", "account_id", "publication_id", "description", "purpose
 RECORD_ENTITIES = ("ticket", "fetch_request", "scan", "locker_use", "locker", "publication_use")
 DELIVERABLE_COLUMNS = ("id", "office_code", "device_id", "account_id", "visit_id", "pages", "sha256", "bytes",
                        "scanned_at", "received_at")
+AUDIT_COLUMNS = cloud_audit.COLUMNS
 
 
 @dataclass
@@ -98,11 +101,14 @@ class Projection:
         self.records = _Table("edge_records", RECORD_COLUMNS, ("entity", "record_id"))
         self.requests = _Table("softcopy_requests", REQUEST_COLUMNS, ("id",))
         self.deliverables = _Table("deliverables", DELIVERABLE_COLUMNS, ("id",))
+        self.audit = _Table("audit_log", AUDIT_COLUMNS, ("id",))
         self.rated_visits: dict[str, str] = {}  # visit id → rating id, for one rating per visit
         self.trackings: dict[str, str] = {}
         self.accounts: dict[str, str | None] = {}  # e-mail → account id (None: to be made)
         self.account_names: dict[str, str] = {}
         self.publications: dict[tuple[str, int], str] = {}
+        self.erased_visits: list[str] = []  # visits a person's erasure anonymised at the desk (cloud.privacy)
+        self.erasures: list[tuple[str, str]] = []  # (salt, digest) of erasures made at the desk
 
     async def load(self, events: list[Event]) -> None:
         ids: dict[str, set[str]] = {}
@@ -152,15 +158,17 @@ class Projection:
 
     async def flush(self) -> None:
         await self._make_accounts()
-        for table in (self.visits, self.ratings, self.complaints, self.records, self.requests, self.deliverables):
+        for table in (self.visits, self.ratings, self.complaints, self.records, self.requests, self.deliverables,
+                      self.audit):
             if not table.dirty:
                 continue
             rows = [tuple(table.rows[key][c] for c in table.columns) for key in sorted(table.dirty)]
             updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
             conflict = f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
-            if table.name in ("softcopy_requests", "deliverables"):  # the cloud's once it has them
+            if table.name in ("softcopy_requests", "deliverables", "audit_log"):  # the cloud's once it has them
                 conflict = " ON CONFLICT (id) DO NOTHING"
             await bulk_insert(self.db, table.name, table.columns, rows, conflict)
+        await cloud_privacy.after_batch(self.db, self.now, self.device, self.erased_visits, self.erasures)
 
     async def _make_accounts(self) -> None:
         """Visitors who asked for softcopy at the desk get a portal account under their e-mail (unverified, without a
@@ -182,7 +190,7 @@ class Projection:
     # --- rules per kind of record ---
 
     def apply(self, event: Event) -> None:
-        kinds = ("visit", "rating", "complaint", "softcopy_request")
+        kinds = ("visit", "rating", "complaint", "softcopy_request", "audit", "erasure")
         rule = getattr(self, f"_{event.entity}", None) if event.entity in kinds else None
         if rule is None:
             if event.entity not in RECORD_ENTITIES:
@@ -220,6 +228,12 @@ class Projection:
             if current:  # the same visit again (sent twice under two ids): keep the later service times
                 row |= {k: current[k] for k in ("service_started_at", "wait_s", "checked_out_at") if current[k]}
             self.visits.put(row)
+            return
+        if e.op == "anonymised":  # edge.privacy: the identity went; an erasure takes the institution too
+            if current is not None and p.get("reason") == "erasure":
+                self.visits.put(current | {"institution": None})
+            if p.get("reason") == "erasure":
+                self.erased_visits.append(e.entity_id)
             return
         if current is None:
             raise Refused(f"visit {e.op} before the visit is known")
@@ -285,6 +299,10 @@ class Projection:
                 "updated_at": self.now, "clock_flag": flag,
             })
             return
+        if e.op == "anonymised":  # edge.privacy: the complainant's contact is gone
+            if current is not None:
+                self.complaints.put(current | {"contact": None, "updated_at": self.now})
+            return
         if current is None:
             raise Refused(f"complaint {e.op} before the complaint is known")
         if e.op not in skm.STATUSES:
@@ -309,6 +327,8 @@ class Projection:
             if current.get("office_code") != self.device.office_code:
                 raise Refused("softcopy request belongs to another office")
             return  # already here: the cloud owns its status from now on
+        if p.get("erased") is True:  # its person was erased at the desk before it went up: nobody to serve
+            return
         email = p.get("email")
         if not isinstance(email, str) or email_problem(email.strip().lower()):
             raise Refused("softcopy request without a valid e-mail")
@@ -349,6 +369,32 @@ class Projection:
             "pages": p["pages"], "sha256": sha, "bytes": p.get("bytes") if _int(p.get("bytes")) else 0,
             "scanned_at": when(_required(p, "finished_at")), "received_at": self.now,
         })
+
+    def _audit(self, e: Event, when, flag) -> None:
+        """A line of the appliance's trail, kept once (its id) with the sender's office and device; never changed."""
+        p = e.payload
+        if e.op != "record" or p.get("id", e.entity_id) != e.entity_id:
+            raise Refused("an audit line is only ever recorded, under its own id")
+        detail = p.get("detail")
+        if not isinstance(detail, dict):
+            raise Refused("an audit line's detail must be an object")
+        try:
+            row = cloud_audit.line(when(_required(p, "at")), actor=_short(p.get("actor"), 64),
+                                   action=_short(_required(p, "action"), 40), target=_short(p.get("target"), 120) or "",
+                                   detail=detail, address=_short(p.get("address"), 64),
+                                   office_code=self.device.office_code, device_id=self.device.device_id,
+                                   line_id=e.entity_id[:36], origin="edge", received_at=self.now)
+        except ValueError as exc:
+            raise Refused(str(exc)[:200]) from None
+        if (e.entity_id,) not in self.audit.rows:
+            self.audit.put(row)
+
+    def _erasure(self, e: Event, when, flag) -> None:
+        """A person's erasure made at a desk, naming them by a salted digest (sync/PROTOCOL.md, "Erasures")."""
+        salt, digest = e.payload.get("salt"), e.payload.get("digest")
+        if e.op != "requested" or not _hex(salt, 32) or not _hex(digest, 64):
+            raise Refused("an erasure needs a 32-digit hex salt and a 64-digit hex digest")
+        self.erasures.append((salt, digest))
 
     def _record(self, e: Event, when, flag) -> None:
         current = self.records.rows.get((e.entity, e.entity_id))
@@ -396,6 +442,10 @@ def _required(payload: dict, key: str) -> Any:
     if payload.get(key) is None:
         raise Refused(f"{key} is missing")
     return payload[key]
+
+
+def _hex(value: Any, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and all(c in "0123456789abcdef" for c in value)
 
 
 def _int(value: Any) -> bool:

@@ -1,0 +1,54 @@
+"""Personal-data rules both sides share (UU No. 27/2022, Pelindungan Data Pribadi): how an e-mail is named in the
+audit trail without being stored, how an erasure names its person across the sync, and the retention cut-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+ERASED_NAME = "(dihapus)"  # what an anonymised record shows where the name was
+
+
+def normalise(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def mask(email: str) -> str:
+    """r***@example.com: enough for staff to recognise a request, not enough to write to the person."""
+    local, _, domain = normalise(email).partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def tag(email: str, key: bytes) -> str:
+    """The audit line's target: a short keyed hash, the same for the same e-mail on one side, useless elsewhere."""
+    return "email:" + hmac.new(key, normalise(email).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def erasure_digest(email: str, salt: str | None = None) -> tuple[str, str]:
+    """(salt, digest) naming a person in an erasure sent through the sync. The salt is new for every erasure, so the
+    journal that carries it holds no e-mail and no value that matches across erasures or other tables."""
+    salt = salt or secrets.token_hex(16)
+    return salt, hmac.new(bytes.fromhex(salt), normalise(email).encode(), hashlib.sha256).hexdigest()
+
+
+def matches(email: str, salt: str, digest: str) -> bool:
+    try:
+        return hmac.compare_digest(erasure_digest(email, salt)[1], digest)
+    except ValueError:  # a salt that is not hex: names nobody
+        return False
+
+
+def months_before(now: datetime, months: int) -> datetime:
+    """The same moment `months` calendar months earlier (the 31st becomes the month's last day)."""
+    total = now.year * 12 + now.month - 1 - months
+    year, month = divmod(total, 12)
+    month += 1
+    for day in (now.day, 30, 29, 28):
+        try:
+            return now.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
