@@ -32,6 +32,20 @@ class AccountError(Exception):
         self.status, self.detail, self.errors, self.retry_after = status, detail, errors or {}, retry_after
 
 
+STAFF_ROLES = ("staff", "admin")
+
+
+def audit_actor(email: str, account: dict | None) -> str:
+    """How the audit trail names who signs in. Staff by their work e-mail (an admin must see who acted); a reader by
+    the account's id and anyone else by a masked e-mail: the trail is append-only, so it holds no reader's e-mail that
+    an erasure could not take back."""
+    if account and account.get("role") in STAFF_ROLES:
+        return email
+    if account:
+        return f"pembaca:{account['id']}"
+    return mask(email)
+
+
 @dataclass(frozen=True)
 class AccountView:
     id: str
@@ -104,14 +118,15 @@ class Accounts:
         await Session.insert(Session(
             id=self._hash(token), account_id=row["id"], created_at=now, expires_at=now + SESSION_TTL
         ))
-        await audit.record(self.db, now, actor=email, action="signin.ok", target=f"account:{row['id']}",
-                           detail={"role": row["role"]}, address=address)
+        await audit.record(self.db, now, actor=audit_actor(row["email"], row), action="signin.ok",
+                           target=f"account:{row['id']}", detail={"role": row["role"]}, address=address)
         return token, AccountView.of(row)
 
     async def _signin_failed(self, email: str, reason: str, address: str | None, now: datetime) -> None:
-        """The name typed (cut short) and why; never the password."""
-        await audit.record(self.db, now, actor=email, action="signin.failed", detail={"reason": reason},
-                           address=address)
+        """Who it was meant to be (see audit_actor) and why; never the password."""
+        row = await Account.select(Account.id, Account.role).where(Account.email == email).first()
+        await audit.record(self.db, now, actor=audit_actor(email, row), action="signin.failed",
+                           detail={"reason": reason}, address=address)
 
     async def by_session(self, token: str | None) -> AccountView | None:
         if not token:
@@ -127,7 +142,8 @@ class Accounts:
             account = await self.by_session(token)
             await Session.delete().where(Session.id == self._hash(token))
             if account:
-                await audit.record(self.db, self.clock.now(), actor=account.email, action="signout",
+                await audit.record(self.db, self.clock.now(), actor=audit_actor(account.email, account.as_json()),
+                                   action="signout",
                                    target=f"account:{account.id}", address=address)
 
     # password reset

@@ -7,6 +7,7 @@ app starts and stops in its lifespan, on the event loop that serves the requests
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 import warnings
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
@@ -25,7 +26,9 @@ class Database:
         self.kind = database_kind(url)
         self.pool_size = pool_size
         if self.kind == "sqlite":
-            self.engine = SQLiteEngine(path=unquote(url[len("sqlite:///"):]), timeout=15)
+            path = Path(unquote(url[len("sqlite:///"):]))
+            path.parent.mkdir(parents=True, exist_ok=True)  # a fresh data folder: the first command makes it
+            self.engine = SQLiteEngine(path=str(path), timeout=15)
         else:
             # Piccolo connects once here to read the server version and only warns when it cannot; the first query
             # then reports an unreachable server properly, so that warning is not repeated.

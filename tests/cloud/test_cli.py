@@ -47,3 +47,10 @@ def test_unreachable_postgresql_is_a_message_not_a_traceback(tmp_path):
 def test_the_appliance_commands_never_import_the_cloud():
     probe = "import sys, pst.cli; assert not any(m.split('.')[0] in ('piccolo', 'asyncpg', 'cloud') for m in sys.modules)"
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_the_first_command_on_a_fresh_machine_makes_the_data_folder(tmp_path):
+    env = {"PST_DATA_DIR": str(tmp_path / "belum" / "ada"), "PST_CLOUD_SECRET": "k" * 40}
+    result = run(env, "cloud", "office", "add", "7401", "BPS Kabupaten Kolaka")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "belum" / "ada" / "cloud.db").is_file()
