@@ -7,6 +7,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from litestar import Request, Router, get
+from litestar.response import Template
 
 from cloud import audit
 from cloud.accounts import AccountView
@@ -64,7 +65,7 @@ async def api_audit(request: Request, accounts: AccountsDep) -> dict:
 
 
 @get("/audit")
-async def audit_page(request: Request, accounts: AccountsDep) -> object:
+async def audit_page(request: Request, accounts: AccountsDep) -> Template:
     admin = await _signed_in(request, accounts)
     if admin.role != "admin":
         raise _Forbidden(admin, "Hanya admin yang dapat membaca jejak audit.")

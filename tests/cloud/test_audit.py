@@ -346,6 +346,7 @@ def test_admins_read_the_trail_on_the_page_and_in_json(portal):
     page = client.get("/kantor/audit", params={"action": "device", "office": "7400"})
     assert page.status_code == 200 and "device.add" in page.text and "signin.ok" not in page.text
     assert "WITA" in page.text and 'href="/kantor/audit"' in page.text
+    assert page.headers["content-type"].startswith("text/html")  # a page, not its source shown as JSON
     answer = client.get("/api/audit", params={"person": EMAILS["admin"], "action": "device.add"})
     assert answer.status_code == 200 and answer.json()["total"] >= 1
     assert {line["action"] for line in answer.json()["lines"]} == {"device.add"}
