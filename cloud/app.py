@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from litestar import Litestar, get
@@ -18,9 +19,10 @@ from cloud.db import Database
 from cloud.devices import Devices
 from cloud.locations import Locations
 from cloud.demo_catalogue import seed_demo_catalogue
-from cloud.errors import ApiError, error_response
+from cloud.errors import ApiError, document_errors, error_response
 from cloud.mail import SmtpMailer
 from cloud.migrations import migrate
+from cloud.privacy import Privacy, run_daily
 from cloud.quality import Quality
 from cloud.reading import Reading
 from cloud.requests import Requests
@@ -28,9 +30,12 @@ from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, r
 from cloud.routes import requests as request_routes
 from cloud.routes import SESSION_COOKIE, deliverables, locations
 from cloud.routes import sync as sync_routes
+from cloud.routes import audit as audit_routes
+from cloud.routes import privacy as privacy_routes
 from cloud.settings import CloudSettings, ConfigError
 from cloud.upload_gate import UploadGate
 from pst.clock import Clock, SystemClock
+from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "pst_cloud_csrf"
@@ -56,13 +61,15 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     asked = Requests(db, clock, service.mailer, settings.data_dir, settings.public_url)
     devices = Devices(db, clock, key)
     places = Locations(db, clock)
+    personal = Privacy(db, clock, key, settings.data_dir, settings.identity_months)
     routes = [
         healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
         *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes,
-        *locations.routes,
+        *locations.routes, *audit_routes.routes, *privacy_routes.routes,
     ]
     if settings.demo:
         routes += dev.routes
+    document_errors(routes)
 
     async def start() -> None:
         await db.start()
@@ -71,6 +78,17 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             await db.execute("PRAGMA optimize")
         if settings.demo:  # an empty demo portal gets the demo catalogue; a real import is never touched
             await seed_demo_catalogue(db, clock, settings.data_dir)
+        # the daily retention of personal data (cloud.privacy): once a day across every worker and host
+        app.state.retention_stop = asyncio.Event()  # made on the loop that serves (an app may be started again)
+        app.state.retention = asyncio.create_task(
+            run_daily(db, clock, settings.identity_months, settings.data_dir, app.state.retention_stop))
+
+    async def stop() -> None:
+        if getattr(app.state, "retention", None) is not None:
+            app.state.retention_stop.set()
+            await app.state.retention
+            app.state.retention = None
+        await db.stop()
 
     app = Litestar(
         route_handlers=routes,
@@ -83,17 +101,24 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             "devices": Provide(lambda: devices, sync_to_thread=False),
             "locations": Provide(lambda: places, sync_to_thread=False),
             "quality": Provide(lambda: Quality(db, clock), sync_to_thread=False),
+            "privacy": Provide(lambda: personal, sync_to_thread=False),
         },
         on_startup=[start],
         middleware=[DefineMiddleware(UploadGate, accounts=service, cookie=SESSION_COOKIE)],
-        on_shutdown=[db.stop],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        on_shutdown=[stop],
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: engine.engine.globals.update(
+                privacy_months=settings.identity_months,
+                privacy_contact=settings.privacy_contact or "petugas PST di kantor BPS yang Anda kunjungi"),
+        ),
         # the JSON API accepts only application/json (see routes.json_object); every HTML form carries a token
         csrf_config=CSRFConfig(
             secret=key.decode(), cookie_name=CSRF_COOKIE, cookie_samesite="lax", exclude=["/api/", "/sync/"],
-            cookie_secure=settings.public_url.startswith("https://"),
+            cookie_secure=settings.public_url.startswith("https://"), cookie_httponly=True,
         ),
         exception_handlers={AccountError: error_response, CatalogueError: error_response, Exception: error_response},
+        before_send=[security_headers(strict_transport=True, public_https=settings.public_url.startswith("https://"))],
         debug=False,
     )
     app.state.settings = settings

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, get
@@ -11,19 +13,20 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException, NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from edge.appliance import Appliance, secret_key
-from edge.errors import error_response
+from edge.errors import document_errors, error_response
 from edge.i18n import Languages
 from edge.routes import (
+    audit,
     catalogue,
     console,
     display,
@@ -31,6 +34,7 @@ from edge.routes import (
     kiosk,
     language,
     lockers,
+    privacy,
     quality,
     reports,
     scans,
@@ -39,10 +43,13 @@ from edge.routes import (
     staff,
 )
 from edge.settings import EdgeSettings
+from edge.store import MESSAGES, StoreUnavailable, disk_fault
 from hardware.builder import Hardware
 from pst.clock import Clock
+from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "pst_session"
 CSRF_COOKIE = "pst_csrf"
 
@@ -58,9 +65,33 @@ def handle_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc)
 
 
-def configure_templates(env, languages, settings: EdgeSettings) -> None:
+def no_such_file(request: Request, exc: Exception) -> Response:
+    """A path the file system cannot even look up (a NUL byte; a name too long, which Litestar's file adapter turns
+    into a 500) is simply not there."""
+    return error_response(request, NotFoundException("Berkas tidak ditemukan"))
+
+
+def storage_refused(request: Request, exc: Exception) -> Response | Template:
+    """A write the store refused (disk full or failing, database damaged), or a read a damaged file could not
+    answer: 507 (full) or 503 with the reason in Indonesian, never a 500; a page gets a page with the banner."""
+    store = request.app.state.appliance.store
+    state = exc.state if isinstance(exc, StoreUnavailable) else disk_fault(exc)
+    if state is None:
+        log.error("database error on %s", request.url.path, exc_info=exc)
+        return error_response(request, exc)
+    store.refuse(state)
+    status = 507 if state == "full" else 503
+    if request.url.path.startswith(("/api/", "/_sim/", "/healthz")):
+        return Response({"detail": MESSAGES[state], "errors": {}}, status_code=status)
+    return Template("storage_fault.html", status_code=status,
+                    context={"office": request.app.state.appliance.config.office})
+
+
+def configure_templates(env, languages, settings: EdgeSettings, appliance: Appliance) -> None:
     languages.install(env)
     env.globals["sim_mode"] = settings.hardware == "sim"  # pages show the simulated devices' controls
+    # every page says so while the store refuses writes (base.html)
+    env.globals["storage_notice"] = lambda: MESSAGES.get(appliance.store.state) if appliance.store else None
 
 
 def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Hardware | None = None) -> Litestar:
@@ -68,13 +99,19 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     routes = [
         healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
         *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes, *softcopy.routes,
-        create_static_files_router(path="/static", directories=[HERE / "static"]),
+        *privacy.routes,
+        *audit.routes,
+        create_static_files_router(path="/static", directories=[HERE / "static"],
+                                   exception_handlers={ValueError: no_such_file, OSError: no_such_file,
+                                                       InternalServerException: no_such_file}),
     ]
     if settings.hardware == "sim":
         routes += [*sim.routes, *scans.sim_routes]
+    document_errors(routes)
     secret = secret_key(settings.data_dir)
     languages = Languages.load()
     channels = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=[display.CHANNEL])
+    tls = settings.public_url.startswith("https://")  # mostly plain HTTP on the office LAN: Secure cookies only then
 
     def start() -> None:
         appliance.start()
@@ -93,18 +130,22 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         on_shutdown=[lambda: appliance.stop()],
         template_config=TemplateConfig(
             directory=HERE / "templates", engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: configure_templates(engine.engine, languages, settings),
+            engine_callback=lambda engine: configure_templates(engine.engine, languages, settings, appliance),
         ),
         middleware=[
             DefineMiddleware(language.language_middleware, languages=languages),
-            ServerSideSessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600).middleware,
+            ServerSideSessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600, httponly=True,
+                                    secure=tls).middleware,
         ],
         stores={"sessions": FileStore(settings.data_dir / "sessions", create_directories=True)},
         # JSON endpoints rely on the SameSite=Strict session cookie; every HTML form carries a token.
         csrf_config=CSRFConfig(
             secret=secret.hex(), cookie_name=CSRF_COOKIE, cookie_samesite="strict", exclude=["/api/", "/_sim/"],
+            cookie_secure=tls, cookie_httponly=True,  # the token reaches forms through csrf_input, never through JS
         ),
-        exception_handlers={HTTPException: handle_error},
+        exception_handlers={HTTPException: handle_error, StoreUnavailable: storage_refused,
+                            sqlite3.DatabaseError: storage_refused},
+        before_send=[security_headers(strict_transport=False)],
         debug=False,
     )
     app.state.appliance = appliance

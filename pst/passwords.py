@@ -31,7 +31,9 @@ def password_weakness(password: str, user_inputs: Iterable[str] = ()) -> str | N
     from zxcvbn import zxcvbn  # imported here: the estimator loads its word lists on first use
 
     words = [w for text in user_inputs if text for w in (text, *text.replace("@", " ").replace(".", " ").split())]
-    result = zxcvbn(password[:100], user_inputs=words)  # zxcvbn slows down sharply on very long input
+    # zxcvbn refuses more than 72 characters (ValueError, a 500) and slows down sharply before that: the first 72
+    # judge the strength, and a longer password is at least as strong
+    result = zxcvbn(password[:72], user_inputs=words)
     if result["score"] >= MIN_SCORE:
         return None
     return f"{TOO_EASY}: {_reason(result)}"

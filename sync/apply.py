@@ -137,7 +137,7 @@ async def apply_batch(db: Database, device: DeviceAuth, batch: Batch, now: datet
         async with db.transaction():
             return await _apply(db, device, batch, batch.events, now)
     except Exception as exc:
-        if len(batch.events) <= 1 or not refused_by_data(exc):
+        if not refused_by_data(exc):
             raise  # a lost connection, a deadlock: the agent will send the batch again
         # Something the checks did not foresee made the database refuse the batch. Apply it event by event, so
         # the one that fails is set aside and the others go through; never let it stop the appliance's sync.

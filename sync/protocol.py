@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import gzip
 import io
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from pst.bodies import too_deep
 
 VERSION = 1
 PREFIX = "/sync/v1"
 MAX_BATCH = 1000  # events per uplink request
 MAX_BODY = 8 * 2**20  # bytes of an uncompressed request body
 CREDENTIAL_HEADER = "Authorization"  # "Bearer <credential>"
+MAX_SEQ = 2**63 - 1  # sequences and cursors are SQL BIGINTs on both sides
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+EPOCH = r"^[0-9A-Za-z._:-]{1,36}$"  # an appliance database's id (a UUID); also the state request's `epoch`
+Epoch = Annotated[str, msgspec.Meta(pattern=EPOCH)]
+Text = Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*$")]  # PostgreSQL's text cannot hold a NUL character
 
 
 class Enrol(msgspec.Struct, forbid_unknown_fields=True):
@@ -36,11 +43,11 @@ class Event(msgspec.Struct, forbid_unknown_fields=True):
     """One outbox row. `created_at` is the appliance's wall clock; `hlc` its ordering stamp; `clock_flag` says the
     wall clock was not trustworthy, and then `corrected_at` (when known) is the cloud-clock time of the event."""
 
-    event_id: str
-    seq: int
-    entity: str
-    entity_id: str
-    op: str
+    event_id: Text
+    seq: Seq
+    entity: Text
+    entity_id: Text
+    op: Text
     payload: dict[str, Any]
     created_at: str
     hlc: str | None = None
@@ -52,9 +59,9 @@ class Batch(msgspec.Struct, forbid_unknown_fields=True):
     """Events of one appliance database (`epoch`) in sequence order, starting right after the cloud's cursor.
     `epoch_start` is the lowest sequence the appliance still holds: where a cursor the cloud does not know begins."""
 
-    epoch: str
-    epoch_start: int
-    events: list[Event]
+    epoch: Epoch
+    epoch_start: Seq
+    events: Annotated[list[Event], msgspec.Meta(max_length=MAX_BATCH)]
 
 
 class Ack(msgspec.Struct):
@@ -104,5 +111,22 @@ def decode(body: bytes, kind: type, gzipped: bool = False) -> Any:
             body = stream.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             raise ValueError("body too large")
+    if too_deep(body):  # msgspec recurses once per level: refused before it starts
+        raise ValueError("body nested too deeply")
     return msgspec.json.decode(body, type=kind)
 
+
+
+def json_schema(kind: type) -> dict[str, Any]:
+    """The JSON Schema of a wire type with every reference written out, for the cloud's OpenAPI document."""
+    schema = msgspec.json.schema(kind)
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[1]])
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(value) for value in node] if isinstance(node, list) else node
+
+    return inline(schema)

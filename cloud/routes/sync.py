@@ -24,9 +24,10 @@ from litestar.di import NamedDependency
 from cloud.db import Database
 from cloud.devices import DeviceAuth, Devices
 from cloud.errors import ApiError
+from cloud.openapi import BATCH, ENROL, STATE_QUERY, documented
 from pst.clock import Clock
 from sync import apply
-from sync.protocol import MAX_BODY, PREFIX, Batch, Enrol, decode, encode
+from sync.protocol import EPOCH, MAX_BODY, MAX_SEQ, PREFIX, Batch, Enrol, decode, encode
 
 log = logging.getLogger(__name__)
 DevicesDep = NamedDependency[Devices]
@@ -57,16 +58,16 @@ async def _body(request: Request, kind: type):
         raise ApiError(400, "Isi permintaan sinkronisasi tidak sah", {"body": str(exc)[:200]}) from None
 
 
-@post(f"{PREFIX}/enroll", status_code=201)
+@post(f"{PREFIX}/enroll", status_code=201, operation_class=documented(ENROL))
 async def enroll(request: Request, devices: DevicesDep) -> Response:
     data = await _body(request, Enrol)
-    device, credential = await devices.enroll(data.code)
+    device, credential = await devices.enroll(data.code, request.client.host if request.client else None)
     clock: Clock = request.app.state.clock
     return _json({"device_id": device.device_id, "office_code": device.office_code, "name": device.name,
                   "credential": credential, "cloud_time": clock.now().isoformat(timespec="milliseconds")}, 201)
 
 
-@get(f"{PREFIX}/state")
+@get(f"{PREFIX}/state", operation_class=documented(query=STATE_QUERY, required=("epoch",)))
 async def state(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
     device = await _device(request, devices)
     epoch = request.query_params.get("epoch", "")
@@ -74,13 +75,13 @@ async def state(request: Request, devices: DevicesDep, db: DatabaseDep) -> Respo
         after = int(request.query_params.get("after", "0"))
     except ValueError:
         after = -1
-    if not 0 < len(epoch) <= 36 or after < 0:
+    if not re.fullmatch(EPOCH, epoch) or not 0 <= after <= MAX_SEQ:
         raise ApiError(400, "Parameter tidak sah", {"epoch": "wajib", "after": "bilangan ≥ 0"})
     mark = request.query_params.get("mark", "")[:200]
     return _json(await apply.state(db, device, epoch, after, mark, request.app.state.clock.now()))
 
 
-@post(f"{PREFIX}/events", request_max_body_size=MAX_BODY)
+@post(f"{PREFIX}/events", request_max_body_size=MAX_BODY, status_code=200, operation_class=documented(BATCH))
 async def events(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
     device = await _device(request, devices)
     batch = await _body(request, Batch)

@@ -12,8 +12,10 @@ from litestar.response import Redirect, Response, Template
 from edge.errors import ApiError
 from edge.guestbook import EDUCATION, FIELDS, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES, GuestbookError
 from edge.i18n import N_, language
+from edge.openapi import VISIT, json_body
 from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
+from edge.routes.privacy import notice_context
 from edge.slip import office_time
 from edge.tickets import local_iso
 
@@ -34,7 +36,7 @@ def visit_json(appliance, result) -> dict:
     }
 
 
-@post("/api/visits", status_code=201)
+@post("/api/visits", status_code=201, operation_class=json_body(VISIT))
 async def api_check_in(request: Request, appliance: ApplianceDep) -> Response:
     data = await json_object(request)
     try:
@@ -47,6 +49,7 @@ async def api_check_in(request: Request, appliance: ApplianceDep) -> Response:
 def form_page(appliance, values: dict, errors: dict, ticket=None, status_code: int = 200) -> Template:
     return Template("guestbook.html", status_code=status_code, context={
         "office": appliance.config.office, "values": values, "errors": errors, "ticket": ticket, **CHOICES,
+        **notice_context(appliance),
     })
 
 

@@ -17,6 +17,7 @@ from edge.queue import next_opening
 from edge.routes import ApplianceDep
 from edge.slip import PROMISE, office_time
 from edge.tickets import Ticket, UnknownService, ticket_json
+from pst.bodies import MAX_DEPTH, MAX_JSON, has_nul, too_deep
 
 RESULT_SECONDS = 20  # the result page returns to the big button by itself
 
@@ -25,12 +26,18 @@ async def json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
+    if len(raw) > MAX_JSON:
+        raise ApiError(413, "Isi permintaan terlalu besar", {"body": f"paling banyak {MAX_JSON} bita"})
+    if too_deep(raw):  # before parsing: the parser recurses once per level
+        raise ApiError(400, "Isi permintaan bersarang terlalu dalam", {"body": f"paling dalam {MAX_DEPTH} tingkat"})
     try:
         data = json.loads(raw)
     except ValueError:
         raise ApiError(400, "Isi permintaan bukan JSON yang sah") from None
     if not isinstance(data, dict):
         raise ApiError(400, "Isi permintaan harus berupa objek JSON")
+    if has_nul(data):
+        raise ApiError(400, "Teks tidak boleh memuat karakter NUL", {"body": "karakter NUL (\\u0000)"})
     return data
 
 
