@@ -339,6 +339,45 @@ def m009_search_speed() -> list[Statement]:
         {"sqlite": "CREATE INDEX publications_facets ON publications (year, type, subjects)"},
     ]
 
+
+@migration
+def m010_audit() -> list[Statement]:
+    """The audit trail (cloud.audit): staff acts, sign-ins and exports made here, and the appliances' lines as the
+    sync brings them (origin edge, with the sending office and device). Append-only: UPDATE and DELETE are refused by
+    the database itself. No foreign keys: a line outlives the device or account it names."""
+    refuse = "audit_log is append-only"
+    return [
+        """CREATE TABLE audit_log (
+            id VARCHAR(36) PRIMARY KEY,
+            at TIMESTAMPTZ NOT NULL,
+            actor VARCHAR(64),
+            action VARCHAR(40) NOT NULL,
+            target VARCHAR(120) NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '{}',
+            address VARCHAR(64),
+            office_code VARCHAR(8),
+            device_id VARCHAR(36),
+            origin VARCHAR(5) NOT NULL DEFAULT 'cloud' CHECK (origin IN ('cloud', 'edge')),
+            received_at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX audit_log_at ON audit_log (at)",
+        "CREATE INDEX audit_log_actor ON audit_log (actor, at)",
+        "CREATE INDEX audit_log_action ON audit_log (action, at)",
+        "CREATE INDEX audit_log_target ON audit_log (target, at)",
+        "CREATE INDEX audit_log_office ON audit_log (office_code, at)",
+        {
+            "sqlite": f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+                BEGIN SELECT RAISE(ABORT, '{refuse}'); END""",
+            "postgresql": f"""CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION '{refuse}' USING ERRCODE = 'insufficient_privilege'; END $$""",
+        },
+        {
+            "sqlite": f"""CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+                BEGIN SELECT RAISE(ABORT, '{refuse}'); END""",
+            "postgresql": """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
+        },
+    ]
+
 _PUBLICATION = """catalogue_number VARCHAR(40) NOT NULL,
             year INTEGER NOT NULL,
             title VARCHAR(300) NOT NULL,
@@ -428,3 +467,39 @@ async def _lock(db: Database) -> None:
     """On PostgreSQL, one migrating transaction at a time (SQLite's BEGIN IMMEDIATE already is)."""
     if db.kind == "postgresql":
         await db.execute("SELECT pg_advisory_xact_lock({})", _LOCK_ID)
+
+
+@migration
+def m011_privacy() -> list[Statement]:
+    """Personal data (cloud.privacy, UU No. 27/2022). `erasures`: a person's erasure as the downlink sends it to every
+    office — a salted digest of the e-mail, never the e-mail. `privacy_runs`: one row per day the retention ran, so of
+    several workers and hosts exactly one runs it (the primary key decides). `privacy_file_removals`: files of erased
+scans, deleted from storage once the erasing transaction has committed (by it, or by the hourly check)."""
+    return [
+        """CREATE TABLE erasures (
+            id VARCHAR(36) PRIMARY KEY,
+            salt VARCHAR(32) NOT NULL,
+            digest VARCHAR(64) NOT NULL,
+            origin VARCHAR(5) NOT NULL CHECK (origin IN ('cloud', 'edge')),
+            office_code VARCHAR(8),
+            requested_at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE privacy_runs (
+            day VARCHAR(10) PRIMARY KEY,
+            at TIMESTAMPTZ NOT NULL)""",
+        """CREATE TABLE privacy_file_removals (
+            storage_path VARCHAR(300) PRIMARY KEY,
+            at TIMESTAMPTZ NOT NULL)""",
+    ]
+
+
+@migration
+def m012_signin_throttle() -> list[Statement]:
+    """Wrong sign-ins per client address (cloud.accounts): the throttle every worker shares. A success forgives
+    nothing here, so one account of one's own does not reset the count."""
+    return [
+        """CREATE TABLE signin_failures (
+            id VARCHAR(36) PRIMARY KEY,
+            address VARCHAR(64) NOT NULL,
+            at TIMESTAMPTZ NOT NULL)""",
+        "CREATE INDEX signin_failures_address ON signin_failures (address, at)",
+    ]

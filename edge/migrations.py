@@ -370,3 +370,54 @@ CREATE TABLE softcopy_requests (                   -- made at the desk; from the
     status_at TEXT
 );
 """
+
+
+@migrations()
+def m008_audit(db: Database) -> None:
+    _run_script(db, AUDIT_SQL)
+
+
+AUDIT_SQL = """
+CREATE TABLE audit_log (                           -- edge.audit: staff acts, append-only
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,                              -- UTC, ISO 8601
+    actor TEXT,                                    -- staff username; what was typed for a refused sign-in
+    action TEXT NOT NULL,                          -- dotted: signin.ok, locker.open, export.report
+    target TEXT NOT NULL DEFAULT '',               -- kind:id of the record touched
+    detail TEXT NOT NULL DEFAULT '{}',             -- JSON, never a secret or an ID-card number
+    address TEXT                                   -- the client address of the request
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_actor ON audit_log (actor, at);
+CREATE INDEX audit_log_action ON audit_log (action, at);
+CREATE INDEX audit_log_target ON audit_log (target, at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"""
+
+
+@migrations()
+def m009_privacy(db: Database) -> None:
+    _run_script(db, PRIVACY_SQL)
+
+
+PRIVACY_SQL = """
+ALTER TABLE visits ADD COLUMN anonymised_at TEXT;   -- edge.privacy: identity blanked (retention or erasure)
+CREATE INDEX visits_identity_kept ON visits (checked_in_at) WHERE anonymised_at IS NULL;
+"""
+
+
+@migrations()
+def m010_signin_throttle(db: Database) -> None:
+    _run_script(db, SIGNIN_THROTTLE_SQL)
+
+
+SIGNIN_THROTTLE_SQL = """
+CREATE TABLE signin_failures (                     -- edge.users: wrong sign-ins per client address (the throttle)
+    address TEXT NOT NULL,
+    at TEXT NOT NULL                               -- UTC, ISO 8601
+);
+CREATE INDEX signin_failures_address ON signin_failures (address, at);
+"""
