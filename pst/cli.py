@@ -185,6 +185,52 @@ def edge_backup(dest: Path | None, keep_days: int | None) -> None:
             click.echo(f"older than {keep_days} days, deleted: {gone}")
 
 
+@edge.command("restore", help="Put the newest backup that passes the integrity check (or BACKUP) in place of the "
+              "appliance database; the file it replaces is kept beside it (edge.db.damaged-<time>). Stop `pst edge "
+              "serve` and `pst sync run` first.")
+@click.argument("backup", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Restore even though the current database passes its integrity check "
+              "(what was written since the backup is then only in the file kept aside).")
+def edge_restore(backup: Path | None, force: bool) -> None:
+    from edge.migrations import migrate
+    from edge.store import EdgeStore, StoreCorrupt, check_file, restore_backup, serve_lock
+
+    settings = _edge_settings()
+    with serve_lock(settings.data_dir) as held:
+        if not held:
+            raise PstError("the appliance is running (`pst edge serve` holds this data folder): stop it first, "
+                           "e.g. `systemctl stop pst-edge pst-sync`")
+        if settings.db_path.exists() and not force and check_file(settings.db_path) == "ok":
+            raise PstError(f"{settings.db_path} passes its integrity check: nothing to restore (--force to restore "
+                           "anyway)")
+        backup = backup or _newest_good_backup(settings.data_dir / "backups")
+        if (result := check_file(backup)) != "ok":
+            raise PstError(f"{backup}: integrity check failed ({result.splitlines()[0]}); not restored")
+        try:
+            aside = restore_backup(settings.db_path, backup, datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
+        except StoreCorrupt as exc:
+            raise PstError(str(exc)) from None
+        store = EdgeStore(settings.db_path)
+        try:
+            migrate(store)  # a backup from before an upgrade
+        finally:
+            store.close()
+    click.echo(f"restored {settings.db_path} from {backup} (integrity ok)")
+    if aside is not None:
+        click.echo(f"the database it replaced is kept at {aside}")
+
+
+def _newest_good_backup(folder: Path) -> Path:
+    from edge.store import newest_good_backup
+
+    found, bad = newest_good_backup(folder)
+    for copy, why in bad:
+        click.echo(f"skipped {copy}: integrity check failed ({why})")
+    if found is None:
+        raise PstError(f"no backup in {folder} passes the integrity check (`pst edge backup` makes them)")
+    return found
+
+
 @edge.command("enroll", help="Pair this appliance with the cloud: trade the one-time code from the back office "
               "(or `pst cloud device add`) for the device credential, kept in $PST_DATA_DIR/sync-enrolment.json.")
 @click.option("--cloud", "cloud_url", required=True, help="The portal's address, e.g. https://pustaka.example.id")
@@ -216,6 +262,7 @@ def edge_user() -> None:
 def edge_user_add(name: str, role: str) -> None:
     from edge.migrations import migrate
     from edge.store import EdgeStore
+    from edge.audit import Actor
     from edge.users import UserError, add_user
     from pst.clock import SystemClock
 
@@ -227,7 +274,7 @@ def edge_user_add(name: str, role: str) -> None:
     store = _open_store(settings, EdgeStore)
     try:
         migrate(store)
-        user = add_user(store, SystemClock(), name, role, password)
+        user = add_user(store, SystemClock(), name, role, password, actor=Actor("cli", None))
     except UserError as exc:
         raise PstError(str(exc)) from None
     finally:
@@ -273,6 +320,7 @@ def cloud_serve(demo: bool, workers: int) -> None:
 
     from cloud.app import create_app
     from cloud.mailsink import MailSink
+    from pst.logsafe import uvicorn_log_config
 
     settings = _cloud_settings(demo=demo)
     sink = None
@@ -291,9 +339,10 @@ def cloud_serve(demo: bool, workers: int) -> None:
         if workers > 1:
             _cloud_call(create_app, settings)  # refuse bad settings here, once, before any worker starts
             uvicorn.run("cloud.app:app_from_env", factory=True, workers=workers, host=settings.host,
-                        port=settings.port, log_level="info")
+                        port=settings.port, log_level="info", log_config=uvicorn_log_config())
         else:
-            uvicorn.run(_cloud_call(create_app, settings), host=settings.host, port=settings.port, log_level="info")
+            uvicorn.run(_cloud_call(create_app, settings), host=settings.host, port=settings.port, log_level="info",
+                        log_config=uvicorn_log_config())
     finally:
         if sink is not None:
             sink.stop()
@@ -324,6 +373,7 @@ def cloud_user() -> None:
 def cloud_user_add(email: str, role: str, name: str) -> None:
     import asyncio
 
+    from cloud import audit
     from cloud.accounts import Accounts
     from cloud.db import Database
     from cloud.migrations import migrate
@@ -338,7 +388,12 @@ def cloud_user_add(email: str, role: str, name: str) -> None:
 
     async def add():
         await migrate(db)
-        return await Accounts(db, SystemClock(), None, b"", "").add(email, role, password, name)
+        clock = SystemClock()
+        async with db.transaction():  # the account and its audit line together
+            account = await Accounts(db, clock, None, b"", "").add(email, role, password, name)
+            await audit.record(db, clock.now(), actor="cli", action="account.add", target=f"account:{account.id}",
+                               detail={"role": account.role})
+        return account
 
     account = _cloud_call(asyncio.run, add())
     click.echo(f"staff account {account.email} ({account.role}) added")
@@ -353,7 +408,7 @@ def cloud_office() -> None:
 @click.argument("code")
 @click.argument("name")
 def cloud_office_add(code: str, name: str) -> None:
-    office = _with_devices(lambda devices: devices.add_office(code, name))
+    office = _with_devices(lambda devices: devices.add_office(code, name, actor="cli"))
     click.echo(f"office {office['code']} added")
 
 
@@ -367,10 +422,11 @@ def cloud_device() -> None:
 @click.option("--office", "office", required=True, help="BPS office code, e.g. 7400")
 @click.option("--name", default="Meja depan", show_default=True, help="Name of the appliance")
 def cloud_device_add(office: str, name: str) -> None:
-    device, code = _with_devices(lambda devices: devices.add_device(office, name))
+    device, code = _with_devices(lambda devices: devices.add_device(office, name, actor="cli"))
     click.echo(code)
-    click.echo(f"device {device['id']} of office {device['office_code']}: pst edge enroll --cloud URL --code {code}",
-               err=True)
+    # the code goes to standard output only: standard error is often kept (a journal, a provisioning run's log)
+    click.echo(f"device {device['id']} of office {device['office_code']}: on the appliance, PST_ENROL_CODE=<the code"
+               " above> pst edge enroll --cloud URL", err=True)
 
 
 @cloud_device.command("list", help="Appliances with their state and when they were last seen.")
@@ -383,7 +439,7 @@ def cloud_device_list() -> None:
 @cloud_device.command("revoke", help="Refuse every further sync request of an appliance.")
 @click.argument("device_id")
 def cloud_device_revoke(device_id: str) -> None:
-    if not _with_devices(lambda devices: devices.revoke(device_id)):
+    if not _with_devices(lambda devices: devices.revoke(device_id, actor="cli")):
         raise PstError(f"no active device {device_id}")
     click.echo(f"device {device_id} revoked")
 
@@ -628,10 +684,28 @@ def _serve_edge(settings) -> None:
     import uvicorn
 
     from edge.app import create_app
-    from edge.store import EdgeStore
+    from edge.store import EdgeStore, StoreCorrupt, serve_lock
+    from pst.logsafe import uvicorn_log_config
 
-    _open_store(settings, EdgeStore).close()  # refuse a damaged database before anything listens
+    try:  # a file that is not a database at all is refused; a damaged one is served (pages say so, writes refused)
+        EdgeStore(settings.db_path).close()
+    except StoreCorrupt as exc:
+        raise PstError(f"{exc}; `pst edge restore` puts the newest good backup back") from None
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("edge", "hardware", "pst"):  # python-escpos logs every connection on the root logger
         logging.getLogger(name).setLevel(logging.INFO)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    with serve_lock(settings.data_dir) as held:  # `pst edge restore` refuses while the appliance serves
+        if not held:
+            raise PstError(f"{settings.data_dir}: another `pst edge serve` or `pst edge restore` uses this data folder")
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                    log_config=uvicorn_log_config())
+
+
+def _add_privacy_commands() -> None:
+    from pst.cli_privacy import cloud_privacy, edge_privacy
+
+    edge.add_command(edge_privacy)
+    cloud.add_command(cloud_privacy)
+
+
+_add_privacy_commands()

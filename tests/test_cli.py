@@ -59,7 +59,9 @@ def test_user_add_reads_the_password_from_stdin_and_stores_only_a_hash(run, env)
     again = run("edge", "user", "add", "la_ode", "--role", "admin", input="kata-sandi-panjang\n")
     assert again.exit_code == 1 and "already exists" in again.output
     short = run("edge", "user", "add", "ani", "--role", "admin", input="pendek\n")
-    assert short.exit_code == 1 and "at least 8" in short.output
+    assert short.exit_code == 1 and "minimal 10 karakter" in short.output
+    guessable = run("edge", "user", "add", "ani", "--role", "admin", input="password123\n")
+    assert guessable.exit_code == 1 and "Kata sandi terlalu mudah ditebak" in guessable.output
 
 
 def test_bad_config_is_a_clear_error_not_a_traceback(run, env, tmp_path):
