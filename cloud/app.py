@@ -19,7 +19,7 @@ from cloud.db import Database
 from cloud.devices import Devices
 from cloud.locations import Locations
 from cloud.demo_catalogue import seed_demo_catalogue
-from cloud.errors import ApiError, document_errors, error_response
+from cloud.errors import ApiError, error_response
 from cloud.mail import SmtpMailer
 from cloud.migrations import migrate
 from cloud.privacy import Privacy, run_daily
@@ -35,6 +35,7 @@ from cloud.routes import privacy as privacy_routes
 from cloud.settings import CloudSettings, ConfigError
 from cloud.upload_gate import UploadGate
 from pst.clock import Clock, SystemClock
+from pst.error_body import document_errors
 from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent

@@ -23,7 +23,7 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from edge.appliance import Appliance, secret_key
-from edge.errors import document_errors, error_response
+from edge.errors import error_response
 from edge.i18n import Languages
 from edge.routes import (
     audit,
@@ -46,6 +46,7 @@ from edge.settings import EdgeSettings
 from edge.store import MESSAGES, StoreUnavailable, disk_fault
 from hardware.builder import Hardware
 from pst.clock import Clock
+from pst.error_body import document_errors
 from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
