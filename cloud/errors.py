@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from cloud.accounts import AccountError
 from cloud.catalogue import CatalogueError
+from pst.logsafe import redact_path  # download codes and tokens ride in paths
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def error_response(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
     if status >= 500:  # never show internals
         if not isinstance(exc, HTTPException):
-            log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+            log.exception("unhandled error on %s %s", request.method, redact_path(request.url.path), exc_info=exc)
         return Response({"detail": "Terjadi kesalahan pada server", "errors": {}}, status_code=status)
     errors = getattr(exc, "errors", None)
     if errors is None and isinstance(exc, ValidationException):

@@ -47,6 +47,7 @@ from edge.store import MESSAGES, StoreUnavailable, disk_fault
 from hardware.builder import Hardware
 from pst.clock import Clock
 from pst.error_body import document_errors
+from pst.logsafe import redact_path
 from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
@@ -78,7 +79,7 @@ def storage_refused(request: Request, exc: Exception) -> Response | Template:
     store = request.app.state.appliance.store
     state = exc.state if isinstance(exc, StoreUnavailable) else disk_fault(exc)
     if state is None:
-        log.error("database error on %s", request.url.path, exc_info=exc)
+        log.error("database error on %s", redact_path(request.url.path), exc_info=exc)
         return error_response(request, exc)
     store.refuse(state)
     status = 507 if state == "full" else 503
