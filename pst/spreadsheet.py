@@ -4,7 +4,11 @@ quote (OWASP, CSV injection); numbers and dates are left as they are, so a negat
 
 from __future__ import annotations
 
+import re
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The C0 control characters an XLSX cell cannot hold (openpyxl refuses them): shown as U+FFFD instead
+XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def text_cell(text: str) -> str:
@@ -20,7 +24,7 @@ def cell(value: object) -> object:
 def append_row(sheet, values) -> None:
     """Appends a row to an openpyxl worksheet with every text typed as a string: openpyxl would otherwise turn a text
     beginning with "=" into a formula cell."""
-    row = [cell(value) for value in values]
+    row = [XLSX_ILLEGAL.sub("\ufffd", value) if isinstance(value, str) else value for value in map(cell, values)]
     sheet.append(row)
     for column, value in enumerate(row, start=1):
         if isinstance(value, str):

@@ -92,6 +92,21 @@ def test_the_appliance_exports_write_hostile_institutions_as_text(desk):
     assert all(isinstance(count, int) and count == 1 for name, count in shown.items() if name.startswith("'"))
 
 
+def test_control_characters_typed_by_a_visitor_do_not_break_the_xlsx(client, app, clock):
+    """openpyxl refuses the C0 control characters in a cell; a visitor's text holding one still exports."""
+    add_user(app.state.appliance.store, clock, "kepala", "admin", "rahasia-kepala-1")
+    assert client.post("/api/session", json={"username": "kepala", "password": "rahasia-kepala-1"}).status_code == 200
+    answer = client.post("/api/visits", json=GUEST | {"email": "tamu@example.id", "institution": "Dinas\x07 PU\x1b"})
+    assert answer.status_code == 201, answer.text
+    exported = client.get("/petugas/laporan/xlsx", params=MONDAY)
+    assert exported.status_code == 200
+    shown = {row[0] for row in load_workbook(io.BytesIO(exported.content))["Instansi"].iter_rows(
+        min_row=5, values_only=True) if row[0]}
+    assert "Dinas\ufffd PU\ufffd" in shown
+    assert client.get("/petugas/laporan/csv", params=MONDAY).status_code == 200
+    assert client.get("/petugas/laporan/pdf", params=MONDAY).status_code == 200
+
+
 def test_the_portal_exports_write_synced_hostile_text_as_text(desk, app, cloud, tmp_path):  # noqa: F811
     """The guestbook's visits reach the portal through the real sync; one more visit comes with a hostile occupation
     and education kept raw (as another appliance could send them), tab and carriage return included."""
