@@ -70,7 +70,8 @@ def test_visitor_takes_a_number_fills_the_guestbook_on_a_phone_and_is_called_on_
     board_page.add_init_script(COUNT_BOARD_EVENTS)
     board_page.goto("/layar")
     board_page.evaluate(MARK_LOADED)
-    board_page.wait_for_function("window.__boardEvents >= 1")
+    # a function, not an expression: Playwright polls an expression with eval, which the page's CSP refuses
+    board_page.wait_for_function("() => window.__boardEvents >= 1")
     expect(board_page.locator("#now-number")).to_have_text("—")
     screenshot(board_page, "board-before-call")
 
@@ -89,7 +90,7 @@ def test_visitor_takes_a_number_fills_the_guestbook_on_a_phone_and_is_called_on_
         # (e) the board shows the call without reloading, and asks the appliance for the spoken call
         expect(board_page.locator("#now-number")).to_have_text("A001", timeout=3_000)
         expect(board_page.locator("#now-counter")).to_have_text("Silakan ke loket 1")
-        board_page.wait_for_function("document.body.dataset.lastCall === 'A001@1'", timeout=3_000)
+        expect(board_page.locator("body")).to_have_attribute("data-last-call", "A001@1", timeout=3_000)
     assert board_page.evaluate("window.__loadedOnce") is True, "the board reloaded instead of updating live"
     assert board_page.evaluate("window.__boardEvents") == 1, "the board's event stream reconnected"
     assert spoken.value.status in (200, 206)  # a media element may ask for a range
