@@ -1,5 +1,7 @@
 """Portal accounts: registration with a mailed verification link, sign-in with a lockout counted in the database,
-sign-out, and password reset by mailed link. Errors carry the HTTP status and the per-field messages shown to users.
+sign-out, and password reset by mailed link. An account the desk made for a visitor's e-mail has no password until
+she chooses one through a one-time link, mailed when she registers or with any mail the portal sends her.
+Errors carry the HTTP status and the per-field messages shown to users.
 """
 
 from __future__ import annotations
@@ -7,9 +9,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote, urlsplit
 
 from cloud import audit, credentials
 from cloud.db import Database, is_unique_violation
+from cloud.account_mail import FORGOT_NOTE, SET_PASSWORD_NOTE, activation_mail, reset_mail, verify_mail
 from cloud.mail import Mail, MailError, SmtpMailer
 from cloud.tables import ROLES, Account, AccountToken, LoginAttempt, Session
 from pst import throttle
@@ -20,10 +24,14 @@ from pst.privacy import mask  # an address in a log line is personal data
 log = logging.getLogger(__name__)
 VERIFY_TTL = timedelta(hours=48)
 RESET_TTL = timedelta(hours=1)
+SET_PASSWORD_TTL = timedelta(days=7)  # a desk visitor may read the mail days later; one use only
+ACTIVATION_GAP = timedelta(minutes=5)  # registering her address again and again does not flood her inbox
 SESSION_TTL = timedelta(days=14)
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 BAD_TOKEN = "Tautan tidak sah, sudah dipakai, atau sudah kedaluwarsa"
+NO_PASSWORD = "!"  # an account made from the desk (sync) or erased: no password opens it
+HOME = "/akun"
 
 
 class AccountError(Exception):
@@ -69,9 +77,71 @@ class Accounts:
     # registration and verification
 
     async def register(self, email: str, name: str, password: str) -> AccountView:
-        """A reader account, not verified yet; the verification mail goes out before the account is committed."""
+        """A reader account, not verified yet; the verification mail goes out before the account is committed.
+        An address the desk already gave an account (no password yet) gets that account's activation mail instead,
+        with the same answer, so a registration never tells whether an address was known."""
         email = credentials.normalise_email(email)
+        row = await Account.select(Account.id, Account.name, Account.password_hash, Account.role).where(
+            Account.email == email).first()
+        if row and row["role"] == "reader" and not has_password(row["password_hash"]):
+            return await self._activate(row, email, name, password)
         return await self._insert(email, name, password, "reader", verified=False, send_verification=True)
+
+    async def _activate(self, row: dict, email: str, name: str, password: str) -> AccountView:
+        """The desk's account becomes hers once she opens the mailed link and chooses a password there: the
+        password typed here is checked like any other but not kept, since nothing proves yet that she owns the
+        address. Hashing it anyway keeps this answer as slow as a new account's."""
+        name = _checked(email, name, password)
+        credentials.hash_password(password)
+        if await self._recently_activated(row["id"]):
+            return AccountView(row["id"], email, name, "reader", False)
+        try:
+            async with self.db.transaction():
+                link = await self.set_password_link(row["id"], HOME)
+                await self.mailer.send(activation_mail(email, row["name"], link))
+        except MailError:
+            log.exception("activation mail to %s not sent", mask(email))
+            raise AccountError(503, "Email verifikasi tidak dapat dikirim; coba lagi nanti") from None
+        return AccountView(row["id"], email, name, "reader", False)
+
+    async def _recently_activated(self, account_id: str) -> bool:
+        since = self.clock.now() - ACTIVATION_GAP
+        return await AccountToken.exists().where(
+            (AccountToken.account_id == account_id) & (AccountToken.kind == "setpass")
+            & AccountToken.used_at.is_null() & (AccountToken.created_at > since))
+
+    async def set_password_link(self, account_id: str, next_path: str) -> str:
+        """A one-time link (SET_PASSWORD_TTL) to choose a password, leading on to `next_path` once chosen."""
+        token = await self._new_token(account_id, "setpass", SET_PASSWORD_TTL)
+        return f"{self.public_url}/akun/buat-sandi?token={token}&next={quote(safe_next(next_path), safe='/')}"
+
+    async def send(self, mail: Mail) -> None:
+        """Mail that announces something to a reader: an account without a password gets a set-password link that
+        leads on to `mail.next`; one with a password is reminded of "Lupa kata sandi". Raises MailError."""
+        row = await Account.select(Account.id, Account.password_hash).where(Account.email == mail.to).first()
+        if row is not None and not has_password(row["password_hash"]):
+            link = await self.set_password_link(row["id"], mail.next or HOME)
+            extra = SET_PASSWORD_NOTE.format(link=link)
+        else:
+            extra = FORGOT_NOTE.format(link=f"{self.public_url}/akun/lupa-sandi")
+        await self.mailer.send(Mail(mail.to, mail.subject, f"{mail.body.rstrip()}\n\n{extra}", mail.next))
+
+    async def set_password(self, token: str, password: str, address: str | None = None) -> tuple[str, AccountView]:
+        """The password chosen by a set-password link: the address counts as verified, every other mailed link
+        of the account stops working, and she is signed in (the link from her mailbox proved who she is)."""
+        now = self.clock.now()
+        row = await self._token_account(token, "setpass", now)
+        if problem := credentials.password_problem(password, row["email"], row["name"]):
+            raise AccountError(400, "Kata sandi terlalu lemah", {"password": problem})
+        async with self.db.transaction():
+            account_id = await self._use_token(token, "setpass", now)
+            await self._new_password(account_id, row["email"], password, now)
+            session = await self._open_session(account_id, now)
+        account = await Account.select().where(Account.id == account_id).first()
+        await audit.record(self.db, now, actor=audit_actor(account["email"], account), action="signin.ok",
+                           target=f"account:{account_id}", detail={"role": account["role"], "by": "set-password"},
+                           address=address)
+        return session, AccountView.of(account)
 
     async def add(self, email: str, role: str, password: str, name: str = "") -> AccountView:
         """A staff or admin account from the command line: verified at once, no mail."""
@@ -113,11 +183,7 @@ class Accounts:
             raise AccountError(403, "Email belum diverifikasi; buka tautan di email pendaftaran", {"email": "belum diverifikasi"})
         if credentials.needs_rehash(row["password_hash"]):
             await Account.update({Account.password_hash: credentials.hash_password(password)}).where(Account.id == row["id"])
-        token = credentials.new_token()
-        await Session.delete().where((Session.account_id == row["id"]) & (Session.expires_at <= now))
-        await Session.insert(Session(
-            id=self._hash(token), account_id=row["id"], created_at=now, expires_at=now + SESSION_TTL
-        ))
+        token = await self._open_session(row["id"], now)
         await audit.record(self.db, now, actor=audit_actor(row["email"], row), action="signin.ok",
                            target=f"account:{row['id']}", detail={"role": row["role"]}, address=address)
         return token, AccountView.of(row)
@@ -164,35 +230,47 @@ class Accounts:
     async def reset(self, token: str, password: str) -> None:
         """New password by a reset link; every session of the account ends, and the address counts as verified."""
         now = self.clock.now()
-        rows = await self.db.execute(
-            "SELECT a.id, a.email, a.name FROM account_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = {}"
-            " AND t.kind = 'reset' AND t.used_at IS NULL AND t.expires_at > {}", self._hash(token), now,
-        )
-        if not rows:
-            raise AccountError(400, BAD_TOKEN, {"token": "tidak sah atau kedaluwarsa"})
-        problem = credentials.password_problem(password, rows[0]["email"], rows[0]["name"])
+        row = await self._token_account(token, "reset", now)
+        problem = credentials.password_problem(password, row["email"], row["name"])
         if problem:
             raise AccountError(400, "Kata sandi terlalu lemah", {"password": problem})
         async with self.db.transaction():
             account_id = await self._use_token(token, "reset", now)
-            await Account.update({Account.password_hash: credentials.hash_password(password)}).where(Account.id == account_id)
-            await Account.update({Account.verified_at: now}).where((Account.id == account_id) & Account.verified_at.is_null())
-            await Session.delete().where(Session.account_id == account_id)
-            await LoginAttempt.delete().where(LoginAttempt.email == rows[0]["email"])
+            await self._new_password(account_id, row["email"], password, now)
+
+    async def _token_account(self, token: str, kind: str, now: datetime) -> dict:
+        """The account a usable mailed token of this kind belongs to; 400 otherwise. Nothing is marked used."""
+        rows = await self.db.execute(
+            "SELECT a.id, a.email, a.name FROM account_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = {}"
+            " AND t.kind = {} AND t.used_at IS NULL AND t.expires_at > {}", self._hash(token or ""), kind, now,
+        )
+        if not rows:
+            raise AccountError(400, BAD_TOKEN, {"token": "tidak sah atau kedaluwarsa"})
+        return rows[0]
+
+    async def _new_password(self, account_id: str, email: str, password: str, now: datetime) -> None:
+        """Inside the caller's transaction: the password, the address verified, every session ended, and every other
+        mailed link of the account spent (an old mail in a shared inbox must not open the account later)."""
+        await Account.update({Account.password_hash: credentials.hash_password(password)}).where(Account.id == account_id)
+        await Account.update({Account.verified_at: now}).where((Account.id == account_id) & Account.verified_at.is_null())
+        await Session.delete().where(Session.account_id == account_id)
+        await LoginAttempt.delete().where(LoginAttempt.email == email)
+        await AccountToken.update({AccountToken.used_at: now}).where(
+            (AccountToken.account_id == account_id) & AccountToken.used_at.is_null())
+
+    async def _open_session(self, account_id: str, now: datetime) -> str:
+        """A new session token for the cookie; only its keyed hash is stored. Expired sessions are cleared."""
+        token = credentials.new_token()
+        await Session.delete().where((Session.account_id == account_id) & (Session.expires_at <= now))
+        await Session.insert(Session(
+            id=self._hash(token), account_id=account_id, created_at=now, expires_at=now + SESSION_TTL
+        ))
+        return token
 
     # inside
 
     async def _insert(self, email, name, password, role, verified, send_verification) -> AccountView:
-        name = (name or "").strip()
-        errors = {}
-        if problem := credentials.email_problem(email):
-            errors["email"] = problem
-        if not name or len(name) > 200:
-            errors["name"] = "wajib diisi, paling banyak 200 karakter"
-        if problem := credentials.password_problem(password, email, name):
-            errors["password"] = problem
-        if errors:
-            raise AccountError(400, "Data akun belum benar", errors)
+        name = _checked(email, name, password)
         if await Account.exists().where(Account.email == email):
             raise _taken()
         now = self.clock.now()
@@ -272,19 +350,37 @@ def _moment(value) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
+def _checked(email: str, name: str, password: str) -> str:
+    """The name as kept; 400 naming every field that is not right."""
+    name = (name or "").strip()
+    errors = {}
+    if problem := credentials.email_problem(email):
+        errors["email"] = problem
+    if not name or len(name) > 200:
+        errors["name"] = "wajib diisi, paling banyak 200 karakter"
+    if problem := credentials.password_problem(password, email, name):
+        errors["password"] = problem
+    if errors:
+        raise AccountError(400, "Data akun belum benar", errors)
+    return name
+
+
+def has_password(password_hash: str | None) -> bool:
+    return bool(password_hash) and password_hash != NO_PASSWORD
+
+
+def safe_next(value: object, default: str = HOME) -> str:
+    """Where to go after signing in: a path of this site only. Anything that a browser could read as another
+    site (`//host`, `/\\host`, a scheme, whitespace or control characters it would strip) gives `default`."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 1000:
+        return default
+    if value.startswith("//") or "\\" in value or any(ord(c) <= 32 or ord(c) == 127 for c in value):
+        return default
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else default
+
+
 def _taken() -> AccountError:
-    return AccountError(409, "Email ini sudah terdaftar", {"email": "sudah terdaftar; masuk atau atur ulang kata sandi"})
+    return AccountError(409, "Email ini sudah terdaftar; masuk, atau buka \"Lupa kata sandi\" untuk membuat kata "
+                             "sandi baru", {"email": "sudah terdaftar; masuk atau pakai Lupa kata sandi"})
 
-
-def verify_mail(email: str, name: str, link: str) -> Mail:
-    return Mail(email, "Verifikasi email akun PST Pustaka", (
-        f"Halo {name},\n\nTerima kasih telah mendaftar di PST Pustaka BPS. Buka tautan berikut untuk memverifikasi "
-        f"alamat email Anda (berlaku 48 jam):\n\n{link}\n\nJika Anda tidak mendaftar, abaikan email ini.\n"
-    ))
-
-
-def reset_mail(email: str, link: str) -> Mail:
-    return Mail(email, "Atur ulang kata sandi PST Pustaka", (
-        f"Ada permintaan untuk mengatur ulang kata sandi akun PST Pustaka dengan email ini. Buka tautan berikut untuk "
-        f"membuat kata sandi baru (berlaku 1 jam):\n\n{link}\n\nJika Anda tidak memintanya, abaikan email ini.\n"
-    ))

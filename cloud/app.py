@@ -59,7 +59,8 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     clock = clock or SystemClock()
     service = Accounts(db, clock, SmtpMailer(settings.smtp_url, settings.mail_from), key, settings.public_url)
     books, reading = Catalogue(db), Reading(db, clock, settings.data_dir)
-    asked = Requests(db, clock, service.mailer, settings.data_dir, settings.public_url)
+    # a reader's mail goes through the accounts, which add a set-password link for an account made at the desk
+    asked = Requests(db, clock, service, settings.data_dir, settings.public_url)
     devices = Devices(db, clock, key)
     places = Locations(db, clock)
     personal = Privacy(db, clock, key, settings.data_dir, settings.identity_months)

@@ -23,6 +23,7 @@ class Mail:
     to: str
     subject: str
     body: str
+    next: str = ""  # the portal page the mail announces: where a set-password link in it leads on to
 
 
 class SmtpMailer:

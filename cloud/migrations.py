@@ -503,3 +503,27 @@ def m012_signin_throttle() -> list[Statement]:
             at TIMESTAMPTZ NOT NULL)""",
         "CREATE INDEX signin_failures_address ON signin_failures (address, at)",
     ]
+
+
+@migration
+def m013_set_password_tokens() -> list[Statement]:
+    """A third kind of mailed token, `setpass` (cloud.accounts): the link by which a visitor whose account the desk
+    made chooses her first password. SQLite cannot change a CHECK in place, so there the table is rebuilt."""
+    kinds = "CHECK (kind IN ('verify', 'reset', 'setpass'))"
+    return [
+        {"postgresql": "ALTER TABLE account_tokens DROP CONSTRAINT account_tokens_kind_check",
+         "sqlite": f"""CREATE TABLE account_tokens_new (
+            id VARCHAR(36) PRIMARY KEY,
+            account_id VARCHAR(36) NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+            kind VARCHAR(8) NOT NULL {kinds},
+            token_hash VARCHAR(64) NOT NULL UNIQUE,
+            expires_at TIMESTAMPTZ NOT NULL,
+            used_at TIMESTAMPTZ,
+            created_at TIMESTAMPTZ NOT NULL)"""},
+        {"postgresql": f"ALTER TABLE account_tokens ADD CONSTRAINT account_tokens_kind_check {kinds}",
+         "sqlite": "INSERT INTO account_tokens_new SELECT id, account_id, kind, token_hash, expires_at, used_at,"
+                   " created_at FROM account_tokens"},
+        {"sqlite": "DROP TABLE account_tokens"},
+        {"sqlite": "ALTER TABLE account_tokens_new RENAME TO account_tokens"},
+        {"sqlite": "CREATE INDEX account_tokens_account ON account_tokens (account_id)"},
+    ]

@@ -260,7 +260,8 @@ class Requests:
     async def _mail(self, row: dict, subject: str, body: str) -> None:
         """After the change is committed; a mail that cannot be sent is logged, the reader still sees it on the page."""
         try:
-            await self.mailer.send(Mail(row["reader_email"], subject, f"Halo {row['reader_name']},\n\n{body}"))
+            await self.mailer.send(Mail(row["reader_email"], subject, f"Halo {row['reader_name']},\n\n{body}",
+                                        next="/akun/permintaan"))
         except MailError:
             log.exception("request mail to %s not sent", mask(row["reader_email"]))
 

@@ -23,6 +23,7 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from edge.appliance import Appliance, secret_key
+from edge.auth import take_flash
 from edge.errors import error_response
 from edge.i18n import Languages
 from edge.routes import (
@@ -41,6 +42,7 @@ from edge.routes import (
     sim,
     softcopy,
     staff,
+    visitor,
 )
 from edge.settings import EdgeSettings
 from edge.store import MESSAGES, StoreUnavailable, disk_fault
@@ -94,6 +96,7 @@ def configure_templates(env, languages, settings: EdgeSettings, appliance: Appli
     env.globals["sim_mode"] = settings.hardware == "sim"  # pages show the simulated devices' controls
     # every page says so while the store refuses writes (base.html)
     env.globals["storage_notice"] = lambda: MESSAGES.get(appliance.store.state) if appliance.store else None
+    env.globals["take_flash"] = take_flash  # a form's message for the page after its redirect (flash.html)
 
 
 def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Hardware | None = None) -> Litestar:
@@ -101,7 +104,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     routes = [
         healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
         *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes, *softcopy.routes,
-        *privacy.routes,
+        *privacy.routes, *visitor.routes,
         *audit.routes,
         create_static_files_router(path="/static", directories=[HERE / "static"],
                                    exception_handlers={ValueError: no_such_file, OSError: no_such_file,

@@ -11,6 +11,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 SESSION_USER = "user"
+SESSION_FLASH = "flash"
+FLASH_KINDS = ("success", "error", "info")
 
 
 def current_user(connection: ASGIConnection) -> dict | None:
@@ -26,3 +28,20 @@ def staff_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     roles = handler.opt.get("roles")
     if roles and user["role"] not in roles:
         raise PermissionDeniedException(detail="Peran Anda tidak diizinkan untuk tindakan ini")
+
+
+def flash(connection: ASGIConnection, kind: str, text: str) -> None:
+    """Leave a message for the next page this browser opens (after a form's redirect). It lives in the server-side
+    session, never in the address: a link cannot put words on a staff page."""
+    if kind not in FLASH_KINDS:
+        raise ValueError(f"flash kind must be one of {FLASH_KINDS}, got {kind!r}")
+    session = connection.scope.get("session")
+    if not isinstance(session, dict):
+        session = connection.scope["session"] = {}
+    session[SESSION_FLASH] = {"kind": kind, "text": str(text)[:500]}
+
+
+def take_flash(connection: ASGIConnection) -> dict | None:
+    """The waiting message, once: shown by templates/flash.html, then gone."""
+    session = connection.scope.get("session")
+    return session.pop(SESSION_FLASH, None) if isinstance(session, dict) else None

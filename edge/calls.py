@@ -58,6 +58,16 @@ class CallDesk:
         self._announce(ticket)
         return ticket
 
+    def busy_at(self, counter: int) -> Ticket | None:
+        """The ticket a counter is still on today (called, or being served), if any: calling the next one to that
+        counter asks the frontliner first."""
+        row = self.store.read.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM tickets WHERE service_day = ? AND counter = ?"
+            " AND status IN ('called', 'serving') ORDER BY called_at DESC LIMIT 1",
+            [self.queue.today().isoformat(), counter],
+        ).fetchone()
+        return Ticket(*row) if row else None
+
     def act(self, ticket_id: str, action: str, staff_id: str | None = None, counter: int | None = None) -> Ticket:
         if action not in TRANSITIONS:
             raise DeskError(404, N_("tindakan tidak dikenal: %(action)s") % {"action": action})
@@ -100,8 +110,11 @@ class CallDesk:
         outbox.append(db, "visit", row[0], "service_started", {"at": iso(now), "wait_s": wait_s}, now)
 
     def _announce(self, ticket: Ticket) -> None:
-        self.announce({
+        self.store.after_commit(lambda: self.announce(self._call_event(ticket)))
+
+    def _call_event(self, ticket: Ticket) -> dict:
+        return {
             "type": "call", "id": ticket.id, "number": ticket.number, "counter": ticket.counter,
             "called_at": iso(datetime.fromisoformat(ticket.called_at).astimezone(self.queue.config.office.tz)),
             "repeat": ticket.call_count > 1,
-        })
+        }

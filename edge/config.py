@@ -96,7 +96,9 @@ class Locker:
 @dataclass(frozen=True)
 class LockerRules:
     pulse_s: float = 0.5
-    open_timeout_s: float = 20.0  # unlocked but the door never opened: the relay or lock may be stuck
+    # unlocked but the door not opened this long: the visitor has not come (they may take a minute or two to walk
+    # over), or the relay or lock is stuck
+    open_timeout_s: float = 180.0
     close_timeout_s: float = 300.0  # a door left open this long is reported
     bank: tuple[Locker, ...] = ()
 
@@ -277,7 +279,7 @@ def _lockers(r: _Reader) -> LockerRules:
         r.fail("lockers.bank", "a GPIO pin is used twice (lockers, button, LED or buzzer)")
     return LockerRules(
         pulse_s=r.number("lockers.pulse_s", 0.5, low=0.05, high=5),
-        open_timeout_s=r.number("lockers.open_timeout_s", 20.0, low=1, high=600),
+        open_timeout_s=r.number("lockers.open_timeout_s", 180.0, low=1, high=1800),
         close_timeout_s=r.number("lockers.close_timeout_s", 300.0, low=5, high=7200),
         bank=tuple(sorted(bank, key=lambda locker: locker.number)),
     )

@@ -31,6 +31,14 @@ FIELDS = (
 LIMITS = {"name": 100, "institution": 150, "email": 254, "phone": 20, "ticket_number": 8, "ticket_id": 40}
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
 REQUIRED = N_("wajib diisi")
+# what the form's error summary calls each field ("Nama lengkap: wajib diisi"); the form's own labels
+LABELS = {
+    "ticket_number": N_("Nomor antrian"), "ticket_id": N_("Nomor antrian"), "name": N_("Nama lengkap"),
+    "gender": N_("Jenis kelamin"), "age": N_("Usia"), "education": N_("Pendidikan terakhir"),
+    "occupation": N_("Pekerjaan"), "institution": N_("Instansi/lembaga"), "email": N_("E-mail aktif"),
+    "phone": N_("Nomor telepon/WhatsApp"), "purposes": N_("Keperluan kunjungan"),
+    "id_type": N_("Kartu identitas yang dititipkan"), "has_portal_account": N_("Akun portal perpustakaan"),
+}
 
 
 class GuestbookError(ValueError):

@@ -2,8 +2,8 @@
 
 The frontliner gives a visit the lowest free working locker against the visitor's ID card: the card's number is
 kept only as its last four digits and a keyed hash (to match the card on return). A locker stays busy after
-checkout until its door is shut again. Doors that do not open after an unlock (a stuck relay or lock) or are left
-open too long raise alerts.
+checkout until its door is shut again. Doors that do not open within a while after an unlock (the visitor has not
+come, or a stuck relay or lock) or are left open too long raise alerts, which staff may acknowledge.
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ from pst.clock import Clock, iso
 from pst.ids import new_id
 
 log = logging.getLogger(__name__)
+ALERT_PREFIX = "locker_"
+# The one state a locker's card shows, from its use and its door: (status, door open) → words.
+CARD_WORDS = {
+    ("free", False): N_("kosong"), ("free", True): N_("kosong, pintu terbuka"),
+    ("occupied", False): N_("terpakai"), ("occupied", True): N_("terpakai, pintu terbuka"),
+    ("releasing", False): N_("checkout: menunggu pengunjung membuka pintu"),
+    ("releasing", True): N_("checkout: menunggu pintu ditutup"),
+    ("out_of_service", False): N_("tidak dapat dipakai"), ("out_of_service", True): N_("tidak dapat dipakai, pintu terbuka"),
+}
 
 
 class LockerError(ValueError):
@@ -111,16 +120,25 @@ class LockerService:
     def release(self, db: Database, visit_id: str, id_number: object, now: datetime) -> int | None:
         """Checkout, inside its transaction: matches the ID card if given; the caller unlocks after commit."""
         use = db.execute(
-            "SELECT id, locker, id_type, id_hash FROM locker_uses WHERE visit_id = ? AND released_at IS NULL", [visit_id]
+            "SELECT id, locker, id_type, id_hash, id_last4 FROM locker_uses WHERE visit_id = ? AND released_at IS NULL",
+            [visit_id],
         ).fetchone()
         if use is None:
             return None
-        if id_number not in (None, ""):
-            if not hmac.compare_digest(self.id_hash(normalise_id_number(use[2], id_number)), use[3]):
-                raise LockerError(409, N_("Nomor kartu identitas tidak cocok dengan yang dititipkan"), {"id_number": "tidak cocok"})
+        if id_number not in (None, "") and not self._card_matches(use[2], use[3], use[4], id_number):
+            raise LockerError(409, N_("Nomor kartu identitas tidak cocok dengan yang dititipkan"), {"id_number": "tidak cocok"})
         db.execute("UPDATE locker_uses SET released_at = ? WHERE id = ?", [iso(now), use[0]])
         outbox.append(db, "locker_use", use[0], "released", {"locker": use[1], "at": iso(now)}, now)
         return use[1]
+
+    def _card_matches(self, id_type: str, id_hash: str, last4: str, typed: object) -> bool:
+        """The card handed back against the one kept: its last four characters (what the pages show, "••••0004"
+        or "0004"), or its whole number against the keyed hash. Compared in constant time either way."""
+        if isinstance(typed, str):
+            tail = re.sub(r"[\s.•*-]", "", typed).upper()
+            if re.fullmatch(r"[A-Z0-9]{4}", tail):
+                return hmac.compare_digest(tail, last4 or "")
+        return hmac.compare_digest(self.id_hash(normalise_id_number(id_type, typed)), id_hash)
 
     def unlock_for_release(self, locker: int) -> None:
         self._unlock(locker, self.clock.now())
@@ -159,11 +177,25 @@ class LockerService:
             overdue = [(n, what) for n, (what, deadline) in self._expect.items() if now >= deadline]
         for number, what in overdue:
             if what == "open":
-                message = N_("Loker %(number)s tidak terbuka setelah dibuka kuncinya: relai atau kunci mungkin macet.")
+                message = N_("Pintu loker %(number)s belum dibuka %(minutes)s menit setelah kuncinya dilepas: periksa"
+                             " apakah pengunjung menemukan lokernya; bila pintu tidak bisa dibuka, relai atau kunci"
+                             " mungkin macet.")
             else:
                 message = N_("Pintu loker %(number)s masih terbuka; mohon ditutup.")
-            message %= {"number": number}
-            raise_alert(self.store, f"locker_{number}", message, now)
+            waited = self.rules.open_timeout_s if what == "open" else self.rules.close_timeout_s
+            message %= {"number": number, "minutes": max(1, round(waited / 60))}
+            raise_alert(self.store, f"{ALERT_PREFIX}{number}", message, now)
+
+    def acknowledge(self, number: int) -> bool:
+        """Staff saw the door's alert and see to it: it is closed and not raised again for this unlock or opening
+        (the door's next move starts a new watch). False when no alert was open for that door."""
+        with self._lock:
+            self._expect.pop(number, None)
+        with self.store.write() as db:
+            return db.execute(
+                "UPDATE alerts SET cleared_at = ? WHERE kind = ? AND cleared_at IS NULL",
+                [iso(self.clock.now()), f"{ALERT_PREFIX}{number}"],
+            ).rowcount > 0
 
     def bank_state(self) -> list[dict]:
         rows = self.store.read.execute(
@@ -181,10 +213,12 @@ class LockerService:
             if number not in self.bank.numbers:
                 continue
             status = "releasing" if released else "occupied" if visit_id else "free" if in_service else "out_of_service"
+            door_open = self.bank.door_open(number)
             state.append({
                 "number": number, "status": status, "in_service": bool(in_service), "visit_id": visit_id,
                 "name": name, "ticket_number": ticket, "id_type": id_type, "id_masked": f"••••{last4}" if last4 else None,
-                "door_open": self.bank.door_open(number), "unlocked": self.bank.relay_active(number),
+                "door_open": door_open, "unlocked": self.bank.relay_active(number),
+                "state": CARD_WORDS[(status, bool(door_open))],
             })
         return state
 

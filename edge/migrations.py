@@ -421,3 +421,14 @@ CREATE TABLE signin_failures (                     -- edge.users: wrong sign-ins
 );
 CREATE INDEX signin_failures_address ON signin_failures (address, at);
 """
+
+
+@migrations()
+def m011_visitor_token(db: Database) -> None:
+    _run_script(db, VISITOR_TOKEN_SQL)
+
+
+VISITOR_TOKEN_SQL = """
+ALTER TABLE visits ADD COLUMN visitor_token TEXT;  -- opens the visitor's own ticket page; random, never the number
+CREATE UNIQUE INDEX visits_visitor_token ON visits (visitor_token) WHERE visitor_token IS NOT NULL;
+"""

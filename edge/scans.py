@@ -324,6 +324,14 @@ class ScanService:
         ).fetchall()
         return done + sum(self._progress.get(job_id, 0) for (job_id,) in running)
 
+    def of_visit(self, visit_id: str) -> list[ScanJob]:
+        """The visit's finished jobs, newest first: what the visitor's own page offers while their codes live."""
+        rows = self.store.read.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM scans WHERE visit_id = ? AND status != 'scanning' ORDER BY started_at DESC",
+            [visit_id],
+        ).fetchall()
+        return [ScanJob(*row) for row in rows]
+
     def visitor_name(self, visit_id: str) -> str | None:
         row = self.store.read.execute("SELECT name FROM visits WHERE id = ?", [visit_id]).fetchone()
         return row[0] if row else None

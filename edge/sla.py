@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 from pst.reports import SERVICE_STANDARD, percentile, summarize_waits, wait_json
 
-__all__ = ["STANDARD", "WARNING", "VisitWait", "percentile", "serve_by", "service_report", "sla_state", "summarize"]
+__all__ = [
+    "STANDARD", "WARNING", "VisitWait", "percentile", "seconds_left", "serve_by", "service_report", "sla_state", "summarize",
+]
 
 STANDARD = SERVICE_STANDARD
 WARNING = timedelta(minutes=4)
@@ -21,6 +23,11 @@ WARNING = timedelta(minutes=4)
 
 def serve_by(checked_in_at: datetime) -> datetime:
     return checked_in_at + STANDARD
+
+
+def seconds_left(serve_by_at: datetime, now: datetime) -> int:
+    """Whole seconds until the promised time; negative once it has passed (the visitor's page says by how much)."""
+    return int((serve_by_at - now).total_seconds() // 1)
 
 
 def sla_state(waited: timedelta) -> str:

@@ -149,6 +149,7 @@ class EdgeStore:
         except sqlite3.DatabaseError as exc:
             raise StoreCorrupt(f"{self.path}: not a usable SQLite database ({exc})") from exc
         self._write_lock = threading.RLock()
+        self._on_commit: list[Callable[[], None]] = []  # owned by the thread holding the write lock
         self.damaged: str | None = None  # what the integrity check said, when it failed: no more writes
         # "full" or "io" since a write failed on the disk, and since when; the next write that commits clears both
         self.fault: str | None = None
@@ -172,6 +173,7 @@ class EdgeStore:
                 yield self._writer
                 conn.execute("COMMIT")
             except BaseException as exc:
+                self._on_commit.clear()  # what was to follow the commit never happened
                 if conn.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error)
                     with suppress(sqlite3.Error):  # a rollback that fails must not hide why
                         conn.execute("ROLLBACK")
@@ -182,6 +184,19 @@ class EdgeStore:
                 raise StoreUnavailable(state) from exc
             if self.fault:
                 self.fault = self.fault_since = None
+            pending, self._on_commit = self._on_commit, []
+        for callback in pending:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs `callback` once the outermost transaction of this thread has committed (now, when none is open);
+        never when it rolls back. Announcements go through here, so a board or a phone woken by one reads the
+        committed state even when the act is part of a larger transaction (an audited staff act)."""
+        with self._write_lock:
+            if self._writer.conn.in_transaction:
+                self._on_commit.append(callback)
+                return
+        callback()
 
     def refuse(self, state: str) -> None:
         """Note a disk fault or damage found by a write or a read: writes are refused until it is fixed."""

@@ -55,6 +55,11 @@ def add_user(store: EdgeStore, clock: Clock, username: str, role: str, password:
     return user
 
 
+def staff_names(store: EdgeStore) -> dict[str, str]:
+    """Account id → username, for pages that say who did what (a record keeps the id; people read the name)."""
+    return dict(store.read.execute("SELECT id, username FROM users").fetchall())
+
+
 def authenticate(store: EdgeStore, username: str, password: str) -> User | None:
     row = store.read.execute(
         "SELECT id, username, role, password_hash FROM users WHERE username = ? AND active = 1", [username]

@@ -7,6 +7,7 @@ already made, so a double tap or a second device never makes a duplicate.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,6 +73,25 @@ class VisitService:
         rows = self.store.read.execute(sql + " ORDER BY v.checked_in_at DESC", params).fetchall()
         return [_visit(row[:-1]) | {"number": row[-1]} for row in rows]
 
+    def by_token(self, token: str) -> dict | None:
+        """The visit whose own ticket page this token opens; None for a token that is not one."""
+        if not isinstance(token, str) or not 16 <= len(token) <= 64:
+            return None
+        row = self.store.read.execute(
+            f"SELECT {', '.join(VISIT_COLUMNS)} FROM visits WHERE visitor_token = ?", [token]
+        ).fetchone()
+        return _visit(row) if row else None
+
+    def token_of(self, visit_id: str) -> str:
+        """The token of the visitor's own ticket page; a visit made before tokens existed gets one now."""
+        row = self.store.read.execute("SELECT visitor_token FROM visits WHERE id = ?", [visit_id]).fetchone()
+        if row and row[0]:
+            return row[0]
+        token = new_token()
+        with self.store.write() as db:
+            db.execute("UPDATE visits SET visitor_token = coalesce(visitor_token, ?) WHERE id = ?", [token, visit_id])
+            return db.execute("SELECT visitor_token FROM visits WHERE id = ?", [visit_id]).fetchone()[0]
+
     def _repeat(self, db: Database, email: str, now: datetime) -> dict | None:
         row = db.execute(
             f"SELECT {', '.join(VISIT_COLUMNS)} FROM visits WHERE email = ? COLLATE NOCASE AND checked_in_at >= ?"
@@ -109,9 +129,21 @@ class VisitService:
             "service_started_at": iso(started) if started else None, "wait_s": 0.0 if started else None,
             "finished_at": None,
         }
-        db["visits"].insert(visit)
+        # the token stays on the appliance: it is a key to the visitor's page, not part of the visit's record
+        db["visits"].insert(visit | {"visitor_token": new_token()})
         outbox.append(db, "visit", visit["id"], "checked_in", visit | {"purposes": clean["purposes"]}, now)
         return _visit(tuple(visit[c] for c in VISIT_COLUMNS))
+
+
+def new_token() -> str:
+    """128 random bits, URL-safe: the visitor's page cannot be found by counting, as a ticket number can."""
+    return secrets.token_urlsafe(16)
+
+
+def initials(name: str | None) -> str:
+    """"Wa Ode Nurhaliza" → "W. O. N.": what a shared screen may show of a visitor found by a ticket number."""
+    letters = [word[0].upper() for word in (name or "").split() if word[:1].isalpha()]
+    return " ".join(f"{letter}." for letter in letters[:4])
 
 
 def _visit(row) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 
@@ -14,6 +16,12 @@ def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
     """HttpOnly and SameSite=Lax; Secure whenever the portal is reached over HTTPS."""
     secure = request.app.state.public_url.startswith("https://")
     return Cookie(key=SESSION_COOKIE, value=token or "", max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure)
+
+
+def sign_in_path(request: Request) -> str:
+    """The sign-in page that returns to this page once she has signed in (see cloud.accounts.safe_next)."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/akun/masuk?next={quote(here, safe='/')}"
 
 
 def client_address(request: Request) -> str | None:
@@ -64,6 +72,15 @@ async def request_reset(request: Request, accounts: AccountsDep) -> dict:
     return {"detail": "Jika email tersebut terdaftar, tautan atur ulang kata sandi telah dikirim"}
 
 
+@post("/api/accounts/password", status_code=200)
+async def set_password(request: Request, accounts: AccountsDep) -> Response:
+    """A password chosen through a set-password link of a mail; signs in."""
+    data = await json_object(request, "token", "password")
+    token, account = await accounts.set_password(data["token"], data["password"], client_address(request))
+    max_age = int(request.app.state.session_ttl.total_seconds())
+    return Response(account.as_json(), cookies=[session_cookie(request, token, max_age)])
+
+
 @post("/api/password-resets/confirm", status_code=200)
 async def reset(request: Request, accounts: AccountsDep) -> dict:
     data = await json_object(request, "token", "password")
@@ -71,4 +88,4 @@ async def reset(request: Request, accounts: AccountsDep) -> dict:
     return {"detail": "Kata sandi telah diganti; silakan masuk"}
 
 
-routes = [register, verify, login, whoami, logout, request_reset, reset]
+routes = [register, verify, login, whoami, logout, request_reset, reset, set_password]

@@ -17,6 +17,7 @@ from cloud.catalogue import Catalogue, CatalogueError
 from cloud.errors import ApiError
 from cloud.reading import Reading
 from cloud.routes import SESSION_COOKIE, AccountsDep
+from cloud.routes.accounts import sign_in_path
 
 CatalogueDep = NamedDependency[Catalogue]
 ReadingDep = NamedDependency[Reading]
@@ -124,7 +125,7 @@ async def download_page(request: Request, publication_id: FromPath[str], account
 async def _page_copy(request, publication_id, accounts, reading, download: bool) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
-        return Redirect("/akun/masuk", status_code=303, headers=NO_STORE)
+        return Redirect(sign_in_path(request), status_code=303, headers=NO_STORE)
     try:
         return await _serve(reading, publication_id, reader, download)
     except CatalogueError as exc:

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Stream, Template
 from cloud.db import Database, moment
 from cloud.errors import ApiError
 from cloud.routes import SESSION_COOKIE, AccountsDep
+from cloud.routes.accounts import sign_in_path
 from cloud.routes.catalogue import NO_STORE
 from cloud.routes.quality import office_time
 from cloud.routes.sync import DatabaseDep
@@ -66,7 +67,7 @@ def _chunks(path: Path):
 async def page(request: Request, accounts: AccountsDep, db: DatabaseDep) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
-        return Redirect("/akun/masuk", status_code=303, headers=NO_STORE)
+        return Redirect(sign_in_path(request), status_code=303, headers=NO_STORE)
     items = [item | {"scanned": office_time(item["scanned_at"])} for item in await _mine(db, reader.id)]
     return Template("pindaian.html", context={"account": reader, "items": items}, headers=NO_STORE)
 

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from cloud.accounts import AccountError
+from cloud.accounts import AccountError, safe_next
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.accounts import client_address, session_cookie
 
@@ -62,19 +62,20 @@ async def verify_form(data: Form, accounts: AccountsDep) -> Template:
 
 
 @get("/akun/masuk")
-async def login_page() -> Template:
-    return page("login.html")
+async def login_page(request: Request) -> Template:
+    return page("login.html", next=safe_next(request.query_params.get("next"), ""))
 
 
 @post("/akun/masuk")
 async def login_form(request: Request, data: Form, accounts: AccountsDep) -> Response:
+    """Back to the page that sent her here (`next`, a path of this site only), else her account."""
     form = {"email": data.get("email", "")}
     try:
         token, _ = await accounts.login(form["email"], data.get("password", ""), client_address(request))
     except AccountError as exc:
-        return failed("login.html", exc, form)
+        return failed("login.html", exc, form, next=safe_next(data.get("next"), ""))
     max_age = int(request.app.state.session_ttl.total_seconds())
-    return Redirect("/akun", status_code=303, cookies=[session_cookie(request, token, max_age)])
+    return Redirect(safe_next(data.get("next")), status_code=303, cookies=[session_cookie(request, token, max_age)])
 
 
 @get("/akun")
@@ -122,7 +123,24 @@ async def reset_form(data: Form, accounts: AccountsDep) -> Template:
                 link=("/akun/masuk", "Masuk"))
 
 
+@get("/akun/buat-sandi")
+async def set_password_page(request: Request, token: FromQuery[str] = "") -> Template:
+    return page("set_password.html", token=token, next=safe_next(request.query_params.get("next")))
+
+
+@post("/akun/buat-sandi")
+async def set_password_form(request: Request, data: Form, accounts: AccountsDep) -> Response:
+    """The password chosen through a mail's link; signed in, she goes on to the page the mail announced."""
+    token, next_path = data.get("token", ""), safe_next(data.get("next"))
+    try:
+        session, _ = await accounts.set_password(token, data.get("password", ""), client_address(request))
+    except AccountError as exc:
+        return failed("set_password.html", exc, {}, token=token if "password" in exc.errors else "", next=next_path)
+    max_age = int(request.app.state.session_ttl.total_seconds())
+    return Redirect(next_path, status_code=303, cookies=[session_cookie(request, session, max_age)])
+
+
 routes = [
     home, register_page, register_form, verify_page, verify_form, login_page, login_form, account_page, logout_form,
-    forgot_page, forgot_form, reset_page, reset_form,
+    forgot_page, forgot_form, reset_page, reset_form, set_password_page, set_password_form,
 ]

@@ -16,6 +16,7 @@ from cloud.catalogue import CatalogueError
 from cloud.errors import ApiError
 from cloud.requests import MAX_PDF, PURPOSES, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
+from cloud.routes.accounts import sign_in_path
 from cloud.routes.auditing import audited
 from cloud.routes.catalogue import NO_STORE, softcopy_stream
 
@@ -116,7 +117,7 @@ async def _page(requests: Requests, reader: AccountView, status: int = 200, **co
 async def requests_page(request: Request, accounts: AccountsDep, requests: RequestsDep) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
-        return Redirect("/akun/masuk", status_code=303, headers=NO_STORE)
+        return Redirect(sign_in_path(request), status_code=303, headers=NO_STORE)
     form = {"publication_id": request.query_params.get("publikasi", "")}
     return await _page(requests, reader, form=form, created=request.query_params.get("dikirim") == "1")
 

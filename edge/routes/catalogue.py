@@ -12,7 +12,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from edge.auth import current_user, staff_only
+from edge.auth import current_user, flash, staff_only
 from edge.catalogue import LOCATIONS, CatalogueError
 from edge.errors import ApiError
 from edge.fetches import STATUS_WORDS, FetchError
@@ -21,6 +21,7 @@ from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
 from edge.tickets import local_iso
+from edge.users import staff_names
 
 Form = URLEncodedBody[dict[str, str]]
 PER_PAGE = 20
@@ -129,8 +130,13 @@ def visit_fetches_context(appliance, visit_id: str) -> dict:
     """What `visit_fetches.html` needs, for the visit page to merge into its context."""
     return {
         "fetches": appliance.fetches.of_visit(visit_id), "fetch_words": STATUS_WORDS, "fetch_actions": ACTIONS,
-        "fetch_time": _clock_time(appliance),
+        "fetch_time": _clock_time(appliance), "staff_name": _staff_name(appliance),
     }
+
+
+def _staff_name(appliance):
+    names = staff_names(appliance.store)
+    return lambda staff_id: names.get(staff_id, "") if staff_id else ""
 
 
 def _page_context(request: Request, appliance) -> dict:
@@ -150,7 +156,7 @@ def _page_context(request: Request, appliance) -> dict:
         "office": appliance.config.office, "user": current_user(request), "filters": filters, "result": result,
         "error": error, "page": page, "pages": max(1, math.ceil(result["total"] / PER_PAGE)), "page_link": page_link,
         "years": appliance.catalogue.years(), "subjects": appliance.catalogue.subjects(), "locations": LOCATIONS,
-        "message": params.get("pesan", "")[:300], "here": _here(request),
+        "here": _here(request),
     }
 
 
@@ -160,16 +166,27 @@ def catalogue_page(request: Request, appliance: ApplianceDep) -> Template:
     return Template("catalogue.html", context=context, status_code=400 if context["error"] else 200)
 
 
-@get("/petugas/permintaan", guards=[staff_only], sync_to_thread=True)
-def fetch_queue_page(request: Request, appliance: ApplianceDep) -> Template:
+def _fetch_queue_context(appliance) -> dict:
     queue = appliance.fetches.queue()
-    return Template("fetch_queue.html", context={
-        "office": appliance.config.office, "user": current_user(request),
+    return {
         "to_fetch": [r for r in queue if r["status"] != "diserahkan"],
         "reading": [r for r in queue if r["status"] == "diserahkan"],
         "fetch_words": STATUS_WORDS, "fetch_actions": ACTIONS, "fetch_time": _clock_time(appliance),
-        "message": request.query_params.get("pesan", "")[:300], "here": _here(request),
+        "here": "/petugas/permintaan",
+    }
+
+
+@get("/petugas/permintaan", guards=[staff_only], sync_to_thread=True)
+def fetch_queue_page(request: Request, appliance: ApplianceDep) -> Template:
+    return Template("fetch_queue.html", context=_fetch_queue_context(appliance) | {
+        "office": appliance.config.office, "user": current_user(request),
     })
+
+
+@get("/petugas/permintaan/daftar", guards=[staff_only], sync_to_thread=True)
+def fetch_queue_fragment(appliance: ApplianceDep) -> Template:
+    """The queue's lists alone, fetched by live.js so the page never reloads under a half-typed reason."""
+    return Template("fetch_queue_list.html", context=_fetch_queue_context(appliance))
 
 
 @get("/petugas/kunjungan/{visit_id:str}/katalog", guards=[staff_only], sync_to_thread=True)
@@ -190,10 +207,10 @@ async def request_fetch_form(request: Request, visit_id: FromPath[str], applianc
         item = await anyio.to_thread.run_sync(
             _request_fetch, appliance, actor_of(request), visit_id, data.get("publication_id"), staff, data.get("note")
         )
-        message = N_("Diminta dari ruang penyimpanan: %(title)s") % {"title": item["publication"]["title"]}
+        flash(request, "success", N_("Diminta dari ruang penyimpanan: %(title)s") % {"title": item["publication"]["title"]})
     except ApiError as exc:
-        message = N_("Tidak dapat: %(reason)s") % {"reason": exc.detail}
-    return _back(data.get("kembali"), f"/petugas/kunjungan/{visit_id}", message)
+        flash(request, "error", N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
+    return _back(data.get("kembali"), f"/petugas/kunjungan/{visit_id}")
 
 
 @post("/petugas/permintaan/{request_id:str}/{status:str}", guards=[staff_only])
@@ -204,10 +221,11 @@ async def advance_fetch_form(request: Request, request_id: FromPath[str], status
         item = await anyio.to_thread.run_sync(
             _advance_fetch, appliance, actor_of(request), request_id, status, staff, data.get("note")
         )
-        message = N_("%(title)s: %(status)s") % {"title": item["publication"]["title"], "status": STATUS_WORDS[status]}
+        words = {"title": item["publication"]["title"], "status": STATUS_WORDS[status]}
+        flash(request, "success", N_("%(title)s: %(status)s") % words)
     except ApiError as exc:
-        message = N_("Tidak dapat: %(reason)s") % {"reason": exc.detail}
-    return _back(data.get("kembali"), "/petugas/permintaan", message)
+        flash(request, "error", N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
+    return _back(data.get("kembali"), "/petugas/permintaan")
 
 
 @post("/petugas/katalog/{publication_id:str}/pakai", guards=[staff_only])
@@ -215,29 +233,29 @@ async def count_use_form(request: Request, publication_id: FromPath[str], applia
     staff = current_user(request)["id"]
     try:
         result = await anyio.to_thread.run_sync(_run, appliance.catalogue.count_use, publication_id, staff)
-        message = N_("Penggunaan di tempat dicatat (sudah %(uses)s kali)") % {"uses": result["in_house_uses"]}
+        flash(request, "success", N_("Penggunaan di tempat dicatat (sudah %(uses)s kali)") % {"uses": result["in_house_uses"]})
     except ApiError as exc:
-        message = N_("Tidak dapat: %(reason)s") % {"reason": exc.detail}
-    return _back(data.get("kembali"), "/katalog", message)
+        flash(request, "error", N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
+    return _back(data.get("kembali"), "/katalog")
 
 
 def _here(request: Request) -> str:
-    """This page's own address without its message, for forms to come back to."""
+    """This page's own address, for forms to come back to (without a `pesan` an old link may still carry)."""
     query = [(k, v) for k, v in parse_qsl(request.url.query) if k != "pesan"]
     return request.url.path + (f"?{urlencode(query)}" if query else "")
 
 
-def _back(target: object, default: str, message: str) -> Redirect:
-    """Back to the page the form was on, when it is one of ours (never another site), with the message."""
+def _back(target: object, default: str) -> Redirect:
+    """Back to the page the form was on, when it is one of ours (never another site); the message is flashed."""
     path = target if isinstance(target, str) else ""
     parts = urlsplit(path)
     local = path.startswith(("/petugas", "/katalog")) and not parts.scheme and not parts.netloc and "\\" not in path
     parts = urlsplit(path if local else default)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "pesan"] + [("pesan", message)]
-    return Redirect(f"{parts.path}?{urlencode(query)}", status_code=303)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "pesan"]
+    return Redirect(parts.path + (f"?{urlencode(query)}" if query else ""), status_code=303)
 
 
 routes = [
     api_search, api_publication, api_count_use, api_request_fetch, api_visit_fetches, api_advance_fetch, api_fetch_queue,
-    catalogue_page, fetch_queue_page, visit_catalogue_page, request_fetch_form, advance_fetch_form, count_use_form,
+    catalogue_page, fetch_queue_page, fetch_queue_fragment, visit_catalogue_page, request_fetch_form, advance_fetch_form, count_use_form,
 ]

@@ -10,7 +10,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from edge.alerts import open_alerts, storage_alerts
-from edge.auth import current_user, staff_only
+from edge.auth import current_user, flash, staff_only
 from edge.calls import STATUS_WORDS, DeskError
 from edge.errors import ApiError
 from edge.guestbook import EDUCATION, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES
@@ -19,7 +19,7 @@ from edge.routes import ApplianceDep
 from edge.routes.audit import Actor, actor_of, audited, record_alone
 from edge.routes.catalogue import visit_fetches_context
 from edge.sla import sla_state
-from edge.slip import office_time
+from edge.slip import CLOCK_PATTERNS, office_time
 from edge.softcopy_requests import PURPOSE_WORDS as SOFTCOPY_PURPOSES
 from edge.softcopy_requests import STATUS_WORDS as SOFTCOPY_WORDS
 from edge.tickets import ticket_json
@@ -72,6 +72,43 @@ def console_view(appliance) -> dict:
 
 
 SYNC_STALE = timedelta(hours=1)
+# what the agent records (`Agent._failed`: "ConnectError: …", "503: …") → words staff can act on; the raw text is
+# for the agent's log and `GET /api/sync`, not for the console
+NETWORK_ERRORS = frozenset({
+    "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "ReadError", "WriteError",
+    "RemoteProtocolError", "NetworkError", "TimeoutException", "TransportError", "ProxyError",
+})
+SYNC_TROUBLE = {
+    "network": N_("Tidak terhubung ke cloud sejak %(time)s"),
+    "refused": N_("Cloud menolak perangkat ini sejak %(time)s; periksa pendaftarannya (pst edge enroll)"),
+    "cloud": N_("Cloud sedang bermasalah sejak %(time)s; dicoba lagi otomatis"),
+    "other": N_("Sinkronisasi gagal sejak %(time)s; rinciannya ada di log agen sinkronisasi"),
+}
+
+
+def sync_trouble(state: dict, now: datetime, tz, locale: str) -> str | None:
+    """The last failed round in words, with the time (office time) since the cloud last answered."""
+    error = state.get("last_error")
+    if not error:
+        return None
+    kind = error.split(":", 1)[0].strip()
+    if kind in NETWORK_ERRORS:
+        key = "network"
+    elif kind in ("401", "403"):
+        key = "refused"
+    else:
+        key = "cloud" if kind.isdigit() else "other"
+    since = datetime.fromisoformat(state.get("last_success_at") or state.get("last_error_at") or now.isoformat())
+    return SYNC_TROUBLE[key] % {"time": _clock(since, now, tz, locale)}
+
+
+def _clock(moment: datetime, now: datetime, tz, locale: str) -> str:
+    """"14.02" today, "3 Des 14.02" on an earlier day (office time; "14:02" outside Indonesian)."""
+    from babel.dates import format_datetime
+
+    clock = CLOCK_PATTERNS.get(locale, "HH:mm")
+    same_day = moment.astimezone(tz).date() == now.astimezone(tz).date()
+    return format_datetime(moment, clock if same_day else f"d MMM {clock}", tzinfo=tz, locale=locale)
 
 
 def sync_view(appliance) -> dict:
@@ -88,7 +125,8 @@ def sync_view(appliance) -> dict:
     if enrolled and state["pending"] and (last is None or appliance.clock.now() - datetime.fromisoformat(last) > SYNC_STALE):
         alerts.append({"kind": "sync_stale", "message": N_("Sinkronisasi ke cloud tertunda: %(pending)s catatan belum"
                                                             " terkirim") % {"pending": state["pending"]}})
-    return state | shown | {"enrolled": enrolled, "alerts": alerts}
+    trouble = sync_trouble(state, appliance.clock.now(), tz, language())
+    return state | shown | {"enrolled": enrolled, "alerts": alerts, "trouble": trouble}
 
 
 def _sla_message(row: dict) -> str:
@@ -191,8 +229,8 @@ def console_page(request: Request, appliance: ApplianceDep) -> Template:
     return Template("console.html", context={
         "office": appliance.config.office, "user": current_user(request), "view": console_view(appliance),
         "counter": request.session.get("counter", 1), "counters": range(1, appliance.config.desk.counters + 1),
+        "busy": _busy(request, appliance),
         "printer_words": PRINTER_WORDS, "status_words": STATUS_WORDS,
-        "message": request.query_params.get("pesan", "")[:200],
     })
 
 
@@ -210,19 +248,32 @@ async def choose_counter(request: Request, appliance: ApplianceDep, data: URLEnc
     return Redirect("/petugas", status_code=303)
 
 
+def _busy(request: Request, appliance):
+    try:
+        return appliance.desk.busy_at(_counter(request, appliance))
+    except ApiError:
+        return None
+
+
 @post("/petugas/panggil", guards=[staff_only])
-async def call_next_form(request: Request, appliance: ApplianceDep) -> Redirect:
+async def call_next_form(request: Request, appliance: ApplianceDep, data: URLEncodedBody[dict[str, str]]) -> Redirect:
     counter = _counter(request, appliance)
+    busy = await anyio.to_thread.run_sync(appliance.desk.busy_at, counter)
+    if busy is not None and data.get("tetap") != busy.id:  # the page did not show this one: ask first
+        words = {"counter": counter, "number": busy.number, "status": STATUS_WORDS[busy.status]}
+        return _back(request, "error", N_("Belum dipanggil: loket %(counter)s masih menangani nomor %(number)s"
+                                          " (%(status)s). Selesaikan dulu, atau tekan Tetap panggil.") % words)
     ticket = await anyio.to_thread.run_sync(_call_next, appliance, actor_of(request), counter, current_user(request)["id"])
     if ticket is None:
-        return _back(N_("Tidak ada yang menunggu"))
-    return _back(N_("Nomor %(number)s dipanggil ke loket %(counter)s") % {"number": ticket.number, "counter": counter})
+        return _back(request, "info", N_("Tidak ada yang menunggu"))
+    return _back(request, "success",
+                 N_("Nomor %(number)s dipanggil ke loket %(counter)s") % {"number": ticket.number, "counter": counter})
 
 
 @post("/petugas/tiket", guards=[staff_only])
-async def issue_form(appliance: ApplianceDep) -> Redirect:
+async def issue_form(request: Request, appliance: ApplianceDep) -> Redirect:
     ticket = await anyio.to_thread.run_sync(appliance.issue, "staff")
-    return _back(N_("Nomor %(number)s diterbitkan") % {"number": ticket.number})
+    return _back(request, "success", N_("Nomor %(number)s diterbitkan") % {"number": ticket.number})
 
 
 @post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only])
@@ -231,14 +282,13 @@ async def ticket_action_form(request: Request, ticket_id: FromPath[str], action:
         ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"],
                                                 actor_of(request))
     except ApiError as exc:
-        return _back(N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
-    return _back(DONE_MESSAGES[action] % {"number": ticket.number})
+        return _back(request, "error", N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
+    return _back(request, "success", DONE_MESSAGES[action] % {"number": ticket.number})
 
 
-def _back(message: str) -> Redirect:
-    from urllib.parse import quote
-
-    return Redirect(f"/petugas?pesan={quote(message)}", status_code=303)
+def _back(request: Request, kind: str, message: str) -> Redirect:
+    flash(request, kind, message)
+    return Redirect("/petugas", status_code=303)
 
 
 @get("/petugas/kunjungan", guards=[staff_only], sync_to_thread=True)
@@ -263,7 +313,7 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
         "office": appliance.config.office, "user": current_user(request), "visit": visit,
         "ticket": appliance.queue.get(visit["ticket_id"]), "status_words": STATUS_WORDS,
         "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—", **LABELS,
-        "locker": appliance.lockers.held_by(visit_id), "message": request.query_params.get("pesan", "")[:200],
+        "locker": appliance.lockers.held_by(visit_id),
         "scan_pages": appliance.scans.pages_for_visit(visit_id), **visit_fetches_context(appliance, visit_id),
         "rated": appliance.ratings.rated(visit_id),
         "softcopy_requests": appliance.softcopy_requests.of_visit(visit_id),

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import anyio
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from edge.errors import ApiError
-from edge.guestbook import EDUCATION, FIELDS, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES, GuestbookError
-from edge.i18n import N_, language
+from edge.auth import current_user
+from edge.guestbook import EDUCATION, FIELDS, GENDERS, ID_TYPES, LABELS, OCCUPATIONS, PURPOSES, GuestbookError
+from edge.i18n import N_
 from edge.openapi import VISIT, json_body
 from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
+from edge.routes.language import forget_choice
 from edge.routes.privacy import notice_context
-from edge.slip import office_time
 from edge.tickets import local_iso
 
 CHOICES = {
@@ -48,7 +47,8 @@ async def api_check_in(request: Request, appliance: ApplianceDep) -> Response:
 
 def form_page(appliance, values: dict, errors: dict, ticket=None, status_code: int = 200) -> Template:
     return Template("guestbook.html", status_code=status_code, context={
-        "office": appliance.config.office, "values": values, "errors": errors, "ticket": ticket, **CHOICES,
+        "office": appliance.config.office, "values": values, "errors": errors, "ticket": ticket, "labels": LABELS,
+        **CHOICES,
         **notice_context(appliance),
     })
 
@@ -78,20 +78,14 @@ async def guestbook_submit(request: Request, appliance: ApplianceDep) -> Templat
     except GuestbookError as exc:
         ticket = appliance.queue.get(data["ticket_id"]) if data.get("ticket_id") else None
         return form_page(appliance, data, exc.errors, ticket=ticket, status_code=400)
-    return Redirect(f"/buku-tamu/selesai/{result.visit['id']}?kembali={int(not result.created)}", status_code=303)
+    # the visit's record is made: a kiosk's next visitor starts in Indonesian (staff keep their own choice)
+    cookies = [] if current_user(request) else [forget_choice()]
+    if not result.created:  # an e-mail typed again: the number only, never the key to the first entry's page
+        return Template("guestbook_done.html", cookies=cookies, context={
+            "office": appliance.config.office, "ticket": result.ticket,
+        })
+    token = await anyio.to_thread.run_sync(appliance.visits.token_of, result.visit["id"])
+    return Redirect(f"/kunjungan/{token}", status_code=303, cookies=cookies)
 
 
-@get("/buku-tamu/selesai/{visit_id:str}", sync_to_thread=True)
-def guestbook_done(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> Template:
-    visit = appliance.visits.get(visit_id)
-    if visit is None:
-        raise ApiError(404, "Kunjungan tidak ditemukan")
-    ticket = appliance.queue.get(visit["ticket_id"])
-    tz = appliance.config.office.tz
-    return Template("guestbook_done.html", context={
-        "office": appliance.config.office, "visit": visit, "ticket": ticket, "welcome_back": request.query_params.get("kembali") == "1",
-        "serve_by_text": office_time(datetime.fromisoformat(visit["serve_by"]), tz, language())[-10:],
-    })
-
-
-routes = [api_check_in, guestbook_page, guestbook_for_ticket, guestbook_submit, guestbook_done]
+routes = [api_check_in, guestbook_page, guestbook_for_ticket, guestbook_submit]

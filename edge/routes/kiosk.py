@@ -15,11 +15,13 @@ from edge.errors import ApiError
 from edge.i18n import language
 from edge.queue import next_opening
 from edge.routes import ApplianceDep
-from edge.slip import PROMISE, office_time
+from edge.routes.language import forget_choice
+from edge.slip import PROMISE, guestbook_url, office_time
 from edge.tickets import Ticket, UnknownService, ticket_json
 from pst.bodies import MAX_DEPTH, MAX_JSON, has_nul, too_deep
 
 RESULT_SECONDS = 20  # the result page returns to the big button by itself
+RETURNS = {"mulai": "/", "pemindai": "/pemindai"}  # where a kiosk goes back to when a visitor is done
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -90,15 +92,34 @@ def kiosk_page(appliance: ApplianceDep) -> Template:
     now = appliance.clock.now()
     opening = next_opening(now, config.office.tz, config.hours)
     waiting = appliance.queue.of_day(statuses=("waiting",))
-    unprinted = [t for t in waiting if t.print_status == "pending" and t.print_attempts > 0]
+    printer_ok = appliance.spooler.state in ("ok", "absent")
+    # while the printer is down the spooler only probes it, so later numbers wait with no attempt of their own
+    unprinted = [t for t in waiting if t.print_status == "pending" and (t.print_attempts > 0 or not printer_ok)]
+    newest = unprinted[-1] if unprinted else None
     return Template("kiosk.html", context={
         "office": config.office,
         "now_text": office_time(now, config.office.tz, language()),
         "opens_text": office_time(opening, config.office.tz, language()) if opening else None,
         "waiting_count": len(waiting),
-        "printer_ok": appliance.spooler.state in ("ok", "absent"),
+        "printer_ok": printer_ok,
         "unprinted": unprinted,
+        # no paper ticket to scan: the screen shows the newest number's guestbook QR in its place
+        "newest_unprinted": newest,
+        "newest_qr": guestbook_qr(appliance, newest) if newest else None,
     })
+
+
+def guestbook_qr(appliance: ApplianceDep, ticket: Ticket) -> str:
+    from edge.routes.scans import qr_svg  # the QR library is loaded only when a screen needs a code
+
+    return qr_svg(guestbook_url(appliance.settings.public_url, ticket))
+
+
+@get("/kiosk/selesai")
+async def kiosk_done(request: Request) -> Redirect:
+    """Back to the kiosk's start for the next visitor, in Indonesian whatever the last one chose."""
+    target = RETURNS.get(request.query_params.get("ke", ""), "/")
+    return Redirect(target, status_code=303, cookies=[forget_choice()])
 
 
 @post("/kiosk/tiket")
@@ -125,10 +146,11 @@ def ticket_context(appliance: ApplianceDep, ticket: Ticket) -> dict:
         "ahead": appliance.queue.ahead(ticket),
         "issued_text": office_time(ticket.issued, tz, language()),
         "printed": ticket.print_status == "printed",
+        "guestbook_qr": guestbook_qr(appliance, ticket) if ticket.print_status != "printed" else None,
         "printer_state": appliance.spooler.state,
         "promise": PROMISE,
         "return_after": RESULT_SECONDS,
     }
 
 
-routes = [issue_ticket, queue_state, ticket_state, kiosk_page, kiosk_take, ticket_page]
+routes = [issue_ticket, queue_state, ticket_state, kiosk_page, kiosk_take, ticket_page, kiosk_done]

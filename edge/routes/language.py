@@ -1,4 +1,4 @@
-"""The page language: `GET /bahasa/{code}` keeps the visitor's choice in a cookie (a plain link, no JavaScript), and a
+"""The page language: `GET /bahasa/{code}` keeps the choice in a cookie (a plain link, no JavaScript), and a
 middleware sets the language of every request from it. A handler with `opt={"language": ...}` keeps its own.
 """
 
@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from edge.auth import current_user
 from edge.errors import ApiError
 from edge.i18n import COOKIE, Languages, current_language
 
@@ -50,8 +51,16 @@ def back_to(request: Request) -> str:
 async def choose_language(request: Request, code: FromPath[str], languages: LanguagesDep) -> Redirect:
     if code not in languages.codes:
         raise ApiError(404, "Bahasa tidak tersedia", {"code": f"pilih salah satu dari {', '.join(languages.codes)}"})
-    cookie = Cookie(key=COOKIE, value=code, max_age=COOKIE_MAX_AGE, path="/", samesite="lax", httponly=True)
+    # a shared kiosk must not keep one visitor's choice for the next: visitors get a cookie that ends with the
+    # browser session (and earlier, see `forget_choice`); signed-in staff keep theirs for a year
+    max_age = COOKIE_MAX_AGE if current_user(request) else None
+    cookie = Cookie(key=COOKIE, value=code, max_age=max_age, path="/", samesite="lax", httponly=True)
     return Redirect(back_to(request), status_code=303, cookies=[cookie])
+
+
+def forget_choice() -> Cookie:
+    """Clears the language choice: the visitor's session at the kiosk has ended (guestbook sent, back to start)."""
+    return Cookie(key=COOKIE, value="", max_age=0, path="/", samesite="lax", httponly=True)
 
 
 routes = [choose_language]

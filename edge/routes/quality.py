@@ -4,14 +4,14 @@ tracking number, the staff's complaint queue and the IKM report. Pages work with
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import anyio
 from litestar import Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from edge.auth import current_user, staff_only
+from edge.auth import current_user, flash, staff_only
 from edge.complaints import CHANNELS, PUBLIC_CHANNELS, STATUS_WORDS, ComplaintError
 from edge.errors import ApiError
 from edge.i18n import N_, language
@@ -22,6 +22,7 @@ from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
 from edge.routes.reports import _range
 from edge.slip import office_time
+from edge.users import staff_names
 from pst.skm import CODES, ELEMENTS, GRADES, SCALE_WORDS, shown
 
 Form = URLEncodedBody[dict[str, str]]
@@ -261,17 +262,19 @@ ACTION_WORDS = {"ditindaklanjuti": N_("Tindak lanjuti"), "selesai": N_("Selesaik
 @get("/petugas/pengaduan", guards=[staff_only])
 async def complaints_page(request: Request, appliance: ApplianceDep) -> Template:
     rows = await anyio.to_thread.run_sync(appliance.complaints.queue)
+    names = await anyio.to_thread.run_sync(staff_names, appliance.store)
     tz = appliance.config.office.tz
     return Template("complaints_staff.html", context={
         "office": appliance.config.office, "user": current_user(request), "complaints": rows,
         "channels": CHANNELS, "status_words": STATUS_WORDS, "actions": ACTIONS, "action_words": ACTION_WORDS,
-        "message": request.query_params.get("pesan", "")[:200],
+        "staff_name": lambda staff_id: names.get(staff_id, "") if staff_id else "",
         "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—",
     })
 
 
-def _back(message: str) -> Redirect:
-    return Redirect(f"/petugas/pengaduan?pesan={quote(message)}", status_code=303)
+def _back(request: Request, kind: str, message: str) -> Redirect:
+    flash(request, kind, message)
+    return Redirect("/petugas/pengaduan", status_code=303)
 
 
 @post("/petugas/pengaduan", guards=[staff_only])
@@ -284,8 +287,8 @@ async def complaint_staff_entry(request: Request, appliance: ApplianceDep, data:
         )
     except ApiError as exc:
         reasons = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) or exc.detail
-        return _back(N_("Pengaduan belum dicatat: %(reason)s") % {"reason": reasons})
-    return _back(N_("Pengaduan dicatat dengan nomor %(number)s") % {"number": complaint["tracking"]})
+        return _back(request, "error", N_("Pengaduan belum dicatat: %(reason)s") % {"reason": reasons})
+    return _back(request, "success", N_("Pengaduan dicatat dengan nomor %(number)s") % {"number": complaint["tracking"]})
 
 
 @post("/petugas/pengaduan/{complaint_id:str}/{status:str}", guards=[staff_only])
@@ -297,9 +300,9 @@ async def complaint_advance_form(request: Request, complaint_id: FromPath[str], 
             _advance, appliance, actor_of(request), complaint_id, status, staff, data.get("response")
         )
     except ApiError as exc:
-        return _back(N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
+        return _back(request, "error", N_("Tidak dapat: %(reason)s") % {"reason": exc.detail})
     words = {"number": complaint["tracking"], "status": complaint["status"]}
-    return _back(N_("Pengaduan %(number)s: %(status)s") % words)
+    return _back(request, "success", N_("Pengaduan %(number)s: %(status)s") % words)
 
 
 @get("/petugas/ikm", guards=[staff_only], sync_to_thread=True)

@@ -14,14 +14,16 @@ from litestar.response import Template
 
 from edge.auth import current_user, staff_only
 from edge.errors import ApiError
-from edge.i18n import Languages, language
+from edge.i18n import N_, Languages, language
 from edge.reports import office_place, report_figures
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, record_alone
 from pst.charts import report_charts
 from pst.report_files import filename, to_csv, to_xlsx
 from pst.report_pdf import to_pdf
-from pst.reports import RangeError, duration, ikm_number, number, percent, period_words, read_range, service_json
+from pst.reports import (
+    MAX_DAYS, RangeError, duration, ikm_number, number, percent, period_words, read_range, service_json,
+)
 from pst.skm import shown
 
 LanguagesDep = NamedDependency[Languages]
@@ -38,7 +40,24 @@ def _range(appliance, start: str | None, end: str | None, default_start: date | 
     try:
         return read_range(start, end, today, default_start)
     except RangeError as exc:
-        raise ApiError(400, "Rentang tanggal tidak sah", exc.errors) from None
+        raise ApiError(400, _range_problem(start, end, exc.errors), exc.errors) from None
+
+
+def _range_problem(start: str | None, end: str | None, errors: dict[str, str]) -> str:
+    """One sentence for the page, rather than the fields' codes ("from: tidak boleh setelah 'to'")."""
+    if any(key in errors for key in ("from", "to")) and not _dates_readable(start, end):
+        return N_("Tanggal harus ditulis TTTT-BB-HH, misalnya 2026-12-03")
+    if "from" in errors:
+        return N_("Tanggal awal harus sebelum tanggal akhir")
+    return N_("Rentang tanggal paling panjang %(days)s hari") % {"days": MAX_DAYS}
+
+
+def _dates_readable(*values: str | None) -> bool:
+    try:
+        [date.fromisoformat(value) for value in values if value]
+    except ValueError:
+        return False
+    return True
 
 
 def _figures(appliance, request: Request, month_by_default: bool = False):

@@ -18,6 +18,7 @@ from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
 from edge.scans import ScanError, ScanJob
 from edge.slip import office_time
+from edge.visits import initials
 
 Form = URLEncodedBody[dict[str, str]]
 REFRESH_SECONDS = 2  # the job page while pages come in
@@ -104,7 +105,8 @@ def job_context(appliance, job: ScanJob) -> dict:
         "code_text": f"{job.download_code[:4]}-{job.download_code[4:]}" if live else None,
         "qr_svg": qr_svg(url) if live else None,
         "expires_text": office_time(datetime.fromisoformat(job.code_expires_at), tz, language()) if live else None,
-        "name": appliance.scans.visitor_name(job.visit_id),
+        # the station is reached by typing a ticket number, which anyone can: initials only, never the name
+        "initials": initials(appliance.scans.visitor_name(job.visit_id)),
         "visit_pages": appliance.scans.pages_for_visit(job.visit_id),
         "refresh": REFRESH_SECONDS if job.status == "scanning" else None,
         "done_after": DONE_SECONDS,

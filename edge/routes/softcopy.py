@@ -9,7 +9,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from edge.auth import staff_only
+from edge.auth import flash, staff_only
 from edge.errors import ApiError
 from edge.i18n import N_
 from edge.routes import ApplianceDep
@@ -61,10 +61,10 @@ async def visit_form(request: Request, visit_id: FromPath[str], appliance: Appli
             _create, appliance, actor_of(request), visit_id, None, data.get("description"), data.get("purpose"))
     except SoftcopyRequestError as exc:
         reason = "; ".join([exc.message, *exc.errors.values()])
-        message = N_("Permintaan softcopy belum dicatat: %(reason)s") % {"reason": reason}
-        return Redirect(f"/petugas/kunjungan/{quote(visit_id)}?pesan={quote(message)}#softcopy", status_code=303)
-    message = N_("Permintaan softcopy dicatat; dikirim ke cloud pada sinkronisasi berikutnya")
-    return Redirect(f"/petugas/kunjungan/{quote(visit_id)}?pesan={quote(message)}#softcopy", status_code=303)
+        flash(request, "error", N_("Permintaan softcopy belum dicatat: %(reason)s") % {"reason": reason})
+    else:
+        flash(request, "success", N_("Permintaan softcopy dicatat; dikirim ke cloud pada sinkronisasi berikutnya"))
+    return Redirect(f"/petugas/kunjungan/{quote(visit_id)}#softcopy", status_code=303)
 
 
 routes = [api_create, api_of_visit, visit_form]

@@ -5,8 +5,10 @@
     box.querySelectorAll("[data-remaining]").forEach(function (el) {
       var left = parseInt(el.dataset.remaining, 10) - 1;
       el.dataset.remaining = left;
-      var words = left >= 0 ? box.dataset.secondsLeft || "{s} dtk" : box.dataset.secondsOver || "lewat {s} dtk";
-      el.textContent = words.replace("{s}", Math.abs(left));
+      // once over: seconds for the first minute, then whole minutes ("lewat 12 mnt"), as the server writes it
+      if (left >= 0) el.textContent = (box.dataset.secondsLeft || "{s} dtk").replace("{s}", left);
+      else if (left > -60) el.textContent = (box.dataset.secondsOver || "lewat {s} dtk").replace("{s}", -left);
+      else el.textContent = (box.dataset.minutesOver || "lewat {m} mnt").replace("{m}", Math.floor(-left / 60));
       el.className = "sla " + (left <= 0 ? "breach" : left <= 60 ? "warning" : "ok");
     });
   }

@@ -1,5 +1,5 @@
 // Keeps the kiosk's waiting count and printer notice current, so a number issued by the physical button while
-// the printer is down is shown on screen. Without JavaScript the page refreshes itself instead.
+// the printer is down is shown on screen, with its guestbook QR. Without JavaScript the page refreshes itself instead.
 (function () {
   function render(queue) {
     document.querySelector("#waiting strong").textContent = queue.waiting.length;
@@ -7,6 +7,13 @@
     var fault = document.getElementById("printer-fault");
     var bad = queue.printer !== "ok" && queue.printer !== "absent";
     fault.hidden = !bad;
+    // the newest unprinted number's guestbook QR is drawn by the appliance: a new one means a fresh page
+    var shown = document.getElementById("newest-unprinted");
+    var newest = unprinted.length ? unprinted[unprinted.length - 1].id : null;
+    if (bad && newest && (!shown || shown.dataset.ticket !== newest)) {
+      window.location.reload();
+      return;
+    }
     var list = document.getElementById("unprinted");
     list.textContent = "";
     unprinted.forEach(function (t) {

@@ -33,7 +33,7 @@ def test_softcopy_needs_a_signed_in_reader(client, catalogue):
     answer = client.get(f"/api/publications/{pid}/softcopy")
     assert answer.status_code == 401 and answer.json()["detail"].startswith("Masuk")
     page = client.get(f"/publikasi/{pid}/baca", follow_redirects=False)
-    assert page.status_code == 303 and page.headers["location"] == "/akun/masuk"
+    assert page.status_code == 303 and page.headers["location"] == f"/akun/masuk?next=/publikasi/{pid}/baca"
     client.cookies.set("pst_cloud_session", "bukan-sesi")
     assert client.get(f"/api/publications/{pid}/softcopy").status_code == 401
     assert run_db(client, "SELECT count(*) AS n FROM downloads")[0]["n"] == 0

@@ -159,7 +159,7 @@ def test_without_a_session_it_is_401(client, people):
     assert client.get("/api/staff/requests").status_code == 401
     assert client.post(f"/api/staff/requests/{request_id}/process", json={}).status_code == 401
     page = client.get("/akun/permintaan", follow_redirects=False)
-    assert page.status_code == 303 and page.headers["location"] == "/akun/masuk"
+    assert page.status_code == 303 and page.headers["location"] == "/akun/masuk?next=/akun/permintaan"
 
 
 def test_a_reader_on_staff_endpoints_is_403(client, people, tmp_path):

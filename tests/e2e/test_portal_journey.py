@@ -201,7 +201,7 @@ def test_reader_registers_reads_a_watermarked_softcopy_and_gets_a_requested_one_
     anonymous = browsers().request
     refused = anonymous.get(f"/api/publications/{publication_id}/softcopy")
     assert refused.status == 401 and refused.headers["content-type"].startswith("application/json")
-    assert anonymous.get(read_link, max_redirects=0).headers["location"] == "/akun/masuk"
+    assert anonymous.get(read_link, max_redirects=0).headers["location"] == f"/akun/masuk?next={read_link}"
 
     # (d) a publication without softcopy: ask for it from the form its page links to
     reader.goto("/katalog?q=statistik+daerah+kendari")

@@ -164,8 +164,9 @@ def test_the_guestbook_form_shows_errors_next_to_the_fields(client, app):
     assert 'value="La Ode Budi"' in response.text  # what was typed is kept
     assert visit_count(app) == 0
     done = client.post("/buku-tamu", data=data | {"email": "laode@kendaripos.co.id", "purposes": ["softcopy", "lainnya"]})
-    assert done.status_code == 200 and "Terima kasih, La Ode Budi" in done.text
-    assert "09.05" in done.text
+    assert done.status_code == 200 and done.url.path.startswith("/kunjungan/")
+    assert "A001" in done.text and "09.05" in done.text
+    assert visit_count(app) == 1
 
 
 def test_the_kiosk_guestbook_opens_without_a_ticket(client):

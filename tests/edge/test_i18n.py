@@ -86,7 +86,8 @@ def test_the_kiosk_switches_to_english_and_back(client):
     switched = client.get("/bahasa/en", headers={"referer": f"{HOST}/"}, follow_redirects=False)
     assert switched.status_code == 303 and switched.headers["location"] == "/"
     cookie = switched.headers["set-cookie"].lower()
-    assert "pst_lang=en" in cookie and "samesite=lax" in cookie and "max-age=31536000" in cookie
+    # a visitor's choice on a shared kiosk ends with the browser session (test_kiosk_visitor_session.py)
+    assert "pst_lang=en" in cookie and "samesite=lax" in cookie and "max-age" not in cookie.split(",")[0]
     page = client.get("/").text
     assert '<html lang="en">' in page and "Take a queue number" in page and "Ambil Nomor Antrian" not in page
     assert 'href="/bahasa/id"' in page and "Bahasa Indonesia" in page
@@ -180,7 +181,7 @@ def test_console_messages_follow_the_language(client, app, clock):
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
     assert "Call next to counter 1" in page and "Printer: <strong>ready</strong>" in page
     called = client.post("/petugas/panggil", data={"_csrf_token": token})
-    assert "pesan=Nomor%20A001%20dipanggil%20ke%20loket%201" in str(called.url)  # the message travels in Indonesian
+    assert str(called.url).endswith("/petugas")  # the message waits in the session, in Indonesian
     assert "Number A001 called to counter 1" in called.text and "Called &amp; being served" in called.text
 
 

@@ -241,7 +241,8 @@ def test_the_station_takes_a_ticket_number_and_shows_the_code_and_qr(client, app
     page = client.get(started.headers["location"]).text
     assert f"{job.download_code[:4]}-{job.download_code[4:]}" in page and "<svg" in page
     assert f"/d/{job.download_code}" in page and "09.30 WITA" in page  # valid 30 minutes, in office time
-    assert 'content="180;url=/pemindai"' in page  # the next visitor does not find this code on the screen
+    assert 'content="180;url=/kiosk/selesai?ke=pemindai"' in page  # the next visitor does not find this code
+    assert "Pindaian selesai, W. O. N." in page and "Nurhaliza" not in page  # a typed number shows initials only
 
 
 def test_a_job_cut_off_by_a_power_cut_ends_with_the_pages_it_had(client, appliance):

@@ -101,3 +101,25 @@ def test_a_damaged_file_is_refused(tmp_path):
     with pytest.raises(StoreCorrupt, match="integrity check failed"):
         damaged.ensure_sound()
     damaged.close()
+
+
+def test_what_follows_a_commit_runs_after_the_outermost_commit_and_never_after_a_rollback(store):
+    seen: list[int] = []
+
+    def count_calls() -> None:  # what a board woken by the announcement reads
+        seen.append(store.read.execute("SELECT count(*) FROM tickets WHERE status = 'called'").fetchone()[0])
+
+    store.after_commit(lambda: seen.append(-1))  # no transaction open: at once
+    assert seen == [-1]
+    with store.write() as outer:
+        with store.write() as inner:  # a service's own write inside an audited act
+            inner.execute("INSERT INTO tickets (id, service, service_day, seq, number, source, status, issued_at)"
+                          " VALUES ('t1', 'A', '2026-12-07', 1, 'A001', 'button', 'called', '2026-12-07T00:00:00Z')")
+        store.after_commit(count_calls)
+        assert seen == [-1]  # not yet: the outer transaction is still open
+    assert seen == [-1, 1]
+    with pytest.raises(RuntimeError), store.write():
+        store.after_commit(lambda: seen.append(99))
+        raise RuntimeError("the act fails")
+    store.after_commit(lambda: seen.append(2))
+    assert seen == [-1, 1, 2]
