@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency, Provide
 from litestar.middleware import DefineMiddleware
+from litestar.exceptions import InternalServerException, NotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from cloud import accounts as accounts_module
@@ -29,6 +31,7 @@ from cloud.requests import Requests
 from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, reports
 from cloud.routes import requests as request_routes
 from cloud.routes import SESSION_COOKIE, deliverables, locations
+from cloud.routes import language as language_routes
 from cloud.routes import sync as sync_routes
 from cloud.routes import audit as audit_routes
 from cloud.routes import privacy as privacy_routes
@@ -36,6 +39,7 @@ from cloud.settings import CloudSettings, ConfigError
 from cloud.upload_gate import UploadGate
 from pst.clock import Clock, SystemClock
 from pst.error_body import document_errors
+from pst.i18n import N_, Languages, language_middleware
 from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
@@ -51,6 +55,11 @@ async def healthz(db: NamedDependency[Database]) -> dict:
     return {"status": "ok", "database": db.kind}
 
 
+def no_such_file(request: Request, exc: Exception) -> Response:
+    """A path the file system cannot even look up (a NUL byte, a name too long) is simply not there, not a 500."""
+    return error_response(request, NotFoundException("Berkas tidak ditemukan"))
+
+
 def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     if not settings.smtp_url:
         raise ConfigError("PST_CLOUD_SMTP_URL: not set (the demo's `pst cloud serve --demo` starts a local sink)")
@@ -64,10 +73,20 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     devices = Devices(db, clock, key)
     places = Locations(db, clock)
     personal = Privacy(db, clock, key, settings.data_dir, settings.identity_months)
+    languages = Languages.load(HERE / "locale")
+
+    def configure_templates(engine: JinjaTemplateEngine) -> None:
+        languages.install(engine.engine)  # `_()`, `ngettext()`, `language()` and the switch in every page
+        engine.engine.globals.update(
+            privacy_months=settings.identity_months,
+            privacy_contact=settings.privacy_contact or N_("petugas PST di kantor BPS yang Anda kunjungi"))
+
     routes = [
         healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
         *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes,
-        *locations.routes, *audit_routes.routes, *privacy_routes.routes,
+        *locations.routes, *audit_routes.routes, *privacy_routes.routes, *language_routes.routes,
+        create_static_files_router(path="/static", directories=[HERE / "static"], exception_handlers={
+            ValueError: no_such_file, OSError: no_such_file, InternalServerException: no_such_file}),
     ]
     if settings.demo:
         routes += dev.routes
@@ -104,15 +123,17 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
             "locations": Provide(lambda: places, sync_to_thread=False),
             "quality": Provide(lambda: Quality(db, clock), sync_to_thread=False),
             "privacy": Provide(lambda: personal, sync_to_thread=False),
+            "languages": Provide(lambda: languages, sync_to_thread=False),
         },
         on_startup=[start],
-        middleware=[DefineMiddleware(UploadGate, accounts=service, cookie=SESSION_COOKIE)],
+        middleware=[
+            DefineMiddleware(language_middleware, languages=languages),
+            DefineMiddleware(UploadGate, accounts=service, cookie=SESSION_COOKIE),
+        ],
         on_shutdown=[stop],
         template_config=TemplateConfig(
             directory=HERE / "templates", engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: engine.engine.globals.update(
-                privacy_months=settings.identity_months,
-                privacy_contact=settings.privacy_contact or "petugas PST di kantor BPS yang Anda kunjungi"),
+            engine_callback=configure_templates,
         ),
         # the JSON API accepts only application/json (see routes.json_object); every HTML form carries a token
         csrf_config=CSRFConfig(

@@ -28,6 +28,7 @@ class Copy:
     path: Path  # a temporary file of this request only; the caller deletes it once sent
     filename: str
     download_id: str
+    media_type: str = "application/pdf"  # a requested table is XLSX or CSV (cloud.deliverables)
 
 
 class Reading:

@@ -1,8 +1,9 @@
 """Softcopy requests: a reader asks for a publication of the catalogue, or describes what is needed, and says why.
 Staff take it up (diajukan → diproses) and either reject it with a reason (ditolak) or fulfil it by attaching a PDF
-(selesai); the reader is mailed either way and finds the file, watermarked for them, under "Permintaan saya".
+or a table as XLSX or CSV (selesai, see cloud.deliverables); the reader is mailed either way and finds the file,
+made for them (a watermark, or their name in the table), under "Permintaan saya".
 
-An attached PDF is stored like the catalogue's softcopy: content-addressed under $PST_DATA_DIR/softcopy/, written
+An attached file is stored like the catalogue's softcopy: content-addressed under $PST_DATA_DIR/softcopy/, written
 to a temporary name and renamed, one row in `softcopy_files`. A reader has at most MAX_ACTIVE requests waiting.
 """
 
@@ -23,19 +24,21 @@ from cloud.catalogue import CatalogueError
 from cloud.catalogue_import import Softcopy, store_pdf
 from cloud.changes import record_change
 from cloud.db import Database
+from cloud.deliverables import DeliverableError, Kind, check_table, kind_of, kind_of_stored, personal_copy, store_file
 from cloud.mail import Mail, MailError
 from cloud.reading import PORTAL, WITA, Copy, reader_lines, stamp_copy
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 from pst.privacy import mask  # an address in a log line is personal data
 
 log = logging.getLogger(__name__)
-PURPOSES = {
-    "penelitian": "Penelitian",
-    "tugas_kuliah": "Tugas kuliah / skripsi",
-    "perencanaan": "Perencanaan pembangunan",
-    "jurnalistik": "Jurnalistik",
-    "lainnya": "Lainnya",
+PURPOSES = {  # the labels are msgids of the portal's catalogue (shown through the `translated` filter)
+    "penelitian": N_("Penelitian"),
+    "tugas_kuliah": N_("Tugas kuliah / skripsi"),
+    "perencanaan": N_("Perencanaan pembangunan"),
+    "jurnalistik": N_("Jurnalistik"),
+    "lainnya": N_("Lainnya"),
 }
 STATUSES = ("diajukan", "diproses", "selesai", "ditolak")
 ACTIVE = ("diajukan", "diproses")
@@ -90,7 +93,7 @@ class Requests:
         description = description.strip() if isinstance(description, str) else description
         errors = {}
         if bool(publication_id) == bool(description):
-            errors["publication_id"] = errors["description"] = "isi salah satu: publikasi atau uraian kebutuhan"
+            errors["publication_id"] = errors["description"] = N_("isi salah satu: publikasi atau uraian kebutuhan")
         elif publication_id and not isinstance(publication_id, str):
             errors["publication_id"] = "tidak sah"
         elif description and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
@@ -98,10 +101,10 @@ class Requests:
         if purpose not in PURPOSES:
             errors["purpose"] = f"salah satu dari {', '.join(PURPOSES)}"
         if errors:
-            raise RequestError(400, "Data permintaan belum benar", errors)
+            raise RequestError(400, N_("Data permintaan belum benar"), errors)
         if publication_id and not await self.db.execute(
                 "SELECT id FROM publications WHERE id = {}", publication_id[:100]):
-            raise RequestError(400, "Publikasi tidak ditemukan", {"publication_id": "tidak ada di katalog"})
+            raise RequestError(400, N_("Publikasi tidak ditemukan"), {"publication_id": N_("tidak ada di katalog")})
         request_id = new_id()
         async with self.db.transaction():
             if self.db.kind == "postgresql":  # one reader's requests are counted one at a time
@@ -154,8 +157,12 @@ class Requests:
             download_id, reader.id, row["id"], row["softcopy_sha256"], now,
         )
         lines = reader_lines(PORTAL, reader, now, self.tz, download_id)
-        path = await asyncio.to_thread(stamp_copy, source, lines)
-        return Copy(path, f"permintaan-{row['id']}.pdf", download_id)
+        kind = kind_of_stored(row["storage_path"])
+        if kind.suffix == ".pdf":
+            path = await asyncio.to_thread(stamp_copy, source, lines)
+        else:
+            path = await asyncio.to_thread(personal_copy, kind, source, lines)
+        return Copy(path, f"permintaan-{row['id']}{kind.suffix}", download_id, kind.media_type)
 
     # staff
 
@@ -191,9 +198,10 @@ class Requests:
         return as_json(row)
 
     async def fulfil(self, staff: AccountView, request_id: str, data: bytes, filename: str | None) -> dict:
-        """Attach the PDF: checked whole (name, size, header, pymupdf opens it) before anything is stored."""
+        """Attach the file: a PDF, or a table as XLSX or CSV, checked whole (name, size, content: pymupdf or openpyxl
+        opens it) before anything is stored."""
         _staff_only(staff)
-        safe_filename(filename)
+        kind = _kind(safe_filename(filename))
         row = await self._row(request_id)
         if row is None:
             raise RequestError(404, "Permintaan tidak ditemukan")
@@ -201,11 +209,15 @@ class Requests:
             raise RequestError(409, f"Permintaan sudah {row['status']}")
         if len(data) > MAX_PDF:
             raise RequestError(400, f"Berkas terlalu besar (maks. {MAX_PDF // 2**20} MB)", {"file": "terlalu besar"})
-        if not data.startswith(b"%PDF-"):
-            raise RequestError(400, "Berkas bukan PDF", {"file": "harus berkas PDF"})
-        pages = await asyncio.to_thread(_pages, data)
         sha256 = hashlib.sha256(data).hexdigest()
-        _, relative = await asyncio.to_thread(_store, self.data_dir, data, sha256, pages)
+        if kind.suffix == ".pdf":
+            if not data.startswith(b"%PDF-"):
+                raise RequestError(400, "Berkas bukan PDF", {"file": "harus berkas PDF"})
+            pages = await asyncio.to_thread(_pages, data)
+            _, relative = await asyncio.to_thread(_store, self.data_dir, data, sha256, pages)
+        else:  # a table: `pages` counts its sheets (XLSX) or lines (CSV)
+            pages = await asyncio.to_thread(_table, kind, data)
+            relative = await asyncio.to_thread(store_file, self.data_dir, data, sha256, kind)
         now = self.clock.now()
         async with self.db.transaction():
             await self.db.execute(
@@ -274,6 +286,20 @@ def _staff_only(account: AccountView) -> None:
 def _what(row: dict) -> str:
     text = row["publication_title"] or row["description"] or ""
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _kind(filename: str) -> Kind:
+    try:
+        return kind_of(filename)
+    except DeliverableError as exc:
+        raise RequestError(400, str(exc), {"file": exc.field}) from None
+
+
+def _table(kind: Kind, data: bytes) -> int:
+    try:
+        return check_table(kind, data)
+    except DeliverableError as exc:
+        raise RequestError(400, str(exc), {"file": exc.field}) from None
 
 
 def _pages(data: bytes) -> int:

@@ -1,146 +1,23 @@
 """The languages of the appliance's pages. Indonesian is the source: the text in templates and code is the msgid.
 Other languages are read from `edge/locale/<code>/LC_MESSAGES/messages.po` when the app starts (no compile step).
-
-The language of a request is a context variable (set from the `pst_lang` cookie, see `edge.routes.language`);
-worker threads see it because anyio runs them in a copy of the caller's context.
+The machinery is shared with the portal (`pst.i18n`); this module names the appliance's catalogue.
 """
 
 from __future__ import annotations
 
-import gettext as stdlib_gettext
-import io
-import re
-from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from jinja2 import Environment
+from pst import i18n as _shared
+from pst.i18n import (  # noqa: F401  (the appliance's code imports these names from here)
+    COOKIE, NAMES, PLACEHOLDER, SOURCE, Catalogue, N_, current_language, language, read_catalogue,
+)
 
 LOCALE_DIR = Path(__file__).parent / "locale"
-SOURCE = "id"
-COOKIE = "pst_lang"
-NAMES = {"id": "Bahasa Indonesia", "en": "English"}  # each written in its own language, for the switch
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-
-current_language: ContextVar[str] = ContextVar("pst_language", default=SOURCE)
 
 
-def language() -> str:
-    """The language code of the page being made ("id" outside a request)."""
-    return current_language.get()
-
-
-def N_(message: str) -> str:
-    """Marks Indonesian text for the catalogue where it is written; a page translates it where it is shown."""
-    return message
-
-
-class Catalogue:
-    """One language: gettext for the templates, and `translate` for Indonesian text made elsewhere (an error
-    message, an alert kept in the database), matched against the msgids, placeholders included.
-    """
-
-    def __init__(self, translations: stdlib_gettext.NullTranslations, msgids: frozenset[str] = frozenset()):
-        self.translations = translations
-        self.msgids = msgids
-        # a message with words of its own around its placeholders ("%(a)s: %(b)s" would match any text with a
-        # colon); the longest fixed text first, so "Nomor %(n)s dipanggil ulang" wins over a looser message
-        fixed = {msgid: PLACEHOLDER.sub("", msgid) for msgid in msgids if PLACEHOLDER.search(msgid)}
-        patterns = [(_pattern(msgid), msgid) for msgid, text in fixed.items() if any(c.isalpha() for c in text)]
-        self.patterns = sorted(patterns, key=lambda item: -len(fixed[item[1]]))
-
-    def gettext(self, message: str) -> str:
-        return self.translations.gettext(message)
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.translations.ngettext(singular, plural, n)
-
-    def translate(self, text: str, depth: int = 0) -> str:
-        """`text` in this language when it is a msgid or a msgid with its placeholders filled; else unchanged."""
-        if not isinstance(text, str) or not self.msgids:
-            return text
-        if text in self.msgids:
-            return self.gettext(text)
-        if depth > 1:
-            return text
-        for pattern, msgid in self.patterns:
-            match = pattern.fullmatch(text)
-            if match:
-                values = {name: self.translate(value, depth + 1) for name, value in _values(match, msgid).items()}
-                return self.gettext(msgid) % values
-        return text
-
-
-def _pattern(msgid: str) -> re.Pattern:
-    parts, end = [], 0
-    for index, placeholder in enumerate(PLACEHOLDER.finditer(msgid)):
-        parts.append(re.escape(msgid[end:placeholder.start()].replace("%%", "%")))
-        parts.append(f"(?P<v{index}>.+?)")
-        end = placeholder.end()
-    parts.append(re.escape(msgid[end:].replace("%%", "%")))
-    return re.compile("".join(parts), re.DOTALL)
-
-
-def _values(match: re.Match, msgid: str) -> dict[str, str]:
-    names = [placeholder.group(1) for placeholder in PLACEHOLDER.finditer(msgid)]
-    return {name: match.group(f"v{index}") for index, name in enumerate(names)}
-
-
-def read_catalogue(po_file: Path) -> Catalogue:
-    """A .po file as gettext translations: compiled to .mo in memory (fuzzy entries are left out, as msgfmt does)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with po_file.open("rb") as source:
-        catalog = read_po(source)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    msgids = frozenset(
-        message.id if isinstance(message.id, str) else message.id[0]
-        for message in catalog if message.id and message.string and not message.fuzzy
-    )
-    return Catalogue(stdlib_gettext.GNUTranslations(buffer), msgids)
-
-
-class Languages:
-    """The catalogues the pages can use, and the gettext functions that follow the request's language."""
-
-    def __init__(self, catalogues: dict[str, Catalogue]):
-        self.catalogues = {SOURCE: Catalogue(stdlib_gettext.NullTranslations())} | catalogues
+class Languages(_shared.Languages):
+    """The shared catalogues, loaded from the appliance's own locale directory by default."""
 
     @classmethod
     def load(cls, directory: Path = LOCALE_DIR) -> Languages:
-        files = sorted(directory.glob("*/LC_MESSAGES/messages.po"))
-        return cls({path.parents[1].name: read_catalogue(path) for path in files})
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        return tuple(self.catalogues)
-
-    def choose(self, code: str | None) -> str:
-        return code if code in self.catalogues else SOURCE
-
-    def names(self) -> dict[str, str]:
-        return {code: NAMES.get(code, code) for code in self.catalogues}
-
-    def current(self) -> Catalogue:
-        return self.catalogues.get(current_language.get()) or self.catalogues[SOURCE]
-
-    def gettext(self, message: str) -> str:
-        return self.current().gettext(message)
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.current().ngettext(singular, plural, n)
-
-    def translate(self, text: str) -> str:
-        return self.current().translate(text)
-
-    def install(self, environment: Environment) -> None:
-        """`_()`, `{% trans %}`, the `translated` filter for text from the code, `language()` for `<html lang>`."""
-        environment.add_extension("jinja2.ext.i18n")
-        environment.install_gettext_callables(gettext=self.gettext, ngettext=self.ngettext, newstyle=True)
-        environment.filters["translated"] = self.translate
-        environment.globals["language"] = language
-        environment.globals["languages"] = self.names
+        return super().load(directory)

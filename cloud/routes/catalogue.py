@@ -62,7 +62,7 @@ def softcopy_stream(copy, disposition: str) -> Stream:
     try:
         headers = {**NO_STORE, "X-Download-Id": copy.download_id, "Content-Length": str(copy.path.stat().st_size),
                    "Content-Disposition": f'{disposition}; filename="{copy.filename}"'}
-        return Stream(_chunks(copy.path), media_type="application/pdf", headers=headers)
+        return Stream(_chunks(copy.path), media_type=copy.media_type, headers=headers)
     except BaseException:
         copy.path.unlink(missing_ok=True)
         raise

@@ -12,13 +12,13 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 
 from cloud.accounts import AccountView
-from cloud.catalogue import CatalogueError
+from cloud.catalogue import Catalogue, CatalogueError
 from cloud.errors import ApiError
 from cloud.requests import MAX_PDF, PURPOSES, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
 from cloud.routes.accounts import sign_in_path
 from cloud.routes.auditing import audited
-from cloud.routes.catalogue import NO_STORE, softcopy_stream
+from cloud.routes.catalogue import NO_STORE, CatalogueDep, softcopy_stream
 
 RequestsDep = NamedDependency[Requests]
 Form = URLEncodedBody[dict[str, str]]
@@ -106,24 +106,29 @@ async def fulfil(request: Request, request_id: FromPath[str], accounts: Accounts
 
 
 # --- the reader's page -----------------------------------------------------------------------------------------------
-async def _page(requests: Requests, reader: AccountView, status: int = 200, **context) -> Template:
+async def _page(requests: Requests, catalogue: Catalogue, reader: AccountView, status: int = 200,
+                **context) -> Template:
+    """The reader's requests and the form; a publication chosen in the catalogue is named by its title."""
+    chosen = (context.get("form") or {}).get("publication_id")
     return Template("permintaan.html", status_code=status, context={
         "account": reader, "requests": await requests.mine(reader), "purposes": PURPOSES, "errors": {}, "error": None,
-        "form": {}, "created": False, **context,
+        "form": {}, "created": False, "publication": await catalogue.get(chosen) if chosen else None, **context,
     })
 
 
 @get("/akun/permintaan")
-async def requests_page(request: Request, accounts: AccountsDep, requests: RequestsDep) -> Response:
+async def requests_page(request: Request, accounts: AccountsDep, requests: RequestsDep,
+                        catalogue: CatalogueDep) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
         return Redirect(sign_in_path(request), status_code=303, headers=NO_STORE)
     form = {"publication_id": request.query_params.get("publikasi", "")}
-    return await _page(requests, reader, form=form, created=request.query_params.get("dikirim") == "1")
+    return await _page(requests, catalogue, reader, form=form, created=request.query_params.get("dikirim") == "1")
 
 
 @post("/akun/permintaan")
-async def requests_form(request: Request, data: Form, accounts: AccountsDep, requests: RequestsDep) -> Response:
+async def requests_form(request: Request, data: Form, accounts: AccountsDep, requests: RequestsDep,
+                        catalogue: CatalogueDep) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
         return Redirect("/akun/masuk", status_code=303)
@@ -131,7 +136,7 @@ async def requests_form(request: Request, data: Form, accounts: AccountsDep, req
     try:
         await requests.create(reader, form["publication_id"], form["description"], form["purpose"])
     except CatalogueError as exc:
-        return await _page(requests, reader, exc.status, error=exc.detail, errors=exc.errors, form=form)
+        return await _page(requests, catalogue, reader, exc.status, error=exc.detail, errors=exc.errors, form=form)
     return Redirect("/akun/permintaan?dikirim=1", status_code=303)
 
 

@@ -207,7 +207,8 @@ def test_reader_registers_reads_a_watermarked_softcopy_and_gets_a_requested_one_
     reader.goto("/katalog?q=statistik+daerah+kendari")
     reader.get_by_role("link", name="Statistik Daerah Kota Kendari 2024").click()
     reader.get_by_role("link", name="Minta salinan digital").click()
-    expect(reader.locator("#publication_id")).not_to_have_value("")
+    expect(reader.locator("input[name=publication_id]")).not_to_have_value("")
+    expect(reader.locator("form dl.metadata")).to_contain_text("Statistik Daerah Kota Kendari 2024")  # by its title
     reader.locator("#purpose").select_option("penelitian")
     screenshot(reader, "request-form")
     reader.get_by_role("button", name="Ajukan").click()
