@@ -117,4 +117,8 @@ def test_the_console_and_api_show_the_sync(client, app, clock):
         db.execute("UPDATE sync_state SET last_success_at = ?, last_error = ? WHERE id = 1",
                    [iso(clock.now() - timedelta(hours=3)), "ConnectError: no route to host"])
     page = client.get("/petugas").text
-    assert "Sinkronisasi ke cloud tertunda" in page and "no route to host" in page
+    # staff read words they can act on, in office time (WITA); the raw error stays in the API and the agent's log
+    since = (clock.now() - timedelta(hours=3)).astimezone(app.state.appliance.config.office.tz).strftime("%H.%M")
+    assert "Sinkronisasi ke cloud tertunda" in page and f"Tidak terhubung ke cloud sejak {since}" in page
+    assert "ConnectError" not in page and "no route to host" not in page
+    assert client.get("/api/sync").json()["last_error"] == "ConnectError: no route to host"
