@@ -24,6 +24,7 @@ def main() -> None:
 @main.command(help="The whole demo on one machine, simulated hardware, data under ./var; prints the URLs.")
 @click.option("--port", type=int, default=None, help="Port of the appliance (default PST_EDGE_PORT or 8000).")
 def up(port: int | None) -> None:
+    _leave_on_signals()
     os.environ.setdefault("PST_EDGE_HARDWARE", "sim")
     if port is not None:
         os.environ["PST_EDGE_PORT"] = str(port)
@@ -66,6 +67,20 @@ def up(port: int | None) -> None:
 _portal: list = []  # the processes `pst up` started: the portal, then the sync agent
 _stopping: list = []
 _portal_lock = threading.Lock()
+STOP_GRACE_S = 15  # how long the portal and the agent get to finish what they do before they are killed
+
+
+def _leave_on_signals() -> None:
+    """SIGTERM and SIGHUP end `pst up` as Ctrl-C does, by an exception, so that its `finally` stops the processes
+    it started. (uvicorn, stopped by a signal, raises the signal again once it has restored the handler it found —
+    this one; with the default handler the process would die on the spot and leave its children running.)"""
+    import signal
+
+    def leave(signum, frame) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, leave)
 
 
 def _start_portal_demo() -> str:
@@ -99,6 +114,11 @@ def _start_sync_demo(settings, portal: str) -> None:
     from sync.agent import Enrolment, SyncError, enroll
 
     for _ in range(120):
+        if _portal[0].poll() is not None:  # e.g. its port is taken: a demo without its portal is not the demo
+            click.echo(f"pst up: the demo portal stopped (exit status {_portal[0].returncode}; is {portal} already in"
+                       " use?); stopping", err=True)
+            _stop_up()
+            return
         try:
             if httpx.get(f"{portal}/healthz", timeout=2).status_code == 200:
                 break
@@ -127,12 +147,35 @@ def _start_sync_demo(settings, portal: str) -> None:
                                             env=env))
 
 
+def _stop_up() -> None:
+    """Ends `pst up` from another thread: the signal makes the appliance's server stop as it would on Ctrl-C."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _stop_portal_demo() -> None:
+    """Stops every process `pst up` started, together, and waits for each (a child never waited for stays a zombie);
+    one that does not finish within STOP_GRACE_S is killed. A second Ctrl-C cannot cut this short."""
+    import signal
+    import subprocess
+    import time
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     with _portal_lock:
         _stopping.append(True)
+    for proc in _portal:
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
     for proc in reversed(_portal):
-        proc.terminate()
-        proc.wait(timeout=15)
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            click.echo(f"pst up: process {proc.pid} did not stop within {STOP_GRACE_S} s; killed", err=True)
+            proc.kill()
+            proc.wait()
 
 
 @main.group(help="The front-desk appliance.")
@@ -431,9 +474,13 @@ def cloud_device_add(office: str, name: str) -> None:
 
 @cloud_device.command("list", help="Appliances with their state and when they were last seen.")
 def cloud_device_list() -> None:
+    from cloud.db import moment
+    from cloud.reports import OFFICE_TZ
+
     for d in _with_devices(lambda devices: devices.devices()):
         state = "revoked" if d["revoked_at"] else ("enrolled" if d["enrolled"] else "waiting for enrolment")
-        click.echo(f"{d['id']}  {d['office_code']}  {d['name']}  {state}  last seen {d['last_seen_at'] or '-'}")
+        seen = _office_time(moment(d["last_seen_at"]), OFFICE_TZ)
+        click.echo(f"{d['id']}  {d['office_code']}  {d['name']}  {state}  last seen {seen}")
 
 
 @cloud_device.command("revoke", help="Refuse every further sync request of an appliance.")
@@ -607,9 +654,21 @@ def sync_status() -> None:
     enrolment = Enrolment.load(settings.data_dir)
     click.echo(f"cloud:        {enrolment.cloud_url if enrolment else 'not enrolled (pst edge enroll)'}")
     click.echo(f"pending:      {state['pending']}")
-    click.echo(f"last success: {state['last_success_at'] or '-'}")
-    click.echo(f"last error:   {state['last_error'] or '-'}" + (f" at {state['last_error_at']}" if state['last_error'] else ""))
-    click.echo(f"next attempt: {state['next_attempt_at'] or '-'}")
+    tz = settings.config.office.tz
+    click.echo(f"last success: {_office_time(state['last_success_at'], tz)}")
+    click.echo(f"last error:   {state['last_error'] or '-'}"
+               + (f" at {_office_time(state['last_error_at'], tz)}" if state['last_error'] else ""))
+    click.echo(f"next attempt: {_office_time(state['next_attempt_at'], tz)}")
+
+
+def _office_time(stored: str | datetime | None, tz) -> str:
+    """A stored UTC time as the office reads it: "2026-12-05 14.02.09 WITA" ("-" when there is none)."""
+    from pst.watermark import ZONE_NAMES
+
+    if not stored:
+        return "-"
+    moment = (stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)).astimezone(tz)
+    return f"{moment:%Y-%m-%d %H.%M.%S} {ZONE_NAMES.get(str(tz), moment.strftime('%Z'))}"
 
 
 def _sync_interval() -> float:
