@@ -9,6 +9,7 @@ outbox event included (the sync carries them to the cloud). Fixed seed: every de
 from __future__ import annotations
 
 import heapq
+import logging
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -352,6 +353,13 @@ def ensure_demo_activity(settings: EdgeSettings) -> int:
         if store.read.execute("SELECT 1 FROM visits LIMIT 1").fetchone():
             return 0
         today = SystemClock().now().astimezone(settings.config.office.tz).date()
-        return generate_activity(store, settings, today)
+        # the month's few jammed scans are part of the story the reports tell, not faults to print at the demo's start
+        scans_log = logging.getLogger("edge.scans")
+        level = scans_log.level
+        scans_log.setLevel(logging.ERROR)
+        try:
+            return generate_activity(store, settings, today)
+        finally:
+            scans_log.setLevel(level)
     finally:
         store.close()
