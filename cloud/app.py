@@ -37,6 +37,7 @@ from cloud.routes import audit as audit_routes
 from cloud.routes import privacy as privacy_routes
 from cloud.settings import CloudSettings, ConfigError
 from cloud.upload_gate import UploadGate
+from pst import formats
 from pst.clock import Clock, SystemClock
 from pst.error_body import document_errors
 from pst.i18n import N_, Languages, language_middleware
@@ -77,6 +78,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         languages.install(engine.engine)  # `_()`, `ngettext()`, `language()` and the switch in every page
+        formats.register(engine.engine)  # numbers, dates and periods in the page's language (pst.formats)
         engine.engine.globals.update(
             privacy_months=settings.identity_months,
             privacy_contact=settings.privacy_contact or N_("petugas PST di kantor BPS yang Anda kunjungi"))

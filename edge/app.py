@@ -47,6 +47,7 @@ from edge.routes import (
 from edge.settings import EdgeSettings
 from edge.store import MESSAGES, StoreUnavailable, disk_fault
 from hardware.builder import Hardware
+from pst import formats
 from pst.clock import Clock
 from pst.error_body import document_errors
 from pst.logsafe import redact_path
@@ -93,6 +94,7 @@ def storage_refused(request: Request, exc: Exception) -> Response | Template:
 
 def configure_templates(env, languages, settings: EdgeSettings, appliance: Appliance) -> None:
     languages.install(env)
+    formats.register(env)  # numbers, dates and periods in the page's language (after the catalogue: they use it)
     env.globals["sim_mode"] = settings.hardware == "sim"  # pages show the simulated devices' controls
     # every page says so while the store refuses writes (base.html)
     env.globals["storage_notice"] = lambda: MESSAGES.get(appliance.store.state) if appliance.store else None

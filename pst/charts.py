@@ -10,8 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 from itertools import count
+
+from babel.dates import format_date
 
 from pst.reports import Count, number
 from pst.skm import shown
@@ -62,13 +65,13 @@ def _scale(highest: float, integer: bool = True) -> tuple[float, float]:
 
 
 def column_chart(title: str, bars: Sequence[Bar], unit: str = "", width: float = 640, height: float = 240,
-                 empty: str = "Tidak ada data") -> str:
+                 empty: str = "Tidak ada data", locale: str = "id") -> str:
     """Vertical bars over time (days, weeks, months); labels thinned out when there are many bars."""
     svg = _open(width, height, title, _describe(bars, unit) or empty, "columns")
     left, right, top, bottom = 34, 8, 30, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     ceiling, step = _scale(max((b.value for b in bars), default=0))
-    svg += _grid(left, top, plot_w, plot_h, ceiling, step)
+    svg += _grid(left, top, plot_w, plot_h, ceiling, step, locale)
     if not bars:
         svg.append(f'<text x="{width / 2:g}" y="{top + plot_h / 2:g}" text-anchor="middle" fill="{MUTED}">{escape(empty)}</text>')
     slot = plot_w / max(len(bars), 1)
@@ -115,14 +118,15 @@ def bar_chart(title: str, bars: Sequence[Bar], unit: str = "", width: float = 64
 
 
 def line_chart(title: str, points: Sequence[Bar], unit: str = "", reference: float | None = None,
-               reference_label: str = "", width: float = 640, height: float = 220, empty: str = "Tidak ada data") -> str:
+               reference_label: str = "", width: float = 640, height: float = 220, empty: str = "Tidak ada data",
+               locale: str = "id") -> str:
     """A line through the points that have a value (a day without one is a gap), and a dashed reference line
     (the 5-minute standard) when given."""
     svg = _open(width, height, title, _describe(points, unit) or empty, "line")
     left, right, top, bottom = 34, 8, 30, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     ceiling, step = _scale(max([p.value for p in points] + [reference or 0], default=0) * 1.1, integer=False)
-    svg += _grid(left, top, plot_w, plot_h, ceiling, step)
+    svg += _grid(left, top, plot_w, plot_h, ceiling, step, locale)
     slot = plot_w / max(len(points), 1)
     every = max(1, math.ceil(len(points) / 16))
     if reference is not None:
@@ -156,12 +160,14 @@ def _close(svg: list[str]) -> str:
     return "\n".join(svg + ["</svg>"]).replace("<text ", f'<text font-family="{FONT}" ')
 
 
-def _grid(left: float, top: float, plot_w: float, plot_h: float, ceiling: float, step: float) -> list[str]:
+def _grid(left: float, top: float, plot_w: float, plot_h: float, ceiling: float, step: float,
+          locale: str = "id") -> list[str]:
     lines = []
+    places = max(0, -math.floor(math.log10(step))) if step < 1 else 0
     for index in range(round(ceiling / step) + 1):
         value = step * index
         y = top + plot_h - plot_h * value / ceiling
-        label = f"{value:g}".replace(".", ",")
+        label = number(value, places, locale)
         lines.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w:g}" y2="{y:.1f}" stroke="{GRID}"/>'
                      f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="10" text-anchor="end" fill="{MUTED}">{label}</text>')
     return lines
@@ -194,11 +200,12 @@ def report_charts(figures, words: Callable[[str], str] = str, locale: str = "id"
     numbers (a page's language)."""
     t = {key: words(title) for key, title in TITLES.items()}
     none, minutes = words("Tidak ada data"), " " + words("menit")
+    days = [Count(c.key, _day(c.key, locale), c.value) for c in figures.by_day]
     waits = {d.day.isoformat(): d.waits.median_s for d in figures.days}
     wait_points = [
         Bar(c.label, (waits.get(c.key) or 0) / 60, "" if waits.get(c.key) is None else number(waits[c.key] / 60, 1, locale),
             RED if (waits.get(c.key) or 0) > 300 else BLUE)
-        for c in figures.by_day
+        for c in days
     ]
     ikm = [
         Bar(f"{element.code} {words(element.name)}", float(value), number(float(shown(value, 2)), 2, locale),
@@ -206,11 +213,13 @@ def report_charts(figures, words: Callable[[str], str] = str, locale: str = "id"
         for element, value in figures.ikm.weakest_first() if value is not None
     ]
     return {
-        "visits_day": column_chart(t["visits_day"], bars_of(figures.by_day, locale=locale), empty=none),
-        "visits_week": column_chart(t["visits_week"], bars_of(figures.by_week, locale=locale), empty=none, height=200),
-        "visits_month": column_chart(t["visits_month"], bars_of(figures.by_month, locale=locale), empty=none, height=200),
+        "visits_day": column_chart(t["visits_day"], bars_of(days, locale=locale), empty=none, locale=locale),
+        "visits_week": column_chart(t["visits_week"], bars_of(figures.by_week, locale=locale), empty=none, height=200,
+                                    locale=locale),
+        "visits_month": column_chart(t["visits_month"], bars_of(figures.by_month, locale=locale), empty=none,
+                                     height=200, locale=locale),
         "waits_day": line_chart(t["waits_day"], wait_points, minutes, reference=5,
-                                reference_label=words("Standar 5 menit"), empty=none),
+                                reference_label=words("Standar 5 menit"), empty=none, locale=locale),
         "purposes": bar_chart(t["purposes"], bars_of(figures.purposes, words, locale), empty=none),
         "institutions": bar_chart(t["institutions"], bars_of(figures.institutions, words, locale), empty=none,
                                   label_width=240),
@@ -219,3 +228,8 @@ def report_charts(figures, words: Callable[[str], str] = str, locale: str = "id"
         "ikm": bar_chart(t["ikm"], ikm, maximum=4, empty=none, label_width=280),
         "complaints": bar_chart(t["complaints"], bars_of(figures.complaints.by_status, words, locale), empty=none),
     }
+
+
+def _day(key: str, locale: str) -> str:
+    """A chart's day in the page's language: "2 Nov", "5 Des" ("5 Dec")."""
+    return format_date(date.fromisoformat(key), "d MMM", locale=locale)

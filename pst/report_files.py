@@ -1,6 +1,10 @@
 """The report as files a spreadsheet opens: CSV (one long table: section, key, label, value) and XLSX (a sheet per
 section, numbers as numbers, dates as dates). Both are made from the same rows (`table_rows`), so they agree; every
 text goes through pst.spreadsheet, so nothing a visitor typed becomes a formula.
+
+These files are for machines and keep machine numbers: a dot before decimals and no thousands mark in the CSV, numeric
+cells in the XLSX (the spreadsheet shows them in its user's own format). They never go through pst.formats, which
+writes "3,21" and "1.234" for people.
 """
 
 from __future__ import annotations

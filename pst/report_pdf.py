@@ -1,20 +1,21 @@
-"""The monthly report on A4 as a PDF an office head can sign and hand on: letterhead, period, sections with tables and
-the charts, signature block. Made with pymupdf; every figure is written as text (extractable, searchable), and the
-charts are the same SVG the pages show, drawn as vectors.
+"""The report on A4 as a PDF an office head can sign and hand on: letterhead, period, sections with tables and the
+charts, signature block (`to_pdf`); and the IKM of a period on one page in the regulation's layout (`ikm_pdf`). Made
+with pymupdf; every figure is written as text (extractable, searchable), and the charts are the same SVG the pages
+show, drawn as vectors. A period without data says so in words: no empty chart, no 0 for a figure that does not exist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 import pymupdf
 
 from pst.charts import report_charts
+from pst import formats
 from pst.reports import (
-    Count, Figures, duration, ikm_number, long_date, number, office_heading, percent, period_words,
+    Count, Figures, IkmReport, duration, ikm_number, long_date, number, office_heading, percent, period_words,
 )
-from pst.skm import GRADES, shown
+from pst.skm import GRADES, grade_bands, period_covering, shown
 
 A4 = pymupdf.paper_rect("a4")
 MARGIN = 56
@@ -25,7 +26,11 @@ MUTED = (0.32, 0.38, 0.43)
 BLUE = (0.04, 0.33, 0.58)
 RULE = (0.75, 0.78, 0.82)
 TITLE = "Laporan Layanan Perpustakaan PST"
+IKM_TITLE = "Laporan Indeks Kepuasan Masyarakat (IKM)"
+REGULATION = "Peraturan Menteri PANRB Nomor 14 Tahun 2017"
 SIGNATURE = 125  # points the signature block needs
+NOTHING_AT_ALL = ("Tidak ada data layanan pada periode ini: belum ada kunjungan, penilaian, pengaduan, permintaan"
+                  " pustaka tercetak, atau pemindaian yang tercatat.")
 
 
 class _Writer:
@@ -74,6 +79,14 @@ class _Writer:
             else:
                 current = trial
         return lines + [current] if current else lines
+
+    def centred(self, size: float, words: str, bold: bool = False, colour=INK, gap: float = 4) -> None:
+        font = self.bold if bold else self.regular
+        for part in self.wrap(words, size, bold):
+            self.room(size + gap)
+            self.y += size
+            self.text(MARGIN + (WIDTH - font.text_length(part, fontsize=size)) / 2, self.y, part, size, bold, colour)
+            self.y += gap
 
     def rule(self, thick: float = 0.6, colour=RULE) -> None:
         self.page.draw_line((MARGIN, self.y), (A4.width - MARGIN, self.y), color=colour, width=thick)
@@ -165,6 +178,11 @@ def to_pdf(figures: Figures, place: str = "", signer: str = "") -> bytes:
     period = period_words(figures.start, figures.end)
     out = _Writer(f"{TITLE} · {figures.office_name or 'Semua kantor'} · {period}")
     _letterhead(out, figures, period)
+    if figures.empty:
+        out.y += 10
+        out.line(11, NOTHING_AT_ALL)
+        _signature(out, figures, place, signer)
+        return out.finish()
     charts = report_charts(figures)
     _summary(out, figures)
     _visits(out, figures, charts)
@@ -177,18 +195,26 @@ def to_pdf(figures: Figures, place: str = "", signer: str = "") -> bytes:
 
 
 def _letterhead(out: _Writer, figures: Figures, period: str) -> None:
+    _office_lines(out, office_heading(figures))
+    whole = period_covering(figures.start, figures.end)  # a month, quarter, semester or year, named in the title
+    if whole is not None and whole.kind == "bulan":
+        out.line(13, f"Laporan Bulanan Layanan Perpustakaan PST — {period}", bold=True)
+    else:
+        out.line(13, f"{TITLE} — {period}" if whole is not None else TITLE, bold=True)
+    made = figures.made_at.astimezone(figures.tz)
+    out.line(9, f"Periode {long_date(figures.start)} s.d. {long_date(figures.end)} · waktu {figures.zone} · dibuat "
+                f"{formats.day_and_time(made, figures.tz, 'id')} {figures.zone}", colour=MUTED)
+
+
+def _office_lines(out: _Writer, heading: str) -> None:
+    """The letterhead: the office, the service, a double rule."""
     out.y = MARGIN - 6
-    out.line(15, office_heading(figures), bold=True, colour=BLUE, gap=2)
+    out.line(15, heading, bold=True, colour=BLUE, gap=2)
     out.line(9, "Pelayanan Statistik Terpadu (PST) · Perpustakaan", colour=MUTED, gap=6)
     out.rule(1.6, BLUE)
     out.y += 2
     out.rule(0.5, BLUE)
     out.y += 16
-    monthly = figures.start.day == 1 and (figures.end + timedelta(days=1)).day == 1 and figures.start.month == figures.end.month
-    out.line(13, f"Laporan Bulanan Layanan Perpustakaan PST — {period}" if monthly else TITLE, bold=True)
-    made = figures.made_at.astimezone(figures.tz)
-    out.line(9, f"Periode {long_date(figures.start)} s.d. {long_date(figures.end)} · waktu {figures.zone} · dibuat "
-                f"{long_date(made.date())} {made:%H.%M} {figures.zone}", colour=MUTED)
 
 
 def _summary(out: _Writer, figures: Figures) -> None:
@@ -213,6 +239,9 @@ def _summary(out: _Writer, figures: Figures) -> None:
 
 def _visits(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
     out.heading("2. Kunjungan", keep=180)
+    if not figures.visits:
+        out.line(10, "Tidak ada kunjungan pada periode ini.")
+        return
     out.chart(charts["visits_day"], 170)
     rows = [[c.label, number(c.value)] for c in figures.by_week]
     out.table(["Minggu", "Kunjungan"], rows, [WIDTH * 0.6, WIDTH * 0.4], [False, True])
@@ -221,9 +250,12 @@ def _visits(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
         out.table(["Bulan", "Kunjungan"], rows, [WIDTH * 0.6, WIDTH * 0.4], [False, True])
     out.heading("3. Waktu tunggu", keep=180)
     out.line(9, "Standar pelayanan: pengunjung dilayani paling lama 5 menit setelah mengisi buku tamu.", colour=MUTED)
+    if not figures.waits.served:
+        out.line(10, "Belum ada pengunjung yang dilayani pada periode ini.")
+        return
     out.chart(charts["waits_day"], 150)
     busiest = sorted(figures.days, key=lambda d: -(d.waits.p90_s or 0))[:5]
-    rows = [[long_date(d.day), number(d.waits.visits), duration(d.waits.median_s), duration(d.waits.p90_s),
+    rows = [[formats.day(d.day, "id"), number(d.waits.visits), duration(d.waits.median_s), duration(d.waits.p90_s),
              percent(d.waits.ratio)] for d in busiest]
     out.line(9, "Hari dengan waktu tunggu terpanjang (persentil ke-90):", colour=MUTED)
     out.table(["Tanggal", "Kunjungan", "Median", "Persentil 90", "≤ 5 menit"], rows,
@@ -234,6 +266,9 @@ def _profile(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
     total = figures.visits
     half = WIDTH / 2 - 8
     out.heading("4. Profil pengunjung", keep=14 * 8)
+    if not total:
+        out.line(10, "Tidak ada kunjungan pada periode ini.")
+        return
 
     def share_table(title: str, rows: Sequence[Count], width: float) -> dict:
         return {"header": [title, "Jumlah", "%"], "rows": _shares(rows, total),
@@ -264,6 +299,9 @@ def _services(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
 def _ikm(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
     ikm = figures.ikm
     out.heading("6. Indeks Kepuasan Masyarakat (SKM, PermenPANRB No. 14 Tahun 2017)", keep=14 * 11)
+    if not ikm.respondents:
+        out.line(10, "Tidak ada responden SKM pada periode ini: IKM tidak dapat dihitung.")
+        return
     rows = [[e.code, e.name, number(ikm.answers[e.code]), "—" if v is None else number(float(shown(v, 4)), 4)]
             for e, v in ikm.weakest_first()]
     out.table(["Kode", "Unsur (nilai terendah lebih dulu)", "Jawaban", "NRR"], rows,
@@ -291,12 +329,17 @@ def _complaints(out: _Writer, figures: Figures, charts: dict[str, str]) -> None:
 
 
 def _signature(out: _Writer, figures: Figures, place: str, signer: str) -> None:
+    _sign(out, figures.office_name, figures.made_at.astimezone(figures.tz).date(), place, signer)
+
+
+def _sign(out: _Writer, office_name: str, today, place: str, signer: str = "") -> None:
+    """Place and date in words, "Kepala BPS <office>", room to sign, the name and NIP lines (dotted to fill in)."""
     out.room(SIGNATURE)
     out.y += 16
     x = MARGIN + WIDTH * 0.55
-    today = figures.made_at.astimezone(figures.tz).date()
-    lines = [f"{place + ', ' if place else ''}{long_date(today)}", "Kepala " + office_heading(figures)]
-    for index, words in enumerate(lines):
+    lines = [f"{place or '....................'}, {long_date(today)}",
+             f"Kepala BPS {office_name or '....................................'}"]
+    for words in lines:
         for part in out.wrap(words, 10, width=WIDTH * 0.45):
             out.y += 13
             out.text(x, out.y, part, 10)
@@ -305,3 +348,111 @@ def _signature(out: _Writer, figures: Figures, place: str, signer: str) -> None:
     out.y += 14
     out.text(x, out.y, "NIP. ...............................", 10)
     out.y += 10
+
+
+# --- the IKM of a period on one A4 page ------------------------------------------------------------------------------
+def ikm_pdf(report: IkmReport, place: str = "", signer: str = "") -> bytes:
+    """The regulation's summary of the survey: the unit and period, the respondents, each element's NRR and weighted
+    NRR (× exactly 1/9), their sum, the IKM (× 25), mutu and kinerja, the grading table and the signature block."""
+    period = report.period.words()
+    office = report.office_name or "Semua kantor"
+    out = _Writer(f"IKM · {office} · {period}")
+    _office_lines(out, f"Badan Pusat Statistik {report.office_name}".strip())
+    out.centred(13, IKM_TITLE.upper(), bold=True, gap=3)
+    out.centred(11, f"Periode {period}", bold=True, gap=10)
+    _identity(out, report)
+    if report.empty:
+        out.y += 6
+        out.line(11, "Tidak ada responden SKM pada periode ini, sehingga IKM tidak dapat dihitung.", bold=True)
+    else:
+        _ikm_table(out, report)
+        _ikm_verdict(out, report)
+        _ikm_notes(out, report)
+    _grades_table(out, report)
+    _sign(out, report.office_name, report.made_on, place, signer)
+    return out.finish()
+
+
+def _identity(out: _Writer, report: IkmReport) -> None:
+    period = report.period
+    made = report.made_at.astimezone(report.tz)
+    rows = [
+        ("Unit pelayanan", f"Perpustakaan PST BPS {report.office_name}" if report.office_name
+         else "Perpustakaan PST, semua kantor BPS"),
+        ("Periode survei",
+         f"{period.words()} ({formats.day(period.start, 'id')} s.d. {formats.day(period.end, 'id')})"),
+        ("Jumlah responden", f"{number(report.result.respondents)} orang"),
+        ("Dasar perhitungan", REGULATION),
+        ("Dibuat", f"{formats.day_and_time(made, report.tz, 'id')}"),
+    ]
+    for label, value in rows:
+        out.y += 14
+        out.text(MARGIN, out.y, label, 10)
+        out.text(MARGIN + 120, out.y, ":", 10)
+        out.text(MARGIN + 130, out.y, _fit(out, value, WIDTH - 130, 10, label == "Jumlah responden"), 10,
+                 bold=label == "Jumlah responden")
+    out.y += 12
+
+
+def _ikm_table(out: _Writer, report: IkmReport) -> None:
+    result = report.result
+
+    def figure(value, places):
+        return formats.cut(value, places, "id")
+
+    rows = [[line.code, line.name, number(line.answers), figure(line.nrr, 4), "1/9", figure(line.weighted, 4)]
+            for line in report.lines]
+    widths = [WIDTH * 0.07, WIDTH * 0.43, WIDTH * 0.12, WIDTH * 0.13, WIDTH * 0.09, WIDTH * 0.16]
+    out.table(["Kode", "Unsur pelayanan", "Jawaban", "NRR", "Bobot", "NRR tertimbang"], rows, widths,
+              [False, False, True, True, True, True])
+    out.y -= 8
+    for label, value in (("Jumlah NRR tertimbang", figure(result.nrr_weighted, 4)),
+                         ("IKM unit pelayanan (jumlah NRR tertimbang × 25)", figure(result.ikm, 2))):
+        out.y += 15
+        out.text(MARGIN + widths[0] + 3, out.y - 4, label, 10, bold=True)
+        out.text(0, out.y - 4, value, 10, bold=True, right=MARGIN + WIDTH - 3)
+        out.page.draw_line((MARGIN, out.y), (MARGIN + WIDTH, out.y), color=INK, width=0.6)
+    out.y += 12
+
+
+def _ikm_verdict(out: _Writer, report: IkmReport) -> None:
+    """The framed result: IKM, mutu, kinerja (or why there is none yet)."""
+    result = report.result
+    top = out.y
+    if result.grade is None:
+        out.line(10.5, f"IKM belum dapat dihitung: belum ada jawaban untuk {', '.join(result.missing)}. IKM dihitung "
+                       "bila kesembilan unsur sudah dijawab.", bold=True, gap=6)
+    else:
+        out.y += 18
+        cells = [("Nilai IKM", formats.cut(result.ikm, 2, "id")), ("Mutu pelayanan", result.grade.letter),
+                 ("Kinerja unit pelayanan", result.grade.performance)]
+        for index, (label, value) in enumerate(cells):
+            x = MARGIN + 10 + index * WIDTH / 3
+            out.text(x, out.y - 4, label, 9, colour=MUTED)
+            out.text(x, out.y + 14, value, 15, bold=True, colour=BLUE)
+        out.y += 26
+    out.page.draw_rect(pymupdf.Rect(MARGIN, top, MARGIN + WIDTH, out.y), color=BLUE, width=1)
+    out.y += 8
+
+
+def _ikm_notes(out: _Writer, report: IkmReport) -> None:
+    lowest = "; ".join(f"{line.code} {line.name} ({formats.cut(line.nrr, 2, 'id')})" for line in report.lowest)
+    if lowest:
+        out.line(9, f"Unsur dengan nilai terendah (prioritas perbaikan): {lowest}.")
+    out.line(8, "Bobot setiap unsur tepat 1/9 (peraturan mencetaknya 0,11; dengan 0,11 nilai sempurna hanya 99,00). "
+                "NRR = jumlah nilai unsur / jumlah jawaban unsur itu; IKM = jumlah NRR tertimbang × 25. Angka "
+                "dipotong, tidak dibulatkan, dari nilai tepat, sehingga tidak melewati batas mutu.", colour=MUTED)
+
+
+def _grades_table(out: _Writer, report: IkmReport) -> None:
+    """The regulation's grading, lowest band first, the band of this period marked."""
+    reached = report.result.grade
+    out.y += 4
+    out.line(9.5, "Nilai persepsi, interval IKM, mutu dan kinerja unit pelayanan", bold=True, gap=2)
+    rows = [[f"{formats.decimal(ni_from, 2, 'id', 4)} – {formats.decimal(ni_to, 2, 'id', 4)}",
+             f"{formats.decimal(ikm_from, 2, 'id')} – {formats.decimal(ikm_to, 2, 'id')}",
+             grade.letter, grade.performance, "hasil periode ini" if grade == reached else ""]
+            for grade, ni_from, ni_to, ikm_from, ikm_to in grade_bands()]
+    widths = [WIDTH * 0.22, WIDTH * 0.26, WIDTH * 0.1, WIDTH * 0.2, WIDTH * 0.22]
+    out.table(["Nilai interval (NI)", "Nilai interval konversi (IKM)", "Mutu", "Kinerja", ""], rows, widths,
+              [False, False, False, False, False])

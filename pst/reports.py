@@ -4,17 +4,23 @@ why, queue waits against the 5-minute standard, hardcopy fetches, scanned pages,
 Shared by the appliance (rows from its SQLite store) and the cloud (rows from its tables, per office or for all
 offices); pure, no web or database imports. Days, weeks and months are the office's (its time zone); a week runs
 Monday to Sunday and is cut at the ends of the period.
+
+A wait is counted in whole seconds, rounded up (`wait_seconds`): the portal keeps the appliance's waits that way, and
+the same rule on both sides is what makes the two report the same median and 90th percentile.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from pst.skm import IkmResult, compute_ikm, shown
+from pst import formats
+from pst.skm import ELEMENTS, MONTHS, WEIGHT, IkmResult, Period, compute_ikm, shown
 
 SERVICE_STANDARD = timedelta(minutes=5)  # served at most 5 minutes after filling the guestbook
 TOP_INSTITUTIONS = 10
@@ -33,8 +39,6 @@ OCCUPATIONS = {
 COMPLAINT_STATUSES = {"diterima": "Diterima", "ditindaklanjuti": "Ditindaklanjuti", "selesai": "Selesai"}
 NOT_FILLED = "Tidak diisi"
 OTHERS = "Lainnya"
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-          "November", "Desember")
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
 
@@ -154,6 +158,63 @@ class Figures:
     def zone(self) -> str:
         return ZONE_NAMES.get(self.tz.key, self.tz.key)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing happened in the period: no visit, rating, complaint, fetch or scan (the page says so plainly)."""
+        return not (self.visits or self.ikm.respondents or self.complaints.total or self.fetches.requests
+                    or self.scans.jobs)
+
+
+@dataclass(frozen=True)
+class IkmLine:
+    """One element's row of the IKM sheet."""
+
+    code: str
+    name: str
+    answers: int
+    nrr: Fraction | None
+    weighted: Fraction | None  # NRR × 1/9, exact
+
+
+@dataclass(frozen=True)
+class IkmReport:
+    """The IKM of one office (or of all, `office_code` "") over one period: what the A4 sheet and the IKM pages show,
+    on the appliance and on the portal alike."""
+
+    office_code: str
+    office_name: str  # "Provinsi Sulawesi Tenggara", without "BPS"; "" for all offices
+    period: Period
+    result: IkmResult
+    tz: ZoneInfo
+    made_at: datetime
+
+    @property
+    def empty(self) -> bool:
+        return not self.result.respondents
+
+    @property
+    def made_on(self) -> date:
+        """The office day it was made: the date beside the signature."""
+        return self.made_at.astimezone(self.tz).date()
+
+    @property
+    def lines(self) -> list[IkmLine]:
+        """U1..U9 in the regulation's order."""
+        result = self.result
+        return [IkmLine(e.code, e.name, result.answers[e.code], result.nrr[e.code],
+                        None if result.nrr[e.code] is None else result.nrr[e.code] * WEIGHT) for e in ELEMENTS]
+
+    @property
+    def lowest(self) -> list[IkmLine]:
+        """The answered elements from the lowest average up, at most three: what to improve first."""
+        by_code = {line.code: line for line in self.lines}
+        return [by_code[e.code] for e, value in self.result.weakest_first() if value is not None][:3]
+
+
+def ikm_filename(report: IkmReport) -> str:
+    """"ikm-7400-2026-T3.pdf"; "semua" for all offices."""
+    return f"ikm-{report.office_code or 'semua'}-{report.period.key}.pdf"
+
 
 def percentile(values: list[float], q: float) -> float | None:
     """Linear interpolation between closest ranks (as numpy's default); None for no values."""
@@ -163,16 +224,28 @@ def percentile(values: list[float], q: float) -> float | None:
     position = (len(ordered) - 1) * q / 100
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+
+
+def wait_seconds(wait_s: float | None) -> int | None:
+    """A wait in whole seconds, rounded up: 300.4 s is past the 5 minutes, 167.4 s counts as 168.
+
+    The appliance measures a wait to the millisecond; the portal keeps it in whole seconds, rounded up (the sync
+    stores it so). Both sides pass their waits through here before any figure, so a median or a 90th percentile
+    is the same on the appliance and on the portal, and rounding up never flatters the service standard.
+    """
+    return None if wait_s is None else math.ceil(wait_s)
 
 
 def summarize_waits(visits: Iterable, now: datetime) -> Waits:
-    """Over rows with `checked_in_at` and `wait_s`. A visitor still inside their 5 minutes is not yet a success
-    or a failure and is left out of the share; one waiting past them counts as a failure."""
+    """Over rows with `checked_in_at` and `wait_s` (seconds, `wait_seconds` applied here). A visitor still inside
+    their 5 minutes is not yet a success or a failure and is left out of the share; one waiting past them counts as
+    a failure. `now` is the clock of the side that reports."""
     visits = list(visits)
-    waits = [v.wait_s for v in visits if v.wait_s is not None]
-    decided = [v for v in visits if v.wait_s is not None or now - v.checked_in_at >= SERVICE_STANDARD]
-    within = sum(1 for v in decided if v.wait_s is not None and v.wait_s <= SERVICE_STANDARD.total_seconds())
+    seconds = [wait_seconds(v.wait_s) for v in visits]
+    waits = [s for s in seconds if s is not None]
+    decided = [s for v, s in zip(visits, seconds) if s is not None or now - v.checked_in_at >= SERVICE_STANDARD]
+    within = sum(1 for s in decided if s is not None and s <= SERVICE_STANDARD.total_seconds())
     return Waits(
         visits=len(visits), served=len(waits), median_s=percentile(waits, 50), p90_s=percentile(waits, 90),
         within=within, decided=len(decided), ratio=within / len(decided) if decided else None,
@@ -206,7 +279,7 @@ def compute_figures(
         office_code=office_code, office_name=office_name, start=start, end=end, tz=tz, made_at=now,
         waits=summarize_waits(visits, now),
         days=tuple(Day(day, summarize_waits(by_date[day], now)) for day in sorted(by_date)),
-        by_day=tuple(Count(d.isoformat(), f"{d.day} {MONTHS[d.month - 1][:3]}", daily.get(d, 0))
+        by_day=tuple(Count(d.isoformat(), short_date(d), daily.get(d, 0))
                      for d in _dates(start, end)),
         by_week=_weeks(start, end, daily),
         by_month=_months(start, end, daily),
@@ -335,59 +408,38 @@ def read_range(start: str | None, end: str | None, today: date, default_start: d
     return parsed["from"], parsed["to"]
 
 
-# --- words and numbers for people ------------------------------------------------------------------------------------
+# --- words and numbers for people (pst.formats writes them; the A4 files are always Indonesian) ----------------------
 def short_date(day: date) -> str:
+    """"2 Nov": a chart's day."""
     return f"{day.day} {MONTHS[day.month - 1][:3]}"
 
 
 def long_date(day: date) -> str:
     """"28 November 2026"."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return formats.day_words(day, "id")
 
 
 def period_words(start: date, end: date) -> str:
-    """"November 2026" for a whole month, else "1 November 2026 s.d. 15 November 2026"."""
-    last = (date(end.year + end.month // 12, end.month % 12 + 1, 1) - timedelta(days=1))
-    if start.day == 1 and start.year == end.year and start.month == end.month and end == last:
-        return f"{MONTHS[start.month - 1]} {start.year}"
-    if start == end:
-        return long_date(start)
-    return f"{long_date(start)} s.d. {long_date(end)}"
-
-
-UNITS = {"id": ("dtk", "mnt", "jam", "hari"), "en": ("s", "min", "h", "d")}
+    """"November 2026", "Triwulan III 2026" for a whole period, else "1 November 2026 s.d. 15 November 2026"."""
+    return formats.range_words(start, end, "id")
 
 
 def number(value: float | int | None, places: int = 0, locale: str = "id") -> str:
     """Indonesian: 1.234,5 — a dot between thousands, a comma before decimals; English 1,234.5; "—" for nothing."""
-    if value is None:
-        return "—"
-    text = f"{value:,.{places}f}"
-    if locale != "id":
-        return text
-    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return formats.decimal(value, places, locale)
 
 
 def percent(ratio: float | None, locale: str = "id") -> str:
-    return "—" if ratio is None else f"{number(ratio * 100, 1, locale)}%"
+    return formats.percent(ratio, 1, locale)
 
 
 def duration(seconds: float | None, locale: str = "id") -> str:
     """"3 mnt 20 dtk", "2 jam 5 mnt", "3 hari 4 jam" (English "3 min 20 s", "2 h 5 min", "3 d 4 h")."""
-    if seconds is None:
-        return "—"
-    s, m, h, d = UNITS.get(locale, UNITS["en"])
-    seconds = int(round(seconds))
-    if seconds < 3600:
-        return f"{seconds // 60} {m} {seconds % 60} {s}"
-    if seconds < 86400:
-        return f"{seconds // 3600} {h} {seconds % 3600 // 60} {m}"
-    return f"{seconds // 86400} {d} {seconds % 86400 // 3600} {h}"
+    return formats.duration(seconds, locale)
 
 
 def ikm_number(result: IkmResult, locale: str = "id") -> str:
-    cut = shown(result.ikm, 2)
-    return "—" if cut is None else number(float(cut), 2, locale)
+    return formats.cut(result.ikm, 2, locale)
 
 
 def office_heading(figures: Figures) -> str:

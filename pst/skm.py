@@ -7,6 +7,8 @@ so that a desk and the portal refuse and accept alike.
 Elements are kept by code AND name, because some implementations swap U8 and U9: here U8 is complaint handling and
 U9 facilities, as in the list of elements of the regulation (its sample questionnaire prints them the other way round).
 
+The survey is reported per period (`Period`): a month, a quarter (triwulan), a semester or a year.
+
 Arithmetic is exact (`Fraction`): each weight is exactly 1/9 (the regulation prints 0.11, with which a perfect
 score would give 99.0). Rounding happens only for display, and there by cutting, never rounding up (`shown`):
 a shown value then never lands in a grade band its exact value is not in.
@@ -18,6 +20,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -92,6 +95,19 @@ GRADES = (
 )
 
 
+def grade_bands() -> list[tuple[Grade, Decimal, Decimal, Decimal, Decimal]]:
+    """The regulation's table as it prints it, lowest band first: (grade, NI from, NI to, IKM from, IKM to). A band's
+    printed upper end is the next band's lower bound less 0.0004 (NI) or 0.01 (IKM): 2.5996 and 64.99 for D."""
+    bands = []
+    upper_ni, upper_ikm = Decimal(4), Decimal(100)
+    for grade in GRADES:  # A first: each band ends where the one above it starts
+        lower_ni = Decimal(grade.lower.numerator) / Decimal(grade.lower.denominator)
+        lower_ikm = shown(grade.lower * CONVERSION, 2)
+        bands.append((grade, lower_ni, upper_ni, lower_ikm, upper_ikm))
+        upper_ni, upper_ikm = lower_ni - Decimal("0.0004"), lower_ikm - Decimal("0.01")
+    return bands[::-1]
+
+
 def grade_of(nrr_weighted: Fraction) -> Grade:
     """The band of an exact weighted NRR (NI), decided on the unrounded value."""
     for grade in GRADES:
@@ -161,6 +177,108 @@ def shown(value: Fraction | None, places: int) -> Decimal | None:
     if value is None:
         return None
     return Decimal(math.floor(value * 10**places)).scaleb(-places)
+
+
+# --- the periods the survey is reported over -------------------------------------------------------------------------
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+          "November", "Desember")
+PERIOD_MONTHS = {"bulan": 1, "triwulan": 3, "semester": 6, "tahun": 12}  # kind → its length in months
+ROMAN = ("I", "II", "III", "IV")
+PERIOD_KEY = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|T(?P<quarter>[1-4])|S(?P<semester>[12])))?")
+RELATIVE = re.compile(r"(?P<kind>bulan|triwulan|semester|tahun)-(?P<which>ini|lalu)")
+BAD_PERIOD = "periode harus TTTT, TTTT-BB, TTTT-T1..T4, TTTT-S1..S2 atau mis. triwulan-ini, triwulan-lalu"
+
+
+class PeriodError(ValueError):
+    """A period that cannot be read; `errors` names the field, as the report's range errors do."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month, quarter, semester or year; `number` counts within the year from 1 (month 1..12, quarter 1..4)."""
+
+    year: int
+    kind: str
+    number: int = 1
+
+    @property
+    def start(self) -> date:
+        return date(self.year, (self.number - 1) * PERIOD_MONTHS[self.kind] + 1, 1)
+
+    @property
+    def end(self) -> date:
+        """The last day, inclusive."""
+        return self.following().start - timedelta(days=1)
+
+    @property
+    def key(self) -> str:
+        """"2026-11", "2026-T3", "2026-S2", "2026": what a link carries (`read_period` reads it back)."""
+        prefix = {"bulan": f"{self.number:02d}", "triwulan": f"T{self.number}", "semester": f"S{self.number}"}
+        return f"{self.year}-{prefix[self.kind]}" if self.kind in prefix else str(self.year)
+
+    def words(self) -> str:
+        """"November 2026", "Triwulan III 2026", "Semester II 2026", "Tahun 2026"."""
+        if self.kind == "bulan":
+            return f"{MONTHS[self.number - 1]} {self.year}"
+        if self.kind == "tahun":
+            return f"Tahun {self.year}"
+        return f"{self.kind.capitalize()} {ROMAN[self.number - 1]} {self.year}"
+
+    def previous(self) -> Period:
+        if self.number > 1:
+            return Period(self.year, self.kind, self.number - 1)
+        return Period(self.year - 1, self.kind, 12 // PERIOD_MONTHS[self.kind])
+
+    def following(self) -> Period:
+        if self.number < 12 // PERIOD_MONTHS[self.kind]:
+            return Period(self.year, self.kind, self.number + 1)
+        return Period(self.year + 1, self.kind, 1)
+
+
+def period_of(kind: str, day: date) -> Period:
+    """The `kind` of period `day` falls in: period_of("triwulan", 5 August 2026) is Triwulan III 2026."""
+    return Period(day.year, kind, (day.month - 1) // PERIOD_MONTHS[kind] + 1)
+
+
+def periods_around(today: date) -> list[tuple[Period, Period]]:
+    """For each kind, the period `today` is in and the one before it: the choices a report offers at one click."""
+    return [(period_of(kind, today), period_of(kind, today).previous()) for kind in PERIOD_MONTHS]
+
+
+def read_period(text: str | None, today: date) -> Period:
+    """A period from a link: a key ("2026-T3") or one relative to today ("triwulan-ini", "bulan-lalu"); this
+    month when not given. PeriodError otherwise; nothing after the year 9999 or before 2000."""
+    text = (text or "bulan-ini").strip()
+    relative = RELATIVE.fullmatch(text)
+    if relative:
+        current = period_of(relative["kind"], today)
+        return current if relative["which"] == "ini" else current.previous()
+    found = PERIOD_KEY.fullmatch(text)
+    if not found or not 2000 <= int(found["year"]) <= 9998:
+        raise PeriodError({"periode": BAD_PERIOD})
+    year = int(found["year"])
+    if found["month"]:
+        if not 1 <= int(found["month"]) <= 12:
+            raise PeriodError({"periode": BAD_PERIOD})
+        return Period(year, "bulan", int(found["month"]))
+    if found["quarter"]:
+        return Period(year, "triwulan", int(found["quarter"]))
+    if found["semester"]:
+        return Period(year, "semester", int(found["semester"]))
+    return Period(year, "tahun")
+
+
+def period_covering(start: date, end: date) -> Period | None:
+    """The month, quarter, semester or year that is exactly start..end, if any (the shortest kind first)."""
+    for kind in PERIOD_MONTHS:
+        period = period_of(kind, start)
+        if period.start == start and period.end == end:
+            return period
+    return None
 
 
 # --- reading an answer sheet: the rules the appliance and the portal both apply --------------------------------------

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta, timezone
 
 import pymupdf
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from pst.charts import TITLES, bar_chart, bars_of, column_chart, line_chart, report_charts
 from pst.report_files import SECTIONS, filename, table_rows, to_csv, to_xlsx
-from pst.report_pdf import to_pdf
+from pst.report_pdf import ikm_pdf, to_pdf
 from pst.reports import (
-    ComplaintRow, Count, FetchRow, RangeError, RatingRow, ScanRow, VisitRow, compute_figures, duration, institutions,
-    number, percent, period_words, read_range, service_json,
+    ComplaintRow, Count, FetchRow, IkmReport, RangeError, RatingRow, ScanRow, VisitRow, compute_figures, duration,
+    ikm_filename, institutions, number, percent, period_words, read_range, service_json, summarize_waits, wait_json,
+    wait_seconds,
 )
+from pst.skm import Period, compute_ikm
 from tests.conftest import WITA
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -217,3 +222,72 @@ def test_the_pdf_of_an_empty_period_still_reads(figures):
     text = " ".join(page.get_text() for page in pymupdf.open(stream=to_pdf(empty)))
     assert "Badan Pusat Statistik Kota Kendari" in text and "Tidak ada data" in text
     assert filename(empty, "pdf") == "laporan-pst-semua-2026-11-01-2026-11-30.pdf"
+
+
+# --- one rule for waits on both sides --------------------------------------------------------------------------------
+@pytest.mark.parametrize("measured, counted", [(167.4, 168), (168.0, 168), (300.0, 300), (300.001, 301), (0.0, 0),
+                                               (None, None)])
+def test_a_wait_counts_in_whole_seconds_rounded_up(measured, counted):
+    assert wait_seconds(measured) == counted
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=7200, allow_nan=False)), max_size=40))
+def test_the_appliances_measured_waits_and_the_portals_whole_seconds_give_the_same_figures(measured):
+    """The appliance keeps a wait to the millisecond, the portal in whole seconds rounded up (as the sync stores it):
+    summarized, both give the same visits, median, 90th percentile and share within 5 minutes."""
+    since = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)
+    desk = [VisitRow(since, wait) for wait in measured]
+    portal = [VisitRow(since, None if wait is None else math.ceil(wait)) for wait in measured]
+    later = since + timedelta(minutes=30)
+    assert summarize_waits(desk, later) == summarize_waits(portal, later)
+    assert wait_json(summarize_waits(desk, later)) == wait_json(summarize_waits(portal, later))
+
+
+# --- the IKM of a period on one A4 page ------------------------------------------------------------------------------
+def ikm_sheet(ratings, office_name="Provinsi Sulawesi Tenggara", period=Period(2026, "triwulan", 4)) -> list[str]:
+    report = IkmReport("7400", office_name, period, compute_ikm(ratings), WITA, NOW)
+    doc = pymupdf.open(stream=ikm_pdf(report, place="Kendari"))
+    assert len(doc) == 1 and round(doc[0].rect.width) == 595 and round(doc[0].rect.height) == 842
+    assert ikm_filename(report) == f"ikm-7400-{period.key}.pdf"
+    return doc[0].get_text().splitlines()
+
+
+def test_the_ikm_sheet_has_the_regulations_layout_and_the_signature_block():
+    text = ikm_sheet([ALL_FOUR, ALL_FOUR | {"U3": 2, "U9": 3}, {f"U{i}": 3 for i in range(1, 10)}])
+    for words in ("Badan Pusat Statistik Provinsi Sulawesi Tenggara", "LAPORAN INDEKS KEPUASAN MASYARAKAT (IKM)",
+                  "Periode Triwulan IV 2026", ": 3 orang", ": Peraturan Menteri PANRB Nomor 14 Tahun 2017",
+                  "Jumlah NRR tertimbang", "IKM unit pelayanan (jumlah NRR tertimbang × 25)",
+                  "Kendari, 1 Desember 2026", "Kepala BPS Provinsi Sulawesi Tenggara",
+                  "NIP. ...............................", "hasil periode ini"):
+        assert words in text, words
+    # U3: (4 + 2 + 3) / 3 = 3; weighted 3/9 = 0,3333; U1: 11/3 = 3,6666 (cut), weighted 0,4074
+    u3 = text.index("Waktu penyelesaian")
+    assert text[u3 + 1:u3 + 5] == ["3", "3,0000", "1/9", "0,3333"]
+    u1 = text.index("Persyaratan")
+    assert text[u1 + 1:u1 + 5] == ["3", "3,6666", "1/9", "0,4074"]
+    # the weighted NRRs add up to 3,5555…: IKM 88,88, above 88,31, so A (Sangat baik)
+    assert text[text.index("Jumlah NRR tertimbang") + 1] == "3,5555"
+    assert text.count("88,88") == 2 and "Sangat baik" in text  # the table's last row, and the framed verdict
+    assert "1,00 – 2,5996" in text and "88,31 – 100,00" in text
+
+
+def test_an_ikm_sheet_without_respondents_says_so_and_still_reads():
+    text = ikm_sheet([], office_name="Kota Kendari", period=Period(2026, "bulan", 11))
+    assert "Tidak ada responden SKM pada periode ini, sehingga IKM tidak dapat dihitung." in text
+    assert ": 0 orang" in text and "Kepala BPS Kota Kendari" in text and "Periode November 2026" in text
+    assert "Jumlah NRR tertimbang" not in text and "NaN" not in " ".join(text)
+
+
+def test_an_ikm_sheet_with_an_element_unanswered_names_it_instead_of_an_index():
+    text = " ".join(ikm_sheet([{"U1": 4, "U2": 3}]))
+    assert "IKM belum dapat dihitung: belum ada jawaban untuk U3, U4, U5, U6, U7, U8, U9" in text
+    assert "hasil periode ini" not in text
+
+
+def test_the_report_of_an_empty_period_says_so_without_charts():
+    empty = compute_figures(*NOV, WITA, NOW, office_name="Kota Kendari")
+    assert empty.empty and not compute_figures(*NOV, WITA, NOW, visits=VISITS).empty
+    doc = pymupdf.open(stream=to_pdf(empty, place="Kendari"))
+    text = " ".join(page.get_text() for page in doc)
+    assert "Tidak ada data layanan pada periode ini" in text and "Kunjungan per hari" not in text
+    assert "Kendari, 1 Desember 2026" in text and len(doc) == 1

@@ -1,5 +1,6 @@
 """SKM/IKM against tables computed by hand: exact 1/9 weights, both sides of every grade boundary, partial answers."""
 
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -206,3 +207,50 @@ def test_a_tracking_number_is_drawn_from_the_unmistakable_alphabet_and_read_back
     assert skm.normalise_tracking(" adu 7471 2611 zzzzzz ") == tracking
     assert skm.normalise_tracking("ADU-7471-2611-ZZZZZO") is None  # O is not in the alphabet
     assert skm.normalise_tracking(None) is None and skm.normalise_tracking("ADU-7471") is None
+
+
+# --- the periods the survey is reported over ------------------------------------------------------------------------
+TODAY = date(2026, 12, 5)
+
+
+@pytest.mark.parametrize("kind, key, words, start, end", [
+    ("bulan", "2026-12", "Desember 2026", date(2026, 12, 1), date(2026, 12, 31)),
+    ("triwulan", "2026-T4", "Triwulan IV 2026", date(2026, 10, 1), date(2026, 12, 31)),
+    ("semester", "2026-S2", "Semester II 2026", date(2026, 7, 1), date(2026, 12, 31)),
+    ("tahun", "2026", "Tahun 2026", date(2026, 1, 1), date(2026, 12, 31)),
+])
+def test_the_period_a_day_falls_in_with_its_key_words_and_days(kind, key, words, start, end):
+    period = skm.period_of(kind, TODAY)
+    assert (period.key, period.words(), period.start, period.end) == (key, words, start, end)
+    assert skm.read_period(key, TODAY) == period and skm.read_period(f"{kind}-ini", TODAY) == period
+    assert skm.period_covering(start, end) == period
+
+
+def test_the_previous_period_crosses_the_year_and_the_choices_offer_this_one_and_the_one_before():
+    assert skm.read_period("triwulan-lalu", TODAY).words() == "Triwulan III 2026"
+    assert skm.Period(2026, "triwulan", 1).previous().words() == "Triwulan IV 2025"
+    assert skm.Period(2026, "bulan", 1).previous().key == "2025-12"
+    assert skm.Period(2025, "semester", 2).following() == skm.Period(2026, "semester", 1)
+    assert [(this.key, before.key) for this, before in skm.periods_around(TODAY)] == [
+        ("2026-12", "2026-11"), ("2026-T4", "2026-T3"), ("2026-S2", "2026-S1"), ("2026", "2025")]
+    assert skm.read_period(None, TODAY).key == "2026-12"  # this month when nothing is asked
+    assert skm.Period(2024, "bulan", 2).end == date(2024, 2, 29)
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-T5", "2026-S3", "26-T1", "triwulan-depan", "1999", "2026-t3", "x"])
+def test_a_period_that_cannot_be_read_names_the_field(text):
+    with pytest.raises(skm.PeriodError) as refused:
+        skm.read_period(text, TODAY)
+    assert "periode" in refused.value.errors
+
+
+def test_a_range_that_is_no_whole_period_has_none():
+    assert skm.period_covering(date(2026, 11, 2), date(2026, 11, 30)) is None
+    assert skm.period_covering(date(2026, 7, 1), date(2026, 12, 30)) is None
+
+
+def test_the_grading_table_as_the_regulation_prints_it():
+    printed = [(g.letter, str(ni_from), str(ni_to), str(ikm_from), str(ikm_to))
+               for g, ni_from, ni_to, ikm_from, ikm_to in skm.grade_bands()]
+    assert printed == [("D", "1", "2.5996", "25.00", "64.99"), ("C", "2.6", "3.0640", "65.00", "76.60"),
+                       ("B", "3.0644", "3.5320", "76.61", "88.30"), ("A", "3.5324", "4", "88.31", "100")]
