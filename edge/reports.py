@@ -16,10 +16,10 @@ from edge.store import EdgeStore
 from pst.charts import TITLES, WORDS
 from pst.clock import iso
 from pst.reports import (
-    COMPLAINT_STATUSES, NOT_FILLED, OTHERS, ComplaintRow, FetchRow, Figures, RatingRow, ScanRow, VisitRow,
+    COMPLAINT_STATUSES, NOT_FILLED, OTHERS, ComplaintRow, FetchRow, Figures, IkmReport, RatingRow, ScanRow, VisitRow,
     bare_office_name, compute_figures,
 )
-from pst.skm import CODES
+from pst.skm import CODES, GRADES, Period
 
 # pst.charts and pst.reports are shared with the cloud and carry no catalogue marks; the words the report page shows
 # from them are marked here so that pybabel (which reads edge/ only) puts them in the catalogue.
@@ -30,8 +30,12 @@ REPORT_WORDS = (
     N_("Pendidikan pengunjung"), N_("Pekerjaan pengunjung"), N_("Nilai rata-rata unsur SKM (terendah lebih dulu)"),
     N_("Pengaduan menurut status"), N_("Tidak ada data"), N_("Standar 5 menit"), N_("menit"),
     N_("Diterima"), N_("Ditindaklanjuti"), N_("Selesai"), N_("Tidak diisi"), N_("Lainnya"),
+    # a period in words (pst.skm.Period.words) and the grades' performance (pst.skm.GRADES)
+    N_("Triwulan %(number)s %(year)s"), N_("Semester %(number)s %(year)s"), N_("Tahun %(year)s"),
+    N_("Sangat baik"), N_("Baik"), N_("Kurang baik"), N_("Tidak baik"),
 )
-SHARED_WORDS = (*TITLES.values(), *WORDS, *COMPLAINT_STATUSES.values(), NOT_FILLED, OTHERS)
+SHARED_WORDS = (*TITLES.values(), *WORDS, *COMPLAINT_STATUSES.values(), NOT_FILLED, OTHERS,
+                *(grade.performance for grade in GRADES))
 
 
 def _utc(moment: datetime) -> str:
@@ -77,6 +81,15 @@ def report_figures(store: EdgeStore, config: ApplianceConfig, start: date, end: 
         start, end, tz, now, office_code=config.office.code, office_name=bare_office_name(config.office.name),
         visits=visits, ratings=ratings, complaints=complaints, fetches=fetches, scans=scans,
     )
+
+
+def ikm_report(ratings, config: ApplianceConfig, period: Period, now: datetime) -> IkmReport:
+    """The IKM of the office over `period` (office days), from `ratings` (edge.ratings.Ratings)."""
+    tz = config.office.tz
+    since = datetime.combine(period.start, time(0), tz)
+    until = datetime.combine(period.end + timedelta(days=1), time(0), tz)
+    return IkmReport(config.office.code, bare_office_name(config.office.name), period,
+                     ratings.ikm_between(since, until), tz, now)
 
 
 def office_place(address: str) -> str:

@@ -1,5 +1,6 @@
-"""Reports for the office head: the service figures over JSON, and the staff page `/petugas/laporan` with its
-charts and the same report as CSV, XLSX and a printable A4 PDF."""
+"""Reports for the office head: the service figures over JSON, the staff page `/petugas/laporan` with its charts and
+the same report as CSV, XLSX and a printable A4 PDF, and the IKM per period (`/petugas/ikm/periode`: a month, a
+quarter, a semester or a year at one click) as a page and as the A4 sheet to sign."""
 
 from __future__ import annotations
 
@@ -15,16 +16,15 @@ from litestar.response import Template
 from edge.auth import current_user, staff_only
 from edge.errors import ApiError
 from edge.i18n import N_, Languages, language
-from edge.reports import office_place, report_figures
+from edge.reports import ikm_report, office_place, report_figures
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, record_alone
+from pst import formats
 from pst.charts import report_charts
 from pst.report_files import filename, to_csv, to_xlsx
-from pst.report_pdf import to_pdf
-from pst.reports import (
-    MAX_DAYS, RangeError, duration, ikm_number, number, percent, period_words, read_range, service_json,
-)
-from pst.skm import shown
+from pst.report_pdf import ikm_pdf, to_pdf
+from pst.reports import MAX_DAYS, RangeError, ikm_filename, read_range, service_json
+from pst.skm import PeriodError, grade_bands, periods_around, read_period
 
 LanguagesDep = NamedDependency[Languages]
 MEDIA_TYPES = {
@@ -87,15 +87,6 @@ def _months_around(today: date) -> list[tuple[str, date, date]]:
     return links
 
 
-def _period_label(start: date, end: date, locale: str) -> str:
-    """"November 2026" for a whole month, else "3 November 2026 – 9 November 2026", in the page's language."""
-    if locale == "id":
-        return period_words(start, end)
-    if start.day == 1 and (end + timedelta(days=1)).day == 1 and (start.year, start.month) == (end.year, end.month):
-        return format_date(start, "MMMM y", locale=locale)
-    return " – ".join(format_date(day, "d MMMM y", locale=locale) for day in (start, end))
-
-
 @get("/petugas/laporan", guards=[staff_only])
 async def report_page(request: Request, appliance: ApplianceDep, languages: LanguagesDep) -> Template:
     try:
@@ -110,12 +101,11 @@ async def report_page(request: Request, appliance: ApplianceDep, languages: Lang
         "errors": errors, "charts": report_charts(figures, languages.translate, lang) if figures else {},
         "start": figures.start.isoformat() if figures else request.query_params.get("from", ""),
         "end": figures.end.isoformat() if figures else request.query_params.get("to", ""),
-        "months": _months_around(today), "shown": shown,
-        "number": lambda value, places=0: number(value, places, lang),
-        "percent": lambda ratio: percent(ratio, lang),
-        "duration": lambda seconds: duration(seconds, lang),
-        "ikm_number": lambda result: ikm_number(result, lang),
-        "period": _period_label(figures.start, figures.end, lang) if figures else "",
+        "months": _months_around(today),
+        # numbers, shares and durations in the page's language (pst.formats, as the filters of the same names)
+        "number": formats.decimal, "percent": formats.percent, "duration": formats.duration,
+        "ikm_number": lambda result: formats.cut(result.ikm, 2),
+        "period": formats.range_words(figures.start, figures.end, lang, languages.translate) if figures else "",
     })
 
 
@@ -153,4 +143,44 @@ async def report_pdf(request: Request, appliance: ApplianceDep) -> Response:
     return await _export(request, appliance, "pdf")
 
 
-routes = [service_report_api, report_page, report_csv, report_xlsx, report_pdf]
+def _ikm_period(appliance, request: Request):
+    """The IKM of the period asked for (`?periode=2026-T3`, or `triwulan-ini`; this month when not given)."""
+    today = appliance.clock.now().astimezone(appliance.config.office.tz).date()
+    try:
+        period = read_period(request.query_params.get("periode"), today)
+    except PeriodError as exc:
+        raise ApiError(400, N_("Periode tidak dikenal: pilih salah satu periode yang ditawarkan"), exc.errors) from None
+    return ikm_report(appliance.ratings, appliance.config, period, appliance.clock.now())
+
+
+@get("/petugas/ikm/periode", guards=[staff_only])
+async def ikm_period_page(request: Request, appliance: ApplianceDep) -> Template:
+    """The IKM of a month, quarter, semester or year at one click, laid out as the A4 sheet (which prints as is)."""
+    try:
+        report = await anyio.to_thread.run_sync(_ikm_period, appliance, request)
+        error = None
+    except ApiError as exc:
+        report, error = None, exc.detail
+    today = appliance.clock.now().astimezone(appliance.config.office.tz).date()
+    return Template("ikm_periode.html", status_code=400 if error else 200, context={
+        "office": appliance.config.office, "user": current_user(request), "report": report, "error": error,
+        "choices": periods_around(today), "bands": grade_bands(),
+        "place": office_place(appliance.config.office.address),
+    })
+
+
+@get("/petugas/ikm/periode/pdf", guards=[staff_only])
+async def ikm_period_pdf(request: Request, appliance: ApplianceDep) -> Response:
+    report = await anyio.to_thread.run_sync(_ikm_period, appliance, request)
+    data = await anyio.to_thread.run_sync(functools.partial(
+        ikm_pdf, report, place=office_place(appliance.config.office.address)))
+    await anyio.to_thread.run_sync(functools.partial(
+        record_alone, appliance, actor_of(request), "export.report", "report:ikm", format="pdf",
+        start=report.period.start.isoformat(), end=report.period.end.isoformat(),
+    ))
+    return Response(data, media_type=MEDIA_TYPES["pdf"], headers={
+        "content-disposition": f'inline; filename="{ikm_filename(report)}"', "cache-control": "no-store",
+    })
+
+
+routes = [service_report_api, report_page, report_csv, report_xlsx, report_pdf, ikm_period_page, ikm_period_pdf]

@@ -28,3 +28,22 @@ def test_the_monthly_report_in_the_browser(live_appliance, staff_login, staff_pa
     for kind, media in (("pdf", "application/pdf"), ("xlsx", "spreadsheetml"), ("csv", "text/csv")):
         answer = staff_page.request.get(f"/petugas/laporan/{kind}?from=2026-11-01&to=2026-11-29")
         assert answer.ok and media in answer.headers["content-type"]
+
+
+def test_the_ikm_of_a_quarter_at_one_click_prints_as_an_a4_sheet(live_appliance, staff_login, staff_page, screenshot,
+                                                                settings):
+    generate_activity(live_appliance.appliance.store, settings, until=date(2026, 11, 30), days=29)
+    sign_in(staff_page, staff_login)
+    staff_page.goto("/petugas/ikm")
+    staff_page.get_by_role("link", name="Triwulan ini").click()
+    sheet = staff_page.locator("article.sheet")
+    expect(sheet.locator("[data-figure=period]")).to_have_text("Periode Triwulan IV 2026")
+    expect(sheet.locator("tr[data-element]")).to_have_count(9)
+    assert "," in sheet.locator("[data-figure=ikm]").inner_text()  # 88,31 — Indonesian decimals
+    screenshot(staff_page, "ikm-quarter")
+    staff_page.emulate_media(media="print")
+    assert not staff_page.locator("nav.choices").is_visible() and sheet.is_visible()
+    screenshot(staff_page, "ikm-quarter-print")
+    staff_page.emulate_media(media="screen")
+    answer = staff_page.request.get("/petugas/ikm/periode/pdf?periode=2026-T4")
+    assert answer.ok and answer.headers["content-type"] == "application/pdf"

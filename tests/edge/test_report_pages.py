@@ -147,3 +147,70 @@ def test_the_shared_ikm_answer_is_the_desk_s(served_day, app):
     assert ikm_json(figures.ikm) == desk_json(figures.ikm)
     answer = served_day.get("/api/reports/ikm", params=MONDAY).json()
     assert {key: answer[key] for key in ikm_json(figures.ikm)} == ikm_json(figures.ikm)
+
+
+# --- the IKM per period ----------------------------------------------------------------------------------------------
+def test_the_ikm_per_period_needs_a_staff_session(client):
+    for path in ("/petugas/ikm/periode", "/petugas/ikm/periode/pdf"):
+        assert client.get(path, follow_redirects=False).status_code in (303, 401)
+
+
+def test_every_period_is_one_click_away_and_the_chosen_one_is_named_in_words(served_day):
+    page = served_day.get("/petugas/ikm/periode", params={"periode": "2026-T4"})
+    assert page.status_code == 200
+    html = page.text
+    for key in ("2026-11", "2026-10", "2026-T4", "2026-T3", "2026-S2", "2026-S1", "2026", "2025"):
+        assert f'href="/petugas/ikm/periode?periode={key}"' in html, key
+    assert 'periode=2026-T4" aria-current="page">Triwulan IV 2026</a>' in html
+    assert 'data-figure="period">Periode Triwulan IV 2026<' in html and 'data-figure="respondents">1<' in html
+    # one respondent: 4 everywhere but U3 (2): weighted NRR 34/9 = 3,7777, IKM 94,44, A
+    assert 'data-figure="nrr_weighted">3,7777<' in html and 'data-figure="ikm">94,44<' in html
+    assert 'data-figure="grade">A<' in html and "Kepala BPS Provinsi Sulawesi Tenggara" in html
+    assert "Kendari, 30 November 2026" in html and "tepat 1/9" in html
+    assert "/petugas/ikm/periode/pdf?periode=2026-T4" in html
+
+
+def test_the_ikm_per_period_in_english(served_day):
+    served_day.cookies.set("pst_lang", "en")
+    html = served_day.get("/petugas/ikm/periode", params={"periode": "2026-T4"}).text
+    assert "Period Quarter IV 2026" in html and 'data-figure="ikm">94.44<' in html and "Very good" in html
+
+
+def test_a_period_without_ratings_says_so_on_the_page_and_on_the_sheet(served_day):
+    html = served_day.get("/petugas/ikm/periode", params={"periode": "2025"}).text
+    assert 'data-figure="empty"' in html and "Tidak ada responden SKM pada periode ini" in html
+    assert 'data-figure="respondents">0<' in html and "NaN" not in html
+    pdf = pymupdf.open(stream=served_day.get("/petugas/ikm/periode/pdf", params={"periode": "2025"}).content)
+    assert "Tidak ada responden SKM pada periode ini" in pdf[0].get_text()
+
+
+def test_the_ikm_sheet_as_a_pdf_to_sign(served_day):
+    answer = served_day.get("/petugas/ikm/periode/pdf", params={"periode": "bulan-ini"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    assert 'filename="ikm-7400-2026-11.pdf"' in answer.headers["content-disposition"]
+    text = pymupdf.open(stream=answer.content)[0].get_text()
+    for words in ("LAPORAN INDEKS KEPUASAN MASYARAKAT (IKM)", "Periode November 2026", "94,44", "Sangat baik",
+                  "Kendari, 30 November 2026", "Kepala BPS Provinsi Sulawesi Tenggara", "NIP."):
+        assert words in text, words
+
+
+@pytest.mark.parametrize("periode", ["2026-13", "triwulan-depan", "kemarin"])
+def test_a_period_that_cannot_be_read_is_a_400_on_the_page_and_the_pdf(staff, periode):
+    page = staff.get("/petugas/ikm/periode", params={"periode": periode})
+    assert page.status_code == 400 and 'role="alert"' in page.text and "Triwulan" in page.text  # the choices stay
+    answer = staff.get("/petugas/ikm/periode/pdf", params={"periode": periode})
+    assert answer.status_code == 400 and "periode" in answer.json()["errors"]
+
+
+def test_the_ikm_page_links_to_each_period_and_says_when_nobody_answered(staff):
+    html = staff.get("/petugas/ikm", params={"from": "2026-07-01", "to": "2026-09-30"}).text
+    for key in ("bulan-ini", "bulan-lalu", "triwulan-ini", "triwulan-lalu", "semester-ini", "semester-lalu",
+                "tahun-ini", "tahun-lalu"):
+        assert f'href="/petugas/ikm/periode?periode={key}"' in html, key
+    assert "Periode Triwulan III 2026 · 0 responden" in html and "Tidak ada responden SKM" in html
+
+
+def test_a_report_of_a_period_without_data_says_so_plainly(staff):
+    html = staff.get("/petugas/laporan", params={"from": "2026-10-01", "to": "2026-10-31"}).text
+    assert 'data-figure="empty"' in html and "Tidak ada data layanan pada periode ini" in html
+    assert "<svg" not in html and "NaN" not in html and "Oktober 2026" in html
