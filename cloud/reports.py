@@ -12,13 +12,29 @@ from zoneinfo import ZoneInfo
 from cloud.db import Database, moment
 from cloud.errors import ApiError
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.reports import (
-    ComplaintRow, FetchRow, Figures, RatingRow, ScanRow, VisitRow, bare_office_name, compute_figures,
+    ComplaintRow, FetchRow, Figures, IkmReport, RatingRow, ScanRow, VisitRow, bare_office_name, compute_figures,
 )
-from pst.skm import CODES, IkmResult, compute_ikm
+from pst.skm import CODES, IkmResult, Period, compute_ikm
 
 OFFICE_TZ = ZoneInfo("Asia/Makassar")  # every office so far is in Southeast Sulawesi (WITA)
 SCORES = ", ".join(code.lower() for code in CODES)
+
+# pst.charts, pst.reports and pst.skm carry no catalogue marks; the words the report pages show from them are marked
+# here so that the portal's extraction (cloud/babel.cfg) puts them in its catalogue.
+REPORT_WORDS = (
+    N_("Kunjungan per hari"), N_("Kunjungan per minggu"), N_("Kunjungan per bulan"),
+    N_("Median waktu tunggu per hari (menit)"), N_("Keperluan kunjungan"), N_("Instansi pengunjung terbanyak"),
+    N_("Pendidikan pengunjung"), N_("Pekerjaan pengunjung"), N_("Nilai rata-rata unsur SKM (terendah lebih dulu)"),
+    N_("Pengaduan menurut status"), N_("Tidak ada data"), N_("Standar 5 menit"), N_("menit"),
+    N_("Diterima"), N_("Ditindaklanjuti"), N_("Selesai"), N_("Tidak diisi"), N_("Lainnya"),
+    N_("Triwulan %(number)s %(year)s"), N_("Semester %(number)s %(year)s"), N_("Tahun %(year)s"),
+    N_("Sangat baik"), N_("Baik"), N_("Kurang baik"), N_("Tidak baik"),
+    N_("Persyaratan"), N_("Sistem, mekanisme, dan prosedur"), N_("Waktu penyelesaian"), N_("Biaya/tarif"),
+    N_("Produk spesifikasi jenis pelayanan"), N_("Kompetensi pelaksana"), N_("Perilaku pelaksana"),
+    N_("Penanganan pengaduan, saran dan masukan"), N_("Sarana dan prasarana"),
+)
 
 
 class Reports:
@@ -54,6 +70,12 @@ class Reports:
 
     async def ikm(self, office: str, start: date, end: date) -> IkmResult:
         return compute_ikm(r.scores for r in await self._ratings(office, start, end) if r.scores)
+
+    async def ikm_report(self, office: str, period: Period) -> IkmReport:
+        """The IKM of one office (or of all, "") over `period`, for the IKM page and its A4 sheet."""
+        name = await self.office_name(office)
+        return IkmReport(office, name, period, await self.ikm(office, period.start, period.end), self.tz,
+                         self.clock.now())
 
     async def _ratings(self, office: str, start: date, end: date) -> list[RatingRow]:
         rows = await self._rows(f"SELECT {SCORES}, rated_at FROM ratings", "rated_at", office, start, end)

@@ -1,12 +1,14 @@
 """Reports for the office heads, for staff only: the service figures and the IKM over JSON, per office or for all
-offices (`office` empty), and the page /kantor/laporan with the charts and the report as CSV, XLSX and PDF."""
+offices (`office` empty), the page /kantor/laporan with the charts and the report as CSV, XLSX and PDF, and the IKM
+per period (/kantor/ikm: a month, a quarter, a semester or a year at one click) as a page and as the A4 sheet."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import anyio
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from cloud.accounts import AccountView
@@ -15,13 +17,13 @@ from cloud.reports import Reports
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.auditing import record_alone
 from pst.charts import report_charts
+from pst.i18n import N_, Languages, language
 from pst.report_files import filename, to_csv, to_xlsx
-from pst.report_pdf import to_pdf
-from pst.reports import (
-    MONTHS, RangeError, duration, ikm_json, ikm_number, number, percent, period_words, read_range, service_json,
-)
-from pst.skm import shown
+from pst.report_pdf import ikm_pdf, to_pdf
+from pst.reports import RangeError, ikm_filename, ikm_json, read_range, service_json
+from pst.skm import Period, PeriodError, grade_bands, period_of, periods_around, read_period
 
+LanguagesDep = NamedDependency[Languages]
 STAFF_ROLES = ("staff", "admin")
 MEDIA_TYPES = {
     "csv": "text/csv",  # Litestar adds "; charset=utf-8"
@@ -77,30 +79,35 @@ async def ikm_report(request: Request, accounts: AccountsDep) -> dict:
     return _period(office, start, end) | ikm_json(await reports.ikm(office, start, end))
 
 
-def _months(today: date) -> list[tuple[str, date, date]]:
-    """Quick links: this month so far and the three before it."""
+def _months(today: date) -> list[tuple[Period, date, date]]:
+    """Quick links: this month so far and the three before it (each named by the `period` filter)."""
+    month = period_of("bulan", today)
     links = []
-    first = today.replace(day=1)
     for _ in range(4):
-        last = min((first + timedelta(days=32)).replace(day=1) - timedelta(days=1), today)
-        links.append((f"{MONTHS[first.month - 1]} {first.year}", first, last))
-        first = (first - timedelta(days=1)).replace(day=1)
+        links.append((month, month.start, min(month.end, today)))
+        month = month.previous()
     return links
 
 
-@get("/kantor/laporan")
-async def report_page(request: Request, accounts: AccountsDep) -> Response:
+async def _staff_page(request: Request, accounts) -> AccountView | Redirect:
     account = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if account is None:
         return Redirect("/akun/masuk", status_code=303)
     if account.role not in STAFF_ROLES:
         raise ApiError(403, "Hanya petugas yang dapat melakukan ini")
+    return account
+
+
+@get("/kantor/laporan")
+async def report_page(request: Request, accounts: AccountsDep, languages: LanguagesDep) -> Response:
+    account = await _staff_page(request, accounts)
+    if isinstance(account, Redirect):
+        return account
     reports = _reports(request)
     context = {"account": account, "offices": await reports.offices(), "months": _months(reports.today()),
                "office": (request.query_params.get("office") or "").strip()[:8], "figures": None, "charts": {},
                "start": request.query_params.get("from", ""), "end": request.query_params.get("to", ""),
-               "error": None, "number": number, "percent": percent, "duration": duration,
-               "ikm_number": ikm_number, "shown": shown}
+               "error": None}
     try:
         office, start, end = _query(request, reports, month_by_default=True)
         figures = await reports.figures(office, start, end)
@@ -108,8 +115,8 @@ async def report_page(request: Request, accounts: AccountsDep) -> Response:
         return Template("kantor_laporan.html", status_code=exc.status_code,
                         context=context | {"error": " · ".join([exc.detail, *(f"{k}: {v}" for k, v in exc.errors.items())])})
     return Template("kantor_laporan.html", context=context | {
-        "figures": figures, "charts": report_charts(figures), "start": start.isoformat(), "end": end.isoformat(),
-        "period": period_words(start, end),
+        "figures": figures, "charts": report_charts(figures, languages.translate, language()),
+        "start": start.isoformat(), "end": end.isoformat(),
     })
 
 
@@ -143,4 +150,44 @@ async def report_pdf(request: Request, accounts: AccountsDep) -> Response:
     return await _export(request, accounts, "pdf")
 
 
-routes = [service_report, ikm_report, report_page, report_csv, report_xlsx, report_pdf]
+async def _ikm_period(request: Request, reports: Reports):
+    """The IKM of the office (`?office=`, all when empty) over the period asked for (`?periode=2026-T3` or
+    `triwulan-ini`; this month when not given)."""
+    office = (request.query_params.get("office") or "").strip()[:8]
+    try:
+        period = read_period(request.query_params.get("periode"), reports.today())
+    except PeriodError as exc:
+        raise ApiError(400, N_("Periode tidak dikenal: pilih salah satu periode yang ditawarkan"), exc.errors) from None
+    return await reports.ikm_report(office, period)
+
+
+@get("/kantor/ikm")
+async def ikm_period_page(request: Request, accounts: AccountsDep) -> Response:
+    """The IKM of a month, quarter, semester or year at one click, per office or for all, laid out as the A4 sheet."""
+    account = await _staff_page(request, accounts)
+    if isinstance(account, Redirect):
+        return account
+    reports = _reports(request)
+    context = {"account": account, "offices": await reports.offices(), "choices": periods_around(reports.today()),
+               "office": (request.query_params.get("office") or "").strip()[:8], "report": None, "error": None,
+               "bands": grade_bands(), "section": "/kantor/laporan"}
+    try:
+        report = await _ikm_period(request, reports)
+    except ApiError as exc:
+        return Template("kantor_ikm.html", status_code=exc.status_code, context=context | {"error": exc.detail})
+    return Template("kantor_ikm.html", context=context | {"report": report})
+
+
+@get("/kantor/ikm/pdf")
+async def ikm_period_pdf(request: Request, accounts: AccountsDep) -> Response:
+    staff = await _staff(request, accounts)
+    report = await _ikm_period(request, _reports(request))
+    data = await anyio.to_thread.run_sync(ikm_pdf, report)
+    await record_alone(request, staff, "export.report", "report:ikm", report.office_code or None, format="pdf",
+                       start=report.period.start.isoformat(), end=report.period.end.isoformat())
+    return Response(data, media_type=MEDIA_TYPES["pdf"], headers={
+        "content-disposition": f'inline; filename="{ikm_filename(report)}"', "cache-control": "no-store",
+    })
+
+
+routes = [service_report, ikm_report, report_page, report_csv, report_xlsx, report_pdf, ikm_period_page, ikm_period_pdf]

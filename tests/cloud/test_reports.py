@@ -151,3 +151,55 @@ def test_the_page_and_the_exports(staff):
     assert 'filename="laporan-pst-7471-2026-11-30-2026-11-30.pdf"' in pdf_answer.headers["content-disposition"]
     text = " ".join(p.get_text() for p in pymupdf.open(stream=pdf_answer.content))
     assert "Badan Pusat Statistik Kota Kendari" in text and "Jurnalis" in text
+
+
+# --- the IKM per period ----------------------------------------------------------------------------------------------
+def test_the_ikm_per_period_per_office_and_for_all(staff):
+    html = staff.get("/kantor/ikm", params={"office": "7400", "periode": "2026-T4"}).text
+    assert 'data-figure="period">Periode Triwulan IV 2026<' in html and 'data-figure="respondents">2<' in html
+    # all 4s and all 3s but U3 = 1: U3 averages 2,5, the weighted NRR (3,5 × 8 + 2,5) / 9 = 3,3888, IKM 84,72: B
+    assert 'data-figure="nrr_weighted">3,3888<' in html and 'data-figure="ikm">84,72<' in html
+    assert 'data-figure="grade">B<' in html and "Kepala BPS Provinsi Sulawesi Tenggara" in html
+    for key in ("2026-11", "2026-10", "2026-T4", "2026-T3", "2026-S2", "2026-S1", "2026", "2025"):
+        assert f'href="/kantor/ikm?office=7400&amp;periode={key}"' in html, key
+    every = staff.get("/kantor/ikm", params={"periode": "2026-11"}).text
+    assert 'data-figure="respondents">3<' in every and "Perpustakaan PST, semua kantor BPS" in every
+    assert "/kantor/ikm?office=" in staff.get("/kantor/laporan", params=MONDAY).text  # one click from the report
+
+
+def test_the_ikm_sheet_as_a_pdf_per_office_and_for_all(staff):
+    answer = staff.get("/kantor/ikm/pdf", params={"office": "7471", "periode": "bulan-ini"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    assert 'filename="ikm-7471-2026-11.pdf"' in answer.headers["content-disposition"]
+    text = pymupdf.open(stream=answer.content)[0].get_text()
+    for words in ("Badan Pusat Statistik Kota Kendari", "Periode November 2026", ": 1 orang", "Kepala BPS Kota Kendari",
+                  "30 November 2026", "NIP."):
+        assert words in text, words
+    every = pymupdf.open(stream=staff.get("/kantor/ikm/pdf", params={"periode": "2026"}).content)[0].get_text()
+    assert "Perpustakaan PST, semua kantor BPS" in every and "Periode Tahun 2026" in every
+
+
+def test_a_period_without_ratings_says_so(staff):
+    html = staff.get("/kantor/ikm", params={"office": "7400", "periode": "2025-S2"}).text
+    assert 'data-figure="empty"' in html and 'data-figure="respondents">0<' in html and "NaN" not in html
+    report = staff.get("/kantor/laporan", params={"office": "7400", "from": "2026-09-01", "to": "2026-09-30"}).text
+    assert 'data-figure="empty"' in report and "<svg" not in report
+
+
+@pytest.mark.parametrize("query, status, field", [
+    ({"periode": "2026-T9"}, 400, "periode"),
+    ({"periode": "minggu-ini"}, 400, "periode"),
+    ({"office": "9999", "periode": "2026-11"}, 404, "office"),
+])
+def test_a_bad_period_or_office_is_refused_on_the_ikm_page_and_pdf(staff, query, status, field):
+    assert staff.get("/kantor/ikm", params=query).status_code == status
+    answer = staff.get("/kantor/ikm/pdf", params=query)
+    assert answer.status_code == status and field in answer.json()["errors"]
+
+
+def test_the_ikm_per_period_is_for_staff_only(month, offices):
+    as_(month, None)
+    assert month.get("/kantor/ikm", follow_redirects=False).headers["location"] == "/akun/masuk"
+    assert month.get("/kantor/ikm/pdf").status_code == 401
+    as_(month, add_reader(month, "pembaca@example.id", "Pembaca Setia"))
+    assert month.get("/kantor/ikm").status_code == 403 and month.get("/kantor/ikm/pdf").status_code == 403
