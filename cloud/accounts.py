@@ -18,6 +18,7 @@ from cloud.mail import Mail, MailError, SmtpMailer
 from cloud.tables import ROLES, Account, AccountToken, LoginAttempt, Session
 from pst import throttle
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 from pst.privacy import mask  # an address in a log line is personal data
 
@@ -29,7 +30,10 @@ ACTIVATION_GAP = timedelta(minutes=5)  # registering her address again and again
 SESSION_TTL = timedelta(days=14)
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-BAD_TOKEN = "Tautan tidak sah, sudah dipakai, atau sudah kedaluwarsa"
+BAD_TOKEN = N_("Tautan tidak sah, sudah dipakai, atau sudah kedaluwarsa")
+BAD_TOKEN_FIELD = N_("tidak sah atau kedaluwarsa")
+WEAK_PASSWORD = N_("Kata sandi terlalu lemah")
+MAIL_FAILED = N_("Email verifikasi tidak dapat dikirim; coba lagi nanti")
 NO_PASSWORD = "!"  # an account made from the desk (sync) or erased: no password opens it
 HOME = "/akun"
 
@@ -101,7 +105,7 @@ class Accounts:
                 await self.mailer.send(activation_mail(email, row["name"], link))
         except MailError:
             log.exception("activation mail to %s not sent", mask(email))
-            raise AccountError(503, "Email verifikasi tidak dapat dikirim; coba lagi nanti") from None
+            raise AccountError(503, MAIL_FAILED) from None
         return AccountView(row["id"], email, name, "reader", False)
 
     async def _recently_activated(self, account_id: str) -> bool:
@@ -132,7 +136,7 @@ class Accounts:
         now = self.clock.now()
         row = await self._token_account(token, "setpass", now)
         if problem := credentials.password_problem(password, row["email"], row["name"]):
-            raise AccountError(400, "Kata sandi terlalu lemah", {"password": problem})
+            raise AccountError(400, WEAK_PASSWORD, {"password": problem})
         async with self.db.transaction():
             account_id = await self._use_token(token, "setpass", now)
             await self._new_password(account_id, row["email"], password, now)
@@ -176,11 +180,12 @@ class Accounts:
             await LoginAttempt.insert(LoginAttempt(id=new_id(), email=email, at=now))
             await self._count_address_failure(address, now)
             await self._signin_failed(email, "email atau kata sandi salah", address, now)
-            raise AccountError(401, "Email atau kata sandi salah")
+            raise AccountError(401, N_("Email atau kata sandi salah"))
         await LoginAttempt.delete().where(LoginAttempt.email == email)  # a success forgives earlier failures
         if row["verified_at"] is None:
             await self._signin_failed(email, "email belum diverifikasi", address, now)
-            raise AccountError(403, "Email belum diverifikasi; buka tautan di email pendaftaran", {"email": "belum diverifikasi"})
+            raise AccountError(403, N_("Email belum diverifikasi; buka tautan di email pendaftaran"),
+                               {"email": N_("belum diverifikasi")})
         if credentials.needs_rehash(row["password_hash"]):
             await Account.update({Account.password_hash: credentials.hash_password(password)}).where(Account.id == row["id"])
         token = await self._open_session(row["id"], now)
@@ -233,7 +238,7 @@ class Accounts:
         row = await self._token_account(token, "reset", now)
         problem = credentials.password_problem(password, row["email"], row["name"])
         if problem:
-            raise AccountError(400, "Kata sandi terlalu lemah", {"password": problem})
+            raise AccountError(400, WEAK_PASSWORD, {"password": problem})
         async with self.db.transaction():
             account_id = await self._use_token(token, "reset", now)
             await self._new_password(account_id, row["email"], password, now)
@@ -245,7 +250,7 @@ class Accounts:
             " AND t.kind = {} AND t.used_at IS NULL AND t.expires_at > {}", self._hash(token or ""), kind, now,
         )
         if not rows:
-            raise AccountError(400, BAD_TOKEN, {"token": "tidak sah atau kedaluwarsa"})
+            raise AccountError(400, BAD_TOKEN, {"token": BAD_TOKEN_FIELD})
         return rows[0]
 
     async def _new_password(self, account_id: str, email: str, password: str, now: datetime) -> None:
@@ -286,7 +291,7 @@ class Accounts:
                     await self.mailer.send(verify_mail(email, name, f"{self.public_url}/akun/verifikasi?token={token}"))
         except MailError:
             log.exception("verification mail to %s not sent", mask(email))
-            raise AccountError(503, "Email verifikasi tidak dapat dikirim; coba lagi nanti") from None
+            raise AccountError(503, MAIL_FAILED) from None
         except Exception as exc:
             if is_unique_violation(exc):  # the same address, registered at the same moment
                 raise _taken() from None
@@ -301,7 +306,8 @@ class Accounts:
             wait = failures[-MAX_FAILURES]["at"] + LOCKOUT - now
             minutes = max(1, round(wait.total_seconds() / 60))
             raise AccountError(
-                429, f"Terlalu banyak percobaan masuk yang salah. Coba lagi dalam {minutes} menit.",
+                429, N_("Terlalu banyak percobaan masuk yang salah. Coba lagi dalam %(minutes)s menit.")
+                % {"minutes": minutes},
                 retry_after=max(1, int(wait.total_seconds())),
             )
 
@@ -338,7 +344,7 @@ class Accounts:
             & AccountToken.used_at.is_null() & (AccountToken.expires_at > now)
         ).returning(AccountToken.account_id)
         if not used:
-            raise AccountError(400, BAD_TOKEN, {"token": "tidak sah atau kedaluwarsa"})
+            raise AccountError(400, BAD_TOKEN, {"token": BAD_TOKEN_FIELD})
         return used[0]["account_id"]
 
     def _hash(self, token: str) -> str:
@@ -357,11 +363,11 @@ def _checked(email: str, name: str, password: str) -> str:
     if problem := credentials.email_problem(email):
         errors["email"] = problem
     if not name or len(name) > 200:
-        errors["name"] = "wajib diisi, paling banyak 200 karakter"
+        errors["name"] = N_("wajib diisi, paling banyak 200 karakter")
     if problem := credentials.password_problem(password, email, name):
         errors["password"] = problem
     if errors:
-        raise AccountError(400, "Data akun belum benar", errors)
+        raise AccountError(400, N_("Data akun belum benar"), errors)
     return name
 
 
@@ -381,6 +387,6 @@ def safe_next(value: object, default: str = HOME) -> str:
 
 
 def _taken() -> AccountError:
-    return AccountError(409, "Email ini sudah terdaftar; masuk, atau buka \"Lupa kata sandi\" untuk membuat kata "
-                             "sandi baru", {"email": "sudah terdaftar; masuk atau pakai Lupa kata sandi"})
+    return AccountError(409, N_("Email ini sudah terdaftar; masuk, atau buka \"Lupa kata sandi\" untuk membuat kata "
+                                "sandi baru"), {"email": N_("sudah terdaftar; masuk atau pakai Lupa kata sandi")})
 

@@ -1,4 +1,4 @@
-"""Plain server-rendered pages for readers (Indonesian, no JavaScript): register, verify, sign in and out, reset.
+"""Plain server-rendered pages for readers (Indonesian first, no JavaScript): register, verify, sign in and out, reset.
 They call the same service as the JSON API; every form carries the CSRF token.
 """
 
@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from cloud.accounts import AccountError, safe_next
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.accounts import client_address, session_cookie
+from pst.i18n import N_
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -42,9 +43,9 @@ async def register_form(data: Form, accounts: AccountsDep) -> Template:
         account = await accounts.register(form["email"], form["name"], data.get("password", ""))
     except AccountError as exc:
         return failed("register.html", exc, form)
-    return page("notice.html", 201, title="Periksa email Anda", text=(
-        f"Tautan verifikasi telah dikirim ke {account.email}. Buka tautan itu untuk mengaktifkan akun Anda."
-    ))
+    return page("notice.html", 201, title=N_("Periksa email Anda"), text=N_(
+        "Tautan verifikasi telah dikirim ke %(email)s. Buka tautan itu untuk mengaktifkan akun Anda."
+    ) % {"email": account.email})
 
 
 @get("/akun/verifikasi")
@@ -58,7 +59,8 @@ async def verify_form(data: Form, accounts: AccountsDep) -> Template:
         await accounts.verify(data.get("token", ""))
     except AccountError as exc:
         return failed("verify.html", exc, {}, token="")
-    return page("notice.html", title="Email terverifikasi", text="Akun Anda sudah aktif.", link=("/akun/masuk", "Masuk"))
+    return page("notice.html", title=N_("Email terverifikasi"), text=N_("Akun Anda sudah aktif."),
+                link=("/akun/masuk", N_("Masuk")))
 
 
 @get("/akun/masuk")
@@ -102,7 +104,7 @@ async def forgot_form(data: Form, accounts: AccountsDep) -> Template:
     email = data.get("email", "")
     if email.strip():
         await accounts.request_reset(email)
-    return page("notice.html", 202, title="Periksa email Anda", text=(
+    return page("notice.html", 202, title=N_("Periksa email Anda"), text=N_(
         "Jika email tersebut terdaftar, tautan untuk membuat kata sandi baru telah dikirim. Tautan berlaku 1 jam."
     ))
 
@@ -119,8 +121,8 @@ async def reset_form(data: Form, accounts: AccountsDep) -> Template:
         await accounts.reset(token, data.get("password", ""))
     except AccountError as exc:
         return failed("reset.html", exc, {}, token=token)
-    return page("notice.html", title="Kata sandi diganti", text="Silakan masuk dengan kata sandi baru.",
-                link=("/akun/masuk", "Masuk"))
+    return page("notice.html", title=N_("Kata sandi diganti"), text=N_("Silakan masuk dengan kata sandi baru."),
+                link=("/akun/masuk", N_("Masuk")))
 
 
 @get("/akun/buat-sandi")
