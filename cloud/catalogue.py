@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cloud.changes import record_change
 from cloud.db import Database
+from pst.i18n import N_
 from pst.ids import new_id
 
 MAX_TERMS = 12
@@ -266,7 +267,7 @@ def _filters(year, subject, type_, page, per_page) -> dict:
         "type": (type_.strip()[:60] or None) if isinstance(type_, str) else None,
     }
     if errors:
-        raise CatalogueError(400, "Saringan pencarian tidak sah", errors)
+        raise CatalogueError(400, N_("Saringan pencarian tidak sah"), errors)
     return clean
 
 
@@ -275,6 +276,6 @@ def _number(value, name: str, low: int, high: int, errors: dict) -> int | None:
         return None
     text = str(value).strip()
     if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-        errors[name] = f"harus angka {low}–{high}"
+        errors[name] = N_("harus angka %(low)s–%(high)s") % {"low": low, "high": high}
         return None
     return int(text)

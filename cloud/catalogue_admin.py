@@ -18,6 +18,7 @@ from cloud.catalogue_import import _Bad, _catalogue_number, _isbn, _subjects, _t
 from cloud.db import Database, is_unique_violation
 from cloud.requests import safe_filename
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 
 FIELDS = ("title", "year", "type", "subjects", "catalogue_number", "isbn", "abstract", "office_code")
@@ -93,7 +94,7 @@ class CatalogueAdmin:
         """The edition no longer has a softcopy; the stored file stays (a request or another edition may share it)."""
         current = await self._existing(publication_id)
         if current["softcopy_sha256"] is None:
-            raise CatalogueError(409, "Publikasi ini tidak memiliki salinan digital")
+            raise CatalogueError(409, N_("Publikasi ini tidak memiliki salinan digital"))
         await self._write(publication_id, current["office_code"], [
             ("UPDATE publications SET softcopy_sha256 = NULL, updated_at = {} WHERE id = {} RETURNING id",
              self.clock.now(), publication_id),
@@ -108,8 +109,8 @@ class CatalogueAdmin:
             publication_id, publication_id,
         )
         if used[0]["downloads"] or used[0]["requests"]:
-            raise CatalogueError(409, "Publikasi ini sudah pernah diunduh atau diminta pembaca, sehingga catatannya"
-                                      " harus tetap ada. Ubah datanya atau lepas salinan digitalnya saja.")
+            raise CatalogueError(409, N_("Publikasi ini sudah pernah diunduh atau diminta pembaca, sehingga catatannya"
+                                         " harus tetap ada. Ubah datanya atau lepas salinan digitalnya saja."))
         await self._write(publication_id, current["office_code"], [
             ("DELETE FROM publications WHERE id = {} RETURNING id", publication_id),
         ])
@@ -124,7 +125,7 @@ class CatalogueAdmin:
             async with self.db.transaction():
                 for sql, *args in statements:
                     if not await self.db.execute(sql, *args) and "RETURNING" in sql:
-                        raise CatalogueError(404, "Publikasi tidak ditemukan")
+                        raise CatalogueError(404, N_("Publikasi tidak ditemukan"))
                 await publication_written(self.db, publication_id, office_code, self.clock.now(), previous_office)
         except Exception as exc:
             if is_unique_violation(exc):  # another hand added the same edition since the check
@@ -135,7 +136,7 @@ class CatalogueAdmin:
         rows = await self.db.execute("SELECT id, office_code, softcopy_sha256 FROM publications WHERE id = {}",
                                      _id(publication_id))
         if not rows:
-            raise CatalogueError(404, "Publikasi tidak ditemukan")
+            raise CatalogueError(404, N_("Publikasi tidak ditemukan"))
         return rows[0]
 
     async def _clean(self, raw: dict, publication_id: str | None = None) -> dict:
@@ -154,7 +155,7 @@ class CatalogueAdmin:
             except _Bad as bad:
                 errors[name] = str(bad)
         if errors:
-            raise CatalogueError(400, "Data publikasi belum benar; periksa kolom yang ditandai", errors)
+            raise CatalogueError(400, N_("Data publikasi belum benar; periksa kolom yang ditandai"), errors)
         same = await self.db.execute(
             "SELECT id, title FROM publications WHERE catalogue_number = {} AND year = {}", row["catalogue_number"],
             row["year"],
@@ -170,16 +171,16 @@ def _id(publication_id: str) -> str:
 
 
 def _duplicate(title: str | None = None) -> CatalogueError:
-    other = f" ({title})" if title else ""
-    message = f"nomor katalog dan tahun ini sudah dipakai publikasi lain{other}"
-    return CatalogueError(409, "Publikasi dengan nomor katalog dan tahun yang sama sudah ada",
-                          {"catalogue_number": message, "year": "satu edisi per nomor katalog dan tahun"})
+    message = (N_("nomor katalog dan tahun ini sudah dipakai publikasi lain (%(title)s)") % {"title": title} if title
+               else N_("nomor katalog dan tahun ini sudah dipakai publikasi lain"))
+    return CatalogueError(409, N_("Publikasi dengan nomor katalog dan tahun yang sama sudah ada"),
+                          {"catalogue_number": message, "year": N_("satu edisi per nomor katalog dan tahun")})
 
 
 def _office(value: str, offices: set[str]) -> str | None:
     text = _text(value, 8)
     if text and text not in offices:
-        raise _Bad("pilih kantor dari daftar (tambahkan kantornya dulu di menu Kantor & perangkat)")
+        raise _Bad(N_("pilih kantor dari daftar (tambahkan kantornya dulu di menu Kantor & perangkat)"))
     return text or None
 
 
@@ -199,13 +200,14 @@ def _receive(upload: BinaryIO, name: str, data_dir: Path) -> tuple[catalogue_imp
             while chunk := upload.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
-                    raise CatalogueError(400, f"Berkas terlalu besar (maks. {limit // 2**20} MB)",
-                                         {"file": f"berkas terlalu besar (maks. {limit // 2**20} MB)"})
+                    most = {"mb": limit // 2**20}
+                    raise CatalogueError(400, N_("Berkas terlalu besar (maks. %(mb)s MB)") % most,
+                                         {"file": N_("berkas terlalu besar (maks. %(mb)s MB)") % most})
                 out.write(chunk)
         try:
             softcopy = check_pdf(folder, name)
         except _Bad as bad:
-            raise CatalogueError(400, "Berkas tidak dapat dipakai sebagai salinan digital",
+            raise CatalogueError(400, N_("Berkas tidak dapat dipakai sebagai salinan digital"),
                                  {"file": str(bad)}) from None
         return store_pdf(data_dir, softcopy)
     finally:

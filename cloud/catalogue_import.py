@@ -21,6 +21,7 @@ from cloud.db import Database
 from pst import catalogue_csv
 from pst.catalogue_csv import Problem
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 
 COLUMNS = ("title", "year", "type", "subjects", "catalogue_number", "isbn", "abstract", "office", "file")
@@ -133,10 +134,11 @@ def check_pdf(folder: Path, cell: str) -> Softcopy | None:
         raise _Bad(f"berkas tidak ditemukan: {text!r}")
     size = path.stat().st_size
     if size > MAX_PDF:
-        raise _Bad(f"berkas terlalu besar (maks. {MAX_PDF // 2**20} MB): {text!r}")
+        raise _Bad(N_("berkas terlalu besar (maks. %(mb)s MB): %(name)s")
+                   % {"mb": MAX_PDF // 2**20, "name": repr(text)})
     with path.open("rb") as handle:
         if handle.read(5) != b"%PDF-":
-            raise _Bad(f"bukan berkas PDF: {text!r}")
+            raise _Bad(N_("bukan berkas PDF: %(name)s") % {"name": repr(text)})
     return Softcopy(_sha256(path), size, _pages(path, text), path)
 
 
@@ -146,14 +148,14 @@ def _pages(path: Path, shown: str) -> int:
     try:
         with pymupdf.open(path, filetype="pdf") as doc:
             if doc.needs_pass or doc.is_encrypted:
-                raise _Bad(f"PDF terkunci kata sandi tidak dapat diberi tanda air: {shown!r}")
+                raise _Bad(N_("PDF terkunci kata sandi tidak dapat diberi tanda air: %(name)s") % {"name": repr(shown)})
             if doc.page_count < 1:
-                raise _Bad(f"PDF tanpa halaman: {shown!r}")
+                raise _Bad(N_("PDF tanpa halaman: %(name)s") % {"name": repr(shown)})
             return doc.page_count
     except _Bad:
         raise
     except (RuntimeError, ValueError):  # pymupdf.FileDataError (a RuntimeError) and the like for damaged files
-        raise _Bad(f"PDF rusak, tidak dapat dibuka: {shown!r}") from None
+        raise _Bad(N_("PDF rusak, tidak dapat dibuka: %(name)s") % {"name": repr(shown)}) from None
 
 
 def store_pdf(data_dir: Path, softcopy: Softcopy) -> tuple[Softcopy, str]:
@@ -186,16 +188,16 @@ def _sha256(path: Path) -> str:
 def _text(value: str, limit: int, required: bool = False) -> str:
     text = " ".join(unicodedata.normalize("NFC", value or "").split())
     if required and not text:
-        raise _Bad("wajib diisi")
+        raise _Bad(N_("wajib diisi"))
     if len(text) > limit:
-        raise _Bad(f"terlalu panjang (maks. {limit} karakter)")
+        raise _Bad(N_("terlalu panjang (maks. %(limit)s karakter)") % {"limit": limit})
     return text
 
 
 def _year(value: str, year_max: int) -> int:
     text = _text(value, 10)
     if not (text.isascii() and text.isdigit()) or not 1900 <= int(text) <= year_max:
-        raise _Bad(f"tahun harus angka 1900–{year_max} (tertulis {text!r})")
+        raise _Bad(N_("tahun harus angka 1900–%(last)s (tertulis %(text)s)") % {"last": year_max, "text": repr(text)})
     return int(text)
 
 
@@ -206,14 +208,15 @@ def _subjects(value: str) -> list[str]:
         if subject and subject.casefold() not in (s.casefold() for s in subjects):
             subjects.append(subject)
     if len(subjects) > 20:
-        raise _Bad("paling banyak 20 subjek")
+        raise _Bad(N_("paling banyak 20 subjek"))
     return subjects
 
 
 def _catalogue_number(value: str) -> str:
     text = _text(value, 40, required=True)
     if not CATALOGUE_NUMBER.fullmatch(text):
-        raise _Bad(f"nomor katalog berbentuk angka bertitik seperti 1102001.74 (tertulis {text!r})")
+        raise _Bad(N_("nomor katalog berbentuk angka bertitik seperti 1102001.74 (tertulis %(text)s)")
+                   % {"text": repr(text)})
     return text
 
 
@@ -221,7 +224,7 @@ def _isbn(value: str) -> str | None:
     text = _text(value, 40)
     bare = re.sub(r"^(ISBN|ISSN)[:\s]*", "", text.upper()).replace("-", "").replace(" ", "")
     if text and not re.fullmatch(r"\d{7}[\dX]|\d{9}[\dX]|\d{13}", bare):
-        raise _Bad(f"ISBN (10 atau 13 angka) atau ISSN (8 angka) tidak sah: {text!r}")
+        raise _Bad(N_("ISBN (10 atau 13 angka) atau ISSN (8 angka) tidak sah: %(text)s") % {"text": repr(text)})
     return text or None
 
 

@@ -13,6 +13,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pst.i18n import N_
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -40,7 +42,7 @@ def kind_of(filename: str) -> Kind:
     """The kind a file name announces; anything else is refused."""
     kind = KINDS.get(Path(filename).suffix.lower())
     if kind is None:
-        raise DeliverableError("Berkas harus PDF, XLSX atau CSV", "harus berkas PDF, XLSX atau CSV")
+        raise DeliverableError(N_("Berkas harus PDF, XLSX atau CSV"), N_("harus berkas PDF, XLSX atau CSV"))
     return kind
 
 
@@ -54,12 +56,12 @@ def check_table(kind: Kind, data: bytes) -> int:
     if kind.suffix == ".xlsx":
         return _sheets(data)
     if b"\x00" in data or not data.strip():
-        raise DeliverableError("CSV kosong atau bukan teks", "bukan CSV")
+        raise DeliverableError(N_("CSV kosong atau bukan teks"), N_("bukan CSV"))
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:  # BPS tables also come in Windows-1252; any byte decodes there but a few
         if any(byte in data for byte in b"\x81\x8d\x8f\x90\x9d"):
-            raise DeliverableError("CSV bukan teks UTF-8 atau Windows-1252", "bukan CSV") from None
+            raise DeliverableError(N_("CSV bukan teks UTF-8 atau Windows-1252"), N_("bukan CSV")) from None
     return max(1, data.count(b"\n"))
 
 
@@ -67,11 +69,11 @@ def _sheets(data: bytes) -> int:
     from openpyxl import load_workbook
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise DeliverableError("Berkas bukan XLSX", "harus berkas XLSX")
+        raise DeliverableError(N_("Berkas bukan XLSX"), N_("harus berkas XLSX"))
     try:
         book = load_workbook(io.BytesIO(data), read_only=True)
     except Exception:  # openpyxl raises many kinds on a damaged or foreign zip
-        raise DeliverableError("XLSX rusak, tidak dapat dibuka", "rusak") from None
+        raise DeliverableError(N_("XLSX rusak, tidak dapat dibuka"), N_("rusak")) from None
     try:
         return len(book.sheetnames)
     finally:

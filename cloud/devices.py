@@ -16,6 +16,7 @@ from cloud import audit
 from cloud.accounts import AccountError
 from cloud.db import Database, is_unique_violation, moment
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 
 CODE_TTL = timedelta(hours=48)
@@ -57,11 +58,11 @@ class Devices:
         code, name = (code or "").strip(), " ".join((name or "").split())
         errors = {}
         if not OFFICE_CODE.match(code):
-            errors["code"] = "kode satker BPS: 4 angka, misalnya 7400"
+            errors["code"] = N_("kode satker BPS: 4 angka, misalnya 7400")
         if not name or len(name) > 200:
-            errors["name"] = "wajib diisi, paling banyak 200 karakter"
+            errors["name"] = N_("wajib diisi, paling banyak 200 karakter")
         if errors:
-            raise AccountError(400, "Data kantor belum benar", errors)
+            raise AccountError(400, N_("Data kantor belum benar"), errors)
         row = {"id": new_id(), "code": code, "name": name, "created_at": self.clock.now()}
         try:
             async with self.db.transaction():
@@ -73,7 +74,7 @@ class Devices:
                                    target=f"office:{code}", detail={"name": name}, address=address, office_code=code)
         except Exception as exc:
             if is_unique_violation(exc):
-                raise AccountError(409, "Kantor dengan kode ini sudah ada", {"code": "sudah terdaftar"}) from None
+                raise AccountError(409, N_("Kantor dengan kode ini sudah ada"), {"code": N_("sudah terdaftar")}) from None
             raise
         return row
 
@@ -101,11 +102,11 @@ class Devices:
         name = " ".join((name or "").split())
         errors = {}
         if office is None:
-            errors["office"] = "kantor tidak dikenal; tambahkan kantornya dulu"
+            errors["office"] = N_("kantor tidak dikenal; tambahkan kantornya dulu")
         if not name or len(name) > 100:
-            errors["name"] = "wajib diisi, paling banyak 100 karakter"
+            errors["name"] = N_("wajib diisi, paling banyak 100 karakter")
         if errors:
-            raise AccountError(400, "Data perangkat belum benar", errors)
+            raise AccountError(400, N_("Data perangkat belum benar"), errors)
         code = "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3))
         now = self.clock.now()
         row = {"id": new_id(), "name": name, "office_code": office["code"], "created_at": now}

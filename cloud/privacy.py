@@ -21,6 +21,7 @@ from cloud.changes import record_change
 from cloud.db import Database
 from pst import privacy
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,8 @@ async def erase_in(db: Database, email: str, now: datetime) -> dict[str, int]:
     email = privacy.normalise(email)
     account = await _account(db, email)
     if account is not None and account["role"] != "reader":
-        raise PrivacyError(409, "Akun petugas tidak dihapus dari sini: cabut perannya dahulu",
-                           {"email": "akun petugas"})
+        raise PrivacyError(409, N_("Akun petugas tidak dihapus dari sini: cabut perannya dahulu"),
+                           {"email": N_("akun petugas")})
     owner = account["id"] if account else ""
     complaints = await db.execute("UPDATE complaints SET contact = NULL, account_id = NULL WHERE account_id = {}"
                                   " OR lower(contact) = {} RETURNING id", owner, email)

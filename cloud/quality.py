@@ -18,22 +18,24 @@ from cloud.db import Database, is_unique_violation, moment
 from cloud.reading import WITA
 from pst import skm
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 
 CHANNEL_WORDS = {
-    "website": "Website (portal)", "kotak_saran": "Kotak saran", "email": "E-mail", "whatsapp": "WhatsApp",
-    "lapor": "SP4N LAPOR!", "langsung": "Langsung di loket",
+    "website": N_("Website (portal)"), "kotak_saran": N_("Kotak saran"), "email": "E-mail", "whatsapp": "WhatsApp",
+    "lapor": "SP4N LAPOR!", "langsung": N_("Langsung di loket"),
 }
 PUBLIC_CHANNELS = ("website",)  # what a complainant chooses on the portal; staff enter every channel
-STATUS_WORDS = {"diterima": "Diterima", "ditindaklanjuti": "Ditindaklanjuti", "selesai": "Selesai"}
-AT_THE_DESK = "ditangani di loket"
+STATUS_WORDS = {"diterima": N_("Diterima"), "ditindaklanjuti": N_("Ditindaklanjuti"), "selesai": N_("Selesai")}
+AT_THE_DESK = N_("ditangani di loket")
 STAFF_ROLES = ("staff", "admin")
 SCORE_PROBLEMS = {
-    skm.NOT_AN_OBJECT: "wajib diisi: objek U1–U9", skm.UNKNOWN_ELEMENT: "unsur tidak dikenal",
-    skm.NOT_A_SCORE: "nilai harus 1, 2, 3 atau 4", skm.UNANSWERED: "pilih salah satu jawaban",
-    skm.NO_ANSWER: "jawab semua unsur",
+    skm.NOT_AN_OBJECT: N_("wajib diisi: objek U1–U9"), skm.UNKNOWN_ELEMENT: N_("unsur tidak dikenal"),
+    skm.NOT_A_SCORE: N_("nilai harus 1, 2, 3 atau 4"), skm.UNANSWERED: N_("pilih salah satu jawaban"),
+    skm.NO_ANSWER: N_("jawab semua unsur"),
 }
-COMMENT_PROBLEMS = {skm.NOT_TEXT: "harus berupa teks", skm.TOO_LONG: f"maks. {skm.COMMENT_MAX} karakter"}
+COMMENT_PROBLEMS = {skm.NOT_TEXT: N_("harus berupa teks"),
+                    skm.TOO_LONG: N_("maks. %(limit)s karakter") % {"limit": skm.COMMENT_MAX}}
 # Light brakes on stuffing from the open internet, counted in the database (every worker sees them): anonymous
 # ratings of one office a minute, and complaints from the public to one office in ten minutes.
 ANONYMOUS_RATINGS_PER_MINUTE = 20
@@ -62,9 +64,9 @@ def _when(value) -> str | None:
 
 def staff_only(account: AccountView | None) -> AccountView:
     if account is None:
-        raise QualityError(401, "Masuk terlebih dahulu")
+        raise QualityError(401, N_("Masuk terlebih dahulu"))
     if account.role not in STAFF_ROLES:
-        raise QualityError(403, "Hanya petugas yang dapat melakukan ini")
+        raise QualityError(403, N_("Hanya petugas yang dapat melakukan ini"))
     return account
 
 
@@ -79,13 +81,13 @@ def month_bounds(moment: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 def _text(value, field: str, limit: int, required: bool, errors: dict) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            errors[field] = "wajib diisi"
+            errors[field] = N_("wajib diisi")
         return None
     if not isinstance(value, str):
-        errors[field] = "harus berupa teks"
+        errors[field] = N_("harus berupa teks")
         return None
     if len(value) > limit:
-        errors[field] = f"terlalu panjang (maks. {limit} karakter)"
+        errors[field] = N_("terlalu panjang (maks. %(limit)s karakter)") % {"limit": limit}
         return None
     return value.strip()
 
@@ -99,10 +101,10 @@ class Quality:
 
     async def _office(self, code, errors: dict) -> str | None:
         if not isinstance(code, str) or not code.strip():
-            errors["office"] = "pilih kantor yang dinilai"
+            errors["office"] = N_("pilih kantor yang dinilai")
             return None
         if not await self.db.execute("SELECT code FROM offices WHERE code = {}", code.strip()[:8]):
-            errors["office"] = "kantor tidak dikenal"
+            errors["office"] = N_("kantor tidak dikenal")
             return None
         return code.strip()
 
@@ -118,16 +120,16 @@ class Quality:
         if problem:
             errors["comment"] = COMMENT_PROBLEMS[problem]
         if visit_id is not None and (not isinstance(visit_id, str) or len(visit_id) > 36):
-            errors["visit_id"] = "tidak sah"
+            errors["visit_id"] = N_("tidak sah")
         visit = await self._visit(visit_id) if visit_id and not errors else None  # a bad sheet is 400 first
         if visit is not None and office in (None, ""):
             office = visit["office_code"]
         if visit is not None or not visit_id or office not in (None, ""):
             office = await self._office(office, errors)
         if visit is not None and office and office != visit["office_code"]:
-            errors["office"] = "bukan kantor kunjungan ini"
+            errors["office"] = N_("bukan kantor kunjungan ini")
         if errors:
-            raise QualityError(400, "Penilaian belum lengkap atau tidak sah", errors)
+            raise QualityError(400, N_("Penilaian belum lengkap atau tidak sah"), errors)
         now = self.clock.now()
         profile = {key: (visit or {}).get(key) for key in ("gender", "age_band", "education", "occupation")}
         row = {
@@ -147,7 +149,7 @@ class Quality:
                 )
         except Exception as exc:
             if is_unique_violation(exc):  # the visit was rated meanwhile
-                raise QualityError(409, "Kunjungan ini sudah dinilai; terima kasih") from None
+                raise QualityError(409, N_("Kunjungan ini sudah dinilai; terima kasih")) from None
             raise
         return rating_json(row)
 
@@ -156,17 +158,17 @@ class Quality:
             "SELECT id, office_code, gender, age_band, education, occupation FROM visits WHERE id = {}", visit_id
         )
         if not rows:
-            raise QualityError(404, "Kunjungan tidak ditemukan", {"visit_id": "tidak ditemukan"})
+            raise QualityError(404, N_("Kunjungan tidak ditemukan"), {"visit_id": N_("tidak ditemukan")})
         if await self.db.execute("SELECT id FROM ratings WHERE visit_id = {}", visit_id):
-            raise QualityError(409, "Kunjungan ini sudah dinilai; terima kasih")
+            raise QualityError(409, N_("Kunjungan ini sudah dinilai; terima kasih"))
         return rows[0]
 
     async def _once_a_month(self, row: dict, reader: AccountView) -> None:
         if self.db.kind == "postgresql":  # one reader's ratings are counted one at a time (SQLite: the write lock)
             await self.db.execute("SELECT id FROM accounts WHERE id = {} FOR UPDATE", reader.id)
         if await self.rated_this_month(reader, row["office_code"]):
-            raise QualityError(409, "Anda sudah menilai kantor ini bulan ini; terima kasih. Silakan menilai lagi"
-                                    " bulan depan.", {"office": "sudah dinilai bulan ini"})
+            raise QualityError(409, N_("Anda sudah menilai kantor ini bulan ini; terima kasih. Silakan menilai lagi"
+                                       " bulan depan."), {"office": N_("sudah dinilai bulan ini")})
 
     async def rated_this_month(self, reader: AccountView, office_code: str) -> bool:
         start, end = month_bounds(self.clock.now(), self.tz)
@@ -181,7 +183,7 @@ class Quality:
             " AND rated_at > {}", office, now - timedelta(minutes=1),
         )
         if recent[0]["n"] >= ANONYMOUS_RATINGS_PER_MINUTE:
-            raise QualityError(429, "Terlalu banyak penilaian dalam satu menit; coba lagi sebentar lagi")
+            raise QualityError(429, N_("Terlalu banyak penilaian dalam satu menit; coba lagi sebentar lagi"))
 
     # --- complaints ------------------------------------------------------------------------------------------------
     async def complain(self, office, channel, text, contact=None, staff: AccountView | None = None,
@@ -191,14 +193,16 @@ class Quality:
         errors: dict[str, str] = {}
         allowed = skm.CHANNELS if staff else PUBLIC_CHANNELS
         if channel not in allowed:
-            errors["channel"] = f"saluran tidak sah: pilih salah satu dari {', '.join(allowed)}"
+            errors["channel"] = N_("saluran tidak sah: pilih salah satu dari %(choices)s") % {
+                "choices": ", ".join(allowed)}
         body = _text(text, "text", skm.COMPLAINT_TEXT_MAX, True, errors)
         if body is not None and len(body) < skm.COMPLAINT_TEXT_MIN:
-            errors["text"] = f"ceritakan sedikit lebih lengkap (min. {skm.COMPLAINT_TEXT_MIN} karakter)"
+            errors["text"] = N_("ceritakan sedikit lebih lengkap (min. %(least)s karakter)") % {
+                "least": skm.COMPLAINT_TEXT_MIN}
         reach = _text(contact, "contact", skm.CONTACT_MAX, False, errors)
         office = await self._office(office, errors)
         if errors:
-            raise QualityError(400, "Pengaduan belum lengkap atau tidak sah", errors)
+            raise QualityError(400, N_("Pengaduan belum lengkap atau tidak sah"), errors)
         now = self.clock.now()
         if staff is None:
             await self._brake_public(office, now)
@@ -228,7 +232,7 @@ class Quality:
             " AND received_at > {}", office, now - timedelta(minutes=10),
         )
         if recent[0]["n"] >= PUBLIC_COMPLAINTS_PER_10_MIN:
-            raise QualityError(429, "Terlalu banyak pengaduan dalam waktu singkat; coba lagi sebentar lagi")
+            raise QualityError(429, N_("Terlalu banyak pengaduan dalam waktu singkat; coba lagi sebentar lagi"))
 
     async def lookup(self, raw_tracking) -> dict | None:
         """The public answer for a tracking number: where it is, its dates and the response; never the complaint's
@@ -247,7 +251,7 @@ class Quality:
     async def complaint(self, complaint_id: str) -> dict:
         rows = await self.db.execute(f"SELECT {_COMPLAINT} WHERE c.id = {{}}", str(complaint_id)[:100])
         if not rows:
-            raise QualityError(404, "Pengaduan tidak ditemukan")
+            raise QualityError(404, N_("Pengaduan tidak ditemukan"))
         return complaint_json(rows[0], self.clock.now())
 
     async def queue(self, staff: AccountView | None, status: str = "", office: str = "",
@@ -256,11 +260,11 @@ class Quality:
         staff_only(staff)
         errors = {}
         if status and status not in skm.STATUSES:
-            errors["status"] = f"salah satu dari {', '.join(skm.STATUSES)}"
+            errors["status"] = N_("salah satu dari %(choices)s") % {"choices": ", ".join(skm.STATUSES)}
         if channel and channel not in skm.CHANNELS:
-            errors["channel"] = f"salah satu dari {', '.join(skm.CHANNELS)}"
+            errors["channel"] = N_("salah satu dari %(choices)s") % {"choices": ", ".join(skm.CHANNELS)}
         if errors:
-            raise QualityError(400, "Saringan tidak dikenal", errors)
+            raise QualityError(400, N_("Saringan tidak dikenal"), errors)
         where, args = [], []
         for column, value in (("c.status", status), ("c.office_code", office[:8]), ("c.channel", channel)):
             if value:
@@ -315,7 +319,7 @@ class Quality:
         errors: dict[str, str] = {}
         answer = _text(response, "response", skm.RESPONSE_MAX, required, errors)
         if errors:
-            raise QualityError(400, "Tanggapan belum benar", errors)
+            raise QualityError(400, N_("Tanggapan belum benar"), errors)
         return answer
 
     async def _update(self, complaint_id: str, sources: tuple[str, ...], values: dict,
@@ -333,12 +337,14 @@ class Quality:
         rows = await self.db.execute("SELECT origin, status, response FROM complaints WHERE id = {}",
                                      str(complaint_id)[:100])
         if not rows:
-            raise QualityError(404, "Pengaduan tidak ditemukan")
+            raise QualityError(404, N_("Pengaduan tidak ditemukan"))
         if rows[0]["origin"] != "cloud":
-            raise QualityError(409, f"Pengaduan ini {AT_THE_DESK}: ubah statusnya di perangkat kantor")
+            raise QualityError(409, N_("Pengaduan ini %(where)s: ubah statusnya di perangkat kantor")
+                               % {"where": AT_THE_DESK})
         if rows[0]["status"] in sources and response_given:
-            raise QualityError(400, "Tanggapan wajib diisi untuk menyelesaikan pengaduan", {"response": "wajib diisi"})
-        raise QualityError(409, f"Pengaduan ini sudah berstatus {rows[0]['status']}")
+            raise QualityError(400, N_("Tanggapan wajib diisi untuk menyelesaikan pengaduan"),
+                               {"response": N_("wajib diisi")})
+        raise QualityError(409, N_("Pengaduan ini sudah berstatus %(status)s") % {"status": rows[0]["status"]})
 
 
 

@@ -16,6 +16,7 @@ from cloud.accounts import AccountView
 from cloud.catalogue import CatalogueError
 from cloud.db import Database
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 from pst.watermark import clean_text, watermark_lines
 
@@ -43,11 +44,11 @@ class Reading:
             " LEFT JOIN offices o ON o.code = p.office_code WHERE p.id = {}", str(publication_id)[:100],
         )
         if not rows:
-            raise CatalogueError(404, "Publikasi ini tidak memiliki salinan digital")
+            raise CatalogueError(404, N_("Publikasi ini tidak memiliki salinan digital"))
         row = rows[0]
         source = self.data_dir / row["storage_path"]
         if not source.is_file():
-            raise CatalogueError(503, "Berkas salinan digital sedang tidak tersedia")
+            raise CatalogueError(503, N_("Berkas salinan digital sedang tidak tersedia"))
         now = self.clock.now()
         download_id = new_id()
         await self.db.execute(

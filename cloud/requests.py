@@ -77,7 +77,8 @@ def safe_filename(name: str | None) -> str:
     text = name or ""
     if (not text or len(text) > 200 or "/" in text or "\\" in text or ".." in text or text.startswith(".")
             or re.search(r"[\x00-\x1f\x7f]", text) or re.match(r"^[A-Za-z]:", text)):
-        raise RequestError(400, "Nama berkas tidak sah", {"file": "nama berkas tanpa jalur, '..' atau karakter kendali"})
+        raise RequestError(400, N_("Nama berkas tidak sah"),
+                           {"file": N_("nama berkas tanpa jalur, '..' atau karakter kendali")})
     return text
 
 
@@ -95,11 +96,11 @@ class Requests:
         if bool(publication_id) == bool(description):
             errors["publication_id"] = errors["description"] = N_("isi salah satu: publikasi atau uraian kebutuhan")
         elif publication_id and not isinstance(publication_id, str):
-            errors["publication_id"] = "tidak sah"
+            errors["publication_id"] = N_("tidak sah")
         elif description and (not isinstance(description, str) or len(description) > MAX_DESCRIPTION):
-            errors["description"] = f"paling banyak {MAX_DESCRIPTION} karakter"
+            errors["description"] = N_("paling banyak %(count)s karakter") % {"count": MAX_DESCRIPTION}
         if purpose not in PURPOSES:
-            errors["purpose"] = f"salah satu dari {', '.join(PURPOSES)}"
+            errors["purpose"] = N_("salah satu dari %(choices)s") % {"choices": ", ".join(PURPOSES)}
         if errors:
             raise RequestError(400, N_("Data permintaan belum benar"), errors)
         if publication_id and not await self.db.execute(
@@ -114,8 +115,8 @@ class Requests:
                 reader.id,
             )
             if active[0]["n"] >= MAX_ACTIVE:
-                raise RequestError(409, f"Anda sudah memiliki {MAX_ACTIVE} permintaan yang belum selesai; tunggu"
-                                        " hingga salah satunya selesai")
+                raise RequestError(409, N_("Anda sudah memiliki %(count)s permintaan yang belum selesai; tunggu"
+                                           " hingga salah satunya selesai") % {"count": MAX_ACTIVE})
             await self.db.execute(
                 "INSERT INTO softcopy_requests (id, account_id, publication_id, description, purpose, status, created_at)"
                 " VALUES ({}, {}, {}, {}, {}, 'diajukan', {})",
@@ -133,7 +134,7 @@ class Requests:
         """The reader's own request; another reader's is as missing as one that never was (404)."""
         row = await self._row(request_id)
         if row is None or row["account_id"] != reader.id:
-            raise RequestError(404, "Permintaan tidak ditemukan")
+            raise RequestError(404, N_("Permintaan tidak ditemukan"))
         return as_json(row)
 
     async def softcopy(self, reader: AccountView, request_id: str) -> Copy:
@@ -143,7 +144,7 @@ class Requests:
             " LEFT JOIN softcopy_files f ON f.sha256 = r.softcopy_sha256 WHERE r.id = {}", str(request_id)[:100],
         )
         if not rows or rows[0]["account_id"] != reader.id:
-            raise RequestError(404, "Permintaan tidak ditemukan")
+            raise RequestError(404, N_("Permintaan tidak ditemukan"))
         row = rows[0]
         if row["status"] != "selesai" or not row["storage_path"]:
             raise RequestError(404, "Permintaan ini belum memiliki salinan digital")
@@ -169,7 +170,8 @@ class Requests:
     async def all(self, staff: AccountView, status: str = "") -> list[dict]:
         _staff_only(staff)
         if status and status not in STATUSES:
-            raise RequestError(400, "Status tidak dikenal", {"status": f"salah satu dari {', '.join(STATUSES)}"})
+            raise RequestError(400, N_("Status tidak dikenal"),
+                               {"status": N_("salah satu dari %(choices)s") % {"choices": ", ".join(STATUSES)}})
         where = " WHERE r.status = {}" if status else ""
         rows = await self.db.execute(
             f"SELECT {_COLUMNS}, a.email AS reader_email, a.name AS reader_name{_FROM}"
@@ -187,7 +189,8 @@ class Requests:
         _staff_only(staff)
         reason = reason.strip() if isinstance(reason, str) else ""
         if not reason or len(reason) > MAX_REASON:
-            raise RequestError(400, "Alasan penolakan wajib diisi", {"reason": f"wajib diisi, paling banyak {MAX_REASON} karakter"})
+            raise RequestError(400, N_("Alasan penolakan wajib diisi"),
+                               {"reason": N_("wajib diisi, paling banyak %(count)s karakter") % {"count": MAX_REASON}})
         now = self.clock.now()
         await self._move(request_id, ACTIVE, "ditolak", {"reason": reason, "finished_at": now, "finished_by": staff.id})
         row = await self._row(request_id)
@@ -204,15 +207,16 @@ class Requests:
         kind = _kind(safe_filename(filename))
         row = await self._row(request_id)
         if row is None:
-            raise RequestError(404, "Permintaan tidak ditemukan")
+            raise RequestError(404, N_("Permintaan tidak ditemukan"))
         if row["status"] not in ACTIVE:
-            raise RequestError(409, f"Permintaan sudah {row['status']}")
+            raise RequestError(409, N_("Permintaan sudah %(status)s") % {"status": row["status"]})
         if len(data) > MAX_PDF:
-            raise RequestError(400, f"Berkas terlalu besar (maks. {MAX_PDF // 2**20} MB)", {"file": "terlalu besar"})
+            raise RequestError(400, N_("Berkas terlalu besar (maks. %(mb)s MB)") % {"mb": MAX_PDF // 2**20},
+                               {"file": N_("terlalu besar")})
         sha256 = hashlib.sha256(data).hexdigest()
         if kind.suffix == ".pdf":
             if not data.startswith(b"%PDF-"):
-                raise RequestError(400, "Berkas bukan PDF", {"file": "harus berkas PDF"})
+                raise RequestError(400, N_("Berkas bukan PDF"), {"file": N_("harus berkas PDF")})
             pages = await asyncio.to_thread(_pages, data)
             _, relative = await asyncio.to_thread(_store, self.data_dir, data, sha256, pages)
         else:  # a table: `pages` counts its sheets (XLSX) or lines (CSV)
@@ -266,8 +270,8 @@ class Requests:
         if not moved:
             row = await self._row(request_id)
             if row is None:
-                raise RequestError(404, "Permintaan tidak ditemukan")
-            raise RequestError(409, f"Permintaan sudah {row['status']}")
+                raise RequestError(404, N_("Permintaan tidak ditemukan"))
+            raise RequestError(409, N_("Permintaan sudah %(status)s") % {"status": row["status"]})
 
     async def _mail(self, row: dict, subject: str, body: str) -> None:
         """After the change is committed; a mail that cannot be sent is logged, the reader still sees it on the page."""
@@ -280,7 +284,7 @@ class Requests:
 
 def _staff_only(account: AccountView) -> None:
     if account.role not in STAFF_ROLES:
-        raise RequestError(403, "Hanya petugas yang dapat melakukan ini")
+        raise RequestError(403, N_("Hanya petugas yang dapat melakukan ini"))
 
 
 def _what(row: dict) -> str:
@@ -308,14 +312,15 @@ def _pages(data: bytes) -> int:
     try:
         with pymupdf.open(stream=data, filetype="pdf") as doc:
             if doc.needs_pass or doc.is_encrypted:
-                raise RequestError(400, "PDF terkunci kata sandi tidak dapat diberi tanda air", {"file": "terkunci"})
+                raise RequestError(400, N_("PDF terkunci kata sandi tidak dapat diberi tanda air"),
+                                   {"file": N_("terkunci")})
             if doc.page_count < 1:
-                raise RequestError(400, "PDF tanpa halaman", {"file": "tanpa halaman"})
+                raise RequestError(400, N_("PDF tanpa halaman"), {"file": N_("tanpa halaman")})
             return doc.page_count
     except RequestError:
         raise
     except (RuntimeError, ValueError):
-        raise RequestError(400, "PDF rusak, tidak dapat dibuka", {"file": "rusak"}) from None
+        raise RequestError(400, N_("PDF rusak, tidak dapat dibuka"), {"file": N_("rusak")}) from None
 
 
 def _store(data_dir: Path, data: bytes, sha256: str, pages: int) -> tuple[Softcopy, str]:

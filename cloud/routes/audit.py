@@ -14,6 +14,7 @@ from cloud.accounts import AccountView
 from cloud.errors import ApiError
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.backoffice import _Forbidden, _NotSignedIn, _page, _refused, _signed_in, _to_sign_in
+from pst.i18n import N_
 
 FILTERS = ("person", "action", "record", "office", "from", "to")
 
@@ -26,7 +27,7 @@ def _filters(request: Request) -> dict[str, str]:
             try:
                 date.fromisoformat(values[key])
             except ValueError:
-                errors[key] = "tanggal dengan format YYYY-MM-DD"
+                errors[key] = N_("tanggal dengan format YYYY-MM-DD")
     if errors:
         raise ApiError(400, "Saringan jejak audit belum benar", errors)
     return values
@@ -68,11 +69,13 @@ async def api_audit(request: Request, accounts: AccountsDep) -> dict:
 async def audit_page(request: Request, accounts: AccountsDep) -> Template:
     admin = await _signed_in(request, accounts)
     if admin.role != "admin":
-        raise _Forbidden(admin, "Hanya admin yang dapat membaca jejak audit.")
+        raise _Forbidden(admin, N_("Hanya admin yang dapat membaca jejak audit."))
     try:
         values, error = _filters(request), None
-    except ApiError as exc:
-        values, error = dict.fromkeys(FILTERS, ""), f"{exc.detail}: {'; '.join(exc.errors.values())}"
+    except ApiError as exc:  # the API's detail, in a sentence of the page's catalogue
+        problems = "; ".join(exc.errors.values())
+        values, error = dict.fromkeys(FILTERS, ""), N_("Saringan jejak audit belum benar: %(problems)s") % {
+            "problems": problems}
     page = _page_number(request)
     lines, total = await _lines(request, values, page)
     kept = {key: value for key, value in values.items() if value}

@@ -1,4 +1,4 @@
-"""The back office under /kantor, for staff and admins (Indonesian pages, plain forms, no JavaScript): the catalogue
+"""The back office under /kantor, for staff and admins (Indonesian first, plain forms, no JavaScript): the catalogue
 and its softcopy, the queue of softcopy requests, and (admins) offices with their appliances. No session: to the
 sign-in page; a reader: 403. The routes parse and call the services; forms carry the CSRF token.
 """
@@ -24,6 +24,7 @@ from cloud.requests import MAX_PDF, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.accounts import client_address
 from cloud.routes.auditing import audited
+from pst.i18n import N_
 
 CatalogueDep = NamedDependency[Catalogue]
 RequestsDep = NamedDependency[Requests]
@@ -32,16 +33,18 @@ Form = URLEncodedBody[dict[str, str]]
 NO_STORE = {"Cache-Control": "private, no-store"}
 STAFF_ROLES = ("staff", "admin")
 PUBLICATION_FIELDS = ("title", "year", "type", "subjects", "catalogue_number", "isbn", "abstract", "office_code")
-QUEUE_FILTERS = {"aktif": "Belum selesai", "diajukan": "Diajukan", "diproses": "Diproses", "selesai": "Selesai",
-                 "ditolak": "Ditolak", "semua": "Semua"}
+QUEUE_FILTERS = {"aktif": N_("Belum selesai"), "diajukan": N_("Diajukan"), "diproses": N_("Diproses"),
+                 "selesai": N_("Selesai"), "ditolak": N_("Ditolak"), "semua": N_("Semua")}
 MESSAGES = {  # what a redirect after a successful form may say (by key: no text from the address is echoed)
-    "ditambah": "Publikasi ditambahkan.", "disimpan": "Perubahan disimpan.", "softcopy": "Salinan digital disimpan.",
-    "softcopy-dihapus": "Salinan digital dilepas dari publikasi.", "dihapus": "Publikasi dihapus dari katalog.",
-    "diproses": "Permintaan ditandai sedang diproses.",
-    "ditolak": "Permintaan ditolak; pembaca diberi tahu lewat email.",
-    "selesai": "Berkas terlampir; pembaca diberi tahu lewat email.", "kantor": "Kantor ditambahkan.",
-    "dicabut": "Perangkat dicabut; ia tidak dapat lagi sinkron.",
+    "ditambah": N_("Publikasi ditambahkan."), "disimpan": N_("Perubahan disimpan."),
+    "softcopy": N_("Salinan digital disimpan."), "softcopy-dihapus": N_("Salinan digital dilepas dari publikasi."),
+    "dihapus": N_("Publikasi dihapus dari katalog."), "diproses": N_("Permintaan ditandai sedang diproses."),
+    "ditolak": N_("Permintaan ditolak; pembaca diberi tahu lewat email."),
+    "selesai": N_("Berkas terlampir; pembaca diberi tahu lewat email."), "kantor": N_("Kantor ditambahkan."),
+    "dicabut": N_("Perangkat dicabut; ia tidak dapat lagi sinkron."),
 }
+NO_FILE = N_("Berkas belum benar")
+NO_DEVICE = (N_("Perangkat tidak ditemukan"), N_("Perangkat ini tidak terdaftar."))
 
 
 class _NotSignedIn(Exception):
@@ -59,9 +62,9 @@ async def _signed_in(request: Request, accounts, admin: bool = False) -> Account
     if account is None:
         raise _NotSignedIn
     if account.role not in STAFF_ROLES:
-        raise _Forbidden(account, "Halaman ini hanya untuk petugas PST.")
+        raise _Forbidden(account, N_("Halaman ini hanya untuk petugas PST."))
     if admin and account.role != "admin":
-        raise _Forbidden(account, "Hanya admin yang dapat mengelola kantor dan perangkat.")
+        raise _Forbidden(account, N_("Hanya admin yang dapat mengelola kantor dan perangkat."))
     return account
 
 
@@ -70,7 +73,7 @@ def _to_sign_in(_: Request, __: _NotSignedIn) -> Response:
 
 
 def _refused(_: Request, exc: _Forbidden) -> Response:
-    return _notice(exc.account, 403, "Akses ditolak", exc.text, ("/", "Ke beranda"))
+    return _notice(exc.account, 403, N_("Akses ditolak"), exc.text, ("/", N_("Ke beranda")))
 
 
 def _page_of(path: str) -> str:
@@ -80,14 +83,14 @@ def _page_of(path: str) -> str:
 
 
 def _too_large(request: Request, _: HTTPException) -> Response:
-    return _notice(None, 413, "Berkas terlalu besar", f"Berkas PDF paling besar {MAX_UPLOAD // 2**20} MB untuk katalog"
-                   f" dan {MAX_PDF // 2**20} MB untuk permintaan softcopy. Tidak ada yang disimpan.",
-                   (_page_of(request.url.path), "Kembali"))
+    text = N_("Berkas PDF paling besar %(catalogue)s MB untuk katalog dan %(request)s MB untuk permintaan softcopy."
+              " Tidak ada yang disimpan.") % {"catalogue": MAX_UPLOAD // 2**20, "request": MAX_PDF // 2**20}
+    return _notice(None, 413, N_("Berkas terlalu besar"), text, (_page_of(request.url.path), N_("Kembali")))
 
 
 def _stale_form(request: Request, _: PermissionDeniedException) -> Response:
-    return _notice(None, 403, "Formulir kedaluwarsa", "Muat ulang halaman, lalu kirim formulirnya lagi.",
-                   (_page_of(request.url.path), "Kembali ke formulir"))
+    return _notice(None, 403, N_("Formulir kedaluwarsa"), N_("Muat ulang halaman, lalu kirim formulirnya lagi."),
+                   (_page_of(request.url.path), N_("Kembali ke formulir")))
 
 
 def _notice(account, status: int, title: str, text: str, link: tuple[str, str]) -> Template:
@@ -130,7 +133,7 @@ async def _upload(request: Request) -> tuple[UploadFile | str, dict]:
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return "pilih berkas PDF", fields
+        return N_("pilih berkas PDF"), fields
     return upload, fields
 
 
@@ -214,8 +217,8 @@ async def save_publication(request: Request, publication_id: FromPath[str], data
 
 
 def _no_publication(staff) -> Template:
-    return _notice(staff, 404, "Publikasi tidak ditemukan", "Publikasi ini tidak ada di katalog.",
-                   ("/kantor/katalog", "Kembali ke katalog"))
+    return _notice(staff, 404, N_("Publikasi tidak ditemukan"), N_("Publikasi ini tidak ada di katalog."),
+                   ("/kantor/katalog", N_("Kembali ke katalog")))
 
 
 async def _failed(staff, admin: CatalogueAdmin, publication_id: str, exc: CatalogueError, **context) -> Template:
@@ -231,7 +234,7 @@ async def upload_softcopy(request: Request, publication_id: FromPath[str], accou
     staff, admin = await _signed_in(request, accounts), _admin(request)
     upload, _ = await _upload(request)
     if isinstance(upload, str):
-        return await _failed(staff, admin, publication_id, CatalogueError(400, "Berkas belum benar", {"file": upload}))
+        return await _failed(staff, admin, publication_id, CatalogueError(400, NO_FILE, {"file": upload}))
     try:
         async with audited(request, staff, "catalogue.softcopy_attach", f"publication:{publication_id}",
                            filename=upload.filename):
@@ -330,7 +333,7 @@ async def fulfil(request: Request, request_id: FromPath[str], accounts: Accounts
     upload, fields = await _upload(request)
     wanted = fields.get("status", "")
     if isinstance(upload, str):
-        return await _queue_page(staff, requests, wanted, 400, error="Berkas belum benar", errors={"file": upload},
+        return await _queue_page(staff, requests, wanted, 400, error=NO_FILE, errors={"file": upload},
                                  failed_id=request_id)
     try:
         data = await upload.read()
@@ -342,16 +345,16 @@ async def fulfil(request: Request, request_id: FromPath[str], accounts: Accounts
 
 # --- offices and appliances ----------------------------------------------------------------------------------------
 def device_state(device: dict, now: datetime) -> tuple[str, str]:
-    """(what the office reads, a CSS class) for one device."""
+    """(what the office reads, in Indonesian: the page translates it, a CSS class) for one device."""
     if device["revoked_at"]:
-        return f"Dicabut {when(device['revoked_at'])}", "off"
+        return N_("Dicabut %(time)s") % {"time": when(device["revoked_at"])}, "off"
     if device["enrolled"]:
-        return f"Terdaftar {when(device['enrolled_at'])}", "ok"
+        return N_("Terdaftar %(time)s") % {"time": when(device["enrolled_at"])}, "ok"
     expires = device["enrol_expires_at"]
     expires = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
     if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)) > now:
-        return f"Menunggu pendaftaran (kode berlaku s.d. {when(expires)})", "wait"
-    return "Kode kedaluwarsa — cabut, lalu tambahkan perangkat lagi", "off"
+        return N_("Menunggu pendaftaran (kode berlaku s.d. %(time)s)") % {"time": when(expires)}, "wait"
+    return N_("Kode kedaluwarsa — cabut, lalu tambahkan perangkat lagi"), "off"
 
 
 async def _offices_page(request: Request, staff, devices: Devices, status: int = 200, **context) -> Template:
@@ -404,8 +407,7 @@ async def confirm_revoke(request: Request, device_id: FromPath[str], accounts: A
     admin = await _signed_in(request, accounts, admin=True)
     device = await devices.device(device_id)
     if device is None:
-        return _notice(admin, 404, "Perangkat tidak ditemukan", "Perangkat ini tidak terdaftar.",
-                       ("/kantor/kantor", "Kembali"))
+        return _notice(admin, 404, *NO_DEVICE, ("/kantor/kantor", N_("Kembali")))
     return _page("kantor_cabut.html", admin, device=device)
 
 
@@ -415,8 +417,7 @@ async def refused(request: Request, device_id: FromPath[str], accounts: Accounts
     staff = await _signed_in(request, accounts)
     device = await devices.device(device_id)
     if device is None:
-        return _notice(staff, 404, "Perangkat tidak ditemukan", "Perangkat ini tidak terdaftar.",
-                       ("/kantor/kantor", "Kembali"))
+        return _notice(staff, 404, *NO_DEVICE, ("/kantor/kantor", N_("Kembali")))
     return _page("kantor_ditolak.html", staff, device=device, rows=await devices.refused(device_id))
 
 
@@ -424,8 +425,8 @@ async def refused(request: Request, device_id: FromPath[str], accounts: Accounts
 async def revoke(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep) -> Response:
     admin = await _signed_in(request, accounts, admin=True)
     if not await devices.revoke(device_id, admin.email, client_address(request)):
-        return _notice(admin, 409, "Tidak dapat dicabut", "Perangkat ini tidak ada atau sudah dicabut.",
-                       ("/kantor/kantor", "Kembali"))
+        return _notice(admin, 409, N_("Tidak dapat dicabut"), N_("Perangkat ini tidak ada atau sudah dicabut."),
+                       ("/kantor/kantor", N_("Kembali")))
     return _back("/kantor/kantor", pesan="dicabut")
 
 

@@ -18,6 +18,7 @@ from cloud.errors import ApiError
 from cloud.reading import Reading
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.accounts import sign_in_path
+from pst.i18n import N_
 
 CatalogueDep = NamedDependency[Catalogue]
 ReadingDep = NamedDependency[Reading]
@@ -106,9 +107,9 @@ async def publication_page(request: Request, publication_id: FromPath[str], cata
     found = await catalogue.get(publication_id)
     account = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if found is None:
-        return Template("notice.html", context={"title": "Publikasi tidak ditemukan", "error": None,
-                                                "text": "Publikasi ini tidak ada di katalog.",
-                                                "link": ("/katalog", "Kembali ke katalog")}, status_code=404)
+        return Template("notice.html", context={"title": N_("Publikasi tidak ditemukan"), "error": None,
+                                                "text": N_("Publikasi ini tidak ada di katalog."),
+                                                "link": ("/katalog", N_("Kembali ke katalog"))}, status_code=404)
     return Template("publikasi.html", context={"p": found, "account": account, "error": None})
 
 
@@ -129,8 +130,8 @@ async def _page_copy(request, publication_id, accounts, reading, download: bool)
     try:
         return await _serve(reading, publication_id, reader, download)
     except CatalogueError as exc:
-        return Template("notice.html", context={"title": "Salinan digital tidak tersedia", "text": exc.detail,
-                                                "error": None, "link": (f"/publikasi/{publication_id}", "Kembali")},
+        return Template("notice.html", context={"title": N_("Salinan digital tidak tersedia"), "text": exc.detail,
+                                                "error": None, "link": (f"/publikasi/{publication_id}", N_("Kembali"))},
                         status_code=exc.status)
 
 

@@ -24,6 +24,7 @@ from cloud.routes.backoffice import (
     _stale_form,
     _to_sign_in,
 )
+from pst.i18n import N_
 
 PrivacyDep = NamedDependency[Privacy]
 Form = URLEncodedBody[dict[str, str]]
@@ -37,7 +38,7 @@ async def privacy_page() -> Template:
 async def _admin(request: Request, accounts):
     staff = await _signed_in(request, accounts)
     if staff.role != "admin":
-        raise _Forbidden(staff, "Hanya admin yang dapat mengekspor atau menghapus data pribadi.")
+        raise _Forbidden(staff, N_("Hanya admin yang dapat mengekspor atau menghapus data pribadi."))
     return staff
 
 
@@ -60,7 +61,7 @@ async def export_form(request: Request, data: Form, accounts: AccountsDep, priva
     admin = await _admin(request, accounts)
     email, problem = _email(data)
     if problem:
-        return _form_page(admin, 400, email=email, error="Periksa alamat e-mail.", errors={"email": problem})
+        return _form_page(admin, 400, email=email, error=N_("Periksa alamat e-mail."), errors={"email": problem})
     address = request.client.host if request.client else None
     document = await privacy.export(email, admin.email, address)
     return Response(json.dumps(document, ensure_ascii=False, indent=2, default=str), media_type="application/json",
@@ -73,7 +74,7 @@ async def erase_form(request: Request, data: Form, accounts: AccountsDep, privac
     admin = await _admin(request, accounts)
     email, problem = _email(data)
     if problem:
-        return _form_page(admin, 400, email=email, error="Periksa alamat e-mail.", errors={"email": problem})
+        return _form_page(admin, 400, email=email, error=N_("Periksa alamat e-mail."), errors={"email": problem})
     if data.get("confirm") != "ya":
         return _form_page(admin, email=email, confirm=await privacy.preview(email))
     address = request.client.host if request.client else None

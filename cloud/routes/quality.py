@@ -4,7 +4,6 @@ queue /kantor/pengaduan (staff and admins; a desk complaint is shown there read-
 
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
@@ -18,18 +17,19 @@ from cloud.openapi import RATING, documented
 from cloud.quality import (
     AT_THE_DESK, CHANNEL_WORDS, STAFF_ROLES, STATUS_WORDS, Quality, QualityError, staff_only,
 )
-from cloud.reading import WITA
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
 from cloud.routes.auditing import audited
+from cloud.times import office_time as written_time
 from pst import skm
+from pst.i18n import N_, language
 
 QualityDep = NamedDependency[Quality]
 Form = URLEncodedBody[dict[str, str]]
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 STAFF_ACTIONS = {"ditindaklanjuti": "follow_up", "tanggapan": "respond", "selesai": "resolve"}
-ACTION_WORDS = {"ditindaklanjuti": "Tindak lanjuti", "tanggapan": "Simpan tanggapan", "selesai": "Selesaikan"}
-DONE_WORDS = {"ditindaklanjuti": "sedang ditindaklanjuti", "tanggapan": "tanggapannya disimpan",
-              "selesai": "selesai", "dicatat": "dicatat"}
+ACTION_WORDS = {"ditindaklanjuti": N_("Tindak lanjuti"), "tanggapan": N_("Simpan tanggapan"),
+                "selesai": N_("Selesaikan")}
+DONE_WORDS = {"ditindaklanjuti": N_("sedang ditindaklanjuti"), "tanggapan": N_("tanggapannya disimpan"),
+              "selesai": N_("selesai"), "dicatat": N_("dicatat")}
 
 
 async def _account(request: Request, accounts) -> AccountView | None:
@@ -48,21 +48,21 @@ def _banner(exc: QualityError) -> str | None:
 
 
 def office_time(value: str | None) -> str:
-    """An ISO time as the office reads it: 30 Nov 2026, 09.05 WITA."""
-    if not value:
-        return "—"
-    local = datetime.fromisoformat(value).astimezone(WITA)
-    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H.%M} WITA"
+    """An ISO time as the office reads it, in the page's language: 30 Nov 2026, 09.05 WITA (09:05 in English)."""
+    return written_time(value, language(), ", ")
 
 
 def duration(seconds: int | None) -> str:
+    """In Indonesian; the page shows it `|translated`."""
     if seconds is None:
         return "—"
     days, rest = divmod(seconds, 86400)
     hours, minutes = rest // 3600, rest % 3600 // 60
     if days:
-        return f"{days} hari {hours} jam"
-    return f"{hours} jam {minutes} mnt" if hours else f"{minutes} mnt"
+        return N_("%(days)s hari %(hours)s jam") % {"days": days, "hours": hours}
+    if hours:
+        return N_("%(hours)s jam %(minutes)s mnt") % {"hours": hours, "minutes": minutes}
+    return N_("%(minutes)s mnt") % {"minutes": minutes}
 
 
 # --- JSON API --------------------------------------------------------------------------------------------------------
@@ -210,7 +210,8 @@ async def _staff(request: Request, accounts) -> AccountView | Response:
         return Redirect("/akun/masuk", status_code=303)
     if account.role not in STAFF_ROLES:
         return Template("notice.html", status_code=403, context={
-            "title": "Khusus petugas", "text": "Halaman ini hanya untuk petugas PST.", "link": ("/", "Beranda"),
+            "title": N_("Khusus petugas"), "text": N_("Halaman ini hanya untuk petugas PST."),
+            "link": ("/", N_("Beranda")),
             "errors": {}, "error": None, "form": {},
         })
     return account
@@ -277,7 +278,7 @@ async def queue_action(request: Request, complaint_id: FromPath[str], action: Fr
         return staff
     filters = _filters({key: data.get(f"f_{key}", "") for key in ("status", "office", "channel")})
     if action not in STAFF_ACTIONS:
-        return await _queue_page(quality, staff, filters, 404, error="Tindakan tidak dikenal")
+        return await _queue_page(quality, staff, filters, 404, error=N_("Tindakan tidak dikenal"))
     try:
         done = await _handle(request, quality, staff, complaint_id, action, data.get("response"))
     except QualityError as exc:
