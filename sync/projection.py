@@ -8,7 +8,6 @@ an event that can never be taken raises `Refused` (it becomes a dead letter in s
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,6 +22,7 @@ from cloud.devices import DeviceAuth
 from cloud.requests import PURPOSES
 from pst.ids import new_id
 from pst import skm
+from pst.reports import wait_seconds
 from pst.skm import CODES, age_band
 from sync.protocol import Event
 
@@ -457,7 +457,7 @@ def _seconds(value: Any) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise Refused("wait_s must be a number of seconds")
-    return math.ceil(value)  # whole seconds, rounded up: 300.4 s is not within the 5 minutes here either
+    return wait_seconds(value)  # the reports' one rule (whole seconds, rounded up), so both sides agree
 
 
 def _short(value: Any, limit: int) -> str | None:

@@ -225,4 +225,4 @@ def test_the_ikm_page_shows_the_table_weakest_first(staff):
     staff.post("/api/ratings", json={"scores": dict.fromkeys(skm.CODES, 4) | {"U3": 2}})
     page = staff.get("/petugas/ikm").text
     assert page.index("U3 · Waktu penyelesaian") < page.index("U1 · Persyaratan")
-    assert "1/9" in page and "<strong>94.44</strong>" in page and "<strong>A</strong>" in page
+    assert "1/9" in page and "<strong>94,44</strong>" in page and "<strong>A</strong>" in page
