@@ -167,10 +167,11 @@ def language_middleware(app: Any, languages: Languages) -> Any:
         handler = scope.get("route_handler")
         pinned = handler.opt.get("language") if handler is not None else None
         token = current_language.set(languages.choose(pinned or cookie_language(scope.get("headers", []))))
-        try:
-            await app(scope, receive, send)
-        finally:
-            current_language.reset(token)
+        # kept when an exception leaves: the framework draws its error page (a stale CSRF token, a refused body)
+        # outside this middleware, in this request's context, and it is the reader's language too; every request
+        # sets its own language here first, so nothing carries over
+        await app(scope, receive, send)
+        current_language.reset(token)
 
     return middleware
 

@@ -282,8 +282,6 @@ def test_a_back_office_form_error_is_shown_in_english(client, offices, path, for
     assert [words for words in indonesian if words in page] == []
 
 
-@pytest.mark.xfail(strict=True, reason="pst.i18n.language_middleware resets the language before the app-level handler"
-                                       " renders what the CSRF middleware refused; the page comes out in Indonesian")
 def test_a_stale_back_office_form_is_explained_in_english(client, offices):
     client.cookies.set(COOKIE, sign_in(client, "admin@bps.go.id", "Admin Sultra", "admin"))
     client.cookies.set("pst_lang", "en")
