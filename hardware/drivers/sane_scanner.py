@@ -83,6 +83,7 @@ class SaneScanner:
                 self._configure(dev)
                 yield from self._feed(dev, limit, cancel)
             finally:
+                self._settle()
                 _quietly(dev.cancel)
                 _quietly(dev.close)
 
@@ -120,6 +121,9 @@ class SaneScanner:
 
     def _before_page(self, dev, index: int) -> None:
         pass
+
+    def _settle(self) -> None:
+        """Before the device is cancelled: let the backend finish what it was doing (see the simulator)."""
 
     def _after_page(self, count: int) -> None:
         pass

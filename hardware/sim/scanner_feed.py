@@ -5,11 +5,18 @@ nothing on the network is probed. The test backend's feeder gives batches of 10 
 feeding batches and stops after the pages it holds, and can jam after a given number of sheets (SANE's own
 `SANE_STATUS_JAMMED`, raised by the backend). Each sheet gets its number drawn on it, so pages can be told apart
 (and a PDF does not fold identical images into one).
+
+The test backend reads each sheet in a thread of its own and stops that thread with an asynchronous
+`pthread_cancel` in `sane_start` and `sane_cancel`. A thread cancelled while it frees its buffers (it does so on its
+way out, after the last byte) leaves the C allocator's lock held, and every later scan of the process hangs. So the
+simulator waits for the reader of the last sheet to end by itself before it starts the next sheet or cancels.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +24,7 @@ from hardware.drivers.sane_scanner import SaneScanner, set_option
 from hardware.scanning import ScannedPage, ScannerFault
 
 TEST_DEVICE = "test:0"
+READER_EXIT_S = 0.5  # a reader that has sent its last byte ends within microseconds; this bounds a stuck one
 
 
 def sane_config_dir(folder: Path) -> Path:
@@ -37,6 +45,7 @@ class SimFeeder(SaneScanner):
         self._waiting = 0
         self._jam_after: int | None = None
         self._sheet = 0
+        self._threads_before_sheet: set[str] = set()
 
     def feed(self, pages: int, jam_after: int | None = None) -> int:
         """The feeder now holds `pages` sheets; with `jam_after`, the sheet after that many jams (once)."""
@@ -55,7 +64,7 @@ class SimFeeder(SaneScanner):
         with self._state:
             return {"waiting": self._waiting, "jam_after": self._jam_after, "device": self.device}
 
-    def pages(self, limit: int | None = None, cancel: threading.Event | None = None) -> Iterator[ScannedPage]:
+    def _pages(self, limit: int | None, cancel: threading.Event | None) -> Iterator[ScannedPage]:
         waiting = self.waiting
         if waiting == 0:
             raise ScannerFault("empty", "no paper in the simulated feeder")
@@ -78,7 +87,27 @@ class SimFeeder(SaneScanner):
         set_option(dev, "test_picture", self.picture)
         set_option(dev, "read_return_value", "Default")
 
+    def _settle(self) -> None:
+        """Waits (a moment at most) for the threads that appeared since the last sheet started — the backend's
+        reader among them — to end on their own. A reader that cannot end (blocked on a full pipe after a jam) is
+        cancelled while it waits on I/O, which is safe."""
+        if not self._threads_before_sheet:
+            return  # no sheet started since the job began
+        new = _threads() - self._threads_before_sheet
+        deadline = time.monotonic() + READER_EXIT_S
+        while new and time.monotonic() < deadline:
+            time.sleep(0.002)
+            new &= _threads()
+
+    def pages(self, limit: int | None = None, cancel: threading.Event | None = None) -> Iterator[ScannedPage]:
+        try:
+            yield from self._pages(limit, cancel)
+        finally:
+            self._threads_before_sheet = set()
+
     def _before_page(self, dev, index: int) -> None:
+        self._settle()
+        self._threads_before_sheet = _threads()
         with self._state:
             jam = self._jam_after is not None and index >= self._jam_after
             if jam:
@@ -93,3 +122,11 @@ class SimFeeder(SaneScanner):
 
     def _feed_more(self, count: int) -> bool:
         return self.waiting > 0  # the backend's batch of 10 ran out: it starts the next one
+
+
+def _threads() -> set[str]:
+    """The ids of this process's threads (Linux); empty where /proc has none."""
+    try:
+        return set(os.listdir(f"/proc/{os.getpid()}/task"))
+    except OSError:
+        return set()
