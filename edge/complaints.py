@@ -134,7 +134,10 @@ class ComplaintService:
                 changes |= {"response": answer, "responded_at": iso(now)}
             db["complaints"].update(complaint_id, changes)
             updated = current | changes
-            outbox.append(db, "complaint", complaint_id, status, changes | {"tracking": current["tracking"]}, now)
+            # the portal knows no appliance account: the event names the staff member too (`by_name`)
+            who = db.execute("SELECT username FROM users WHERE id = ?", [staff_id]).fetchone()
+            payload = changes | {"tracking": current["tracking"], "by_name": who[0] if who else None}
+            outbox.append(db, "complaint", complaint_id, status, payload, now)
         return self.view(updated)
 
     # --- views -----------------------------------------------------------------------------------------------------

@@ -312,8 +312,8 @@ class Projection:
             if key in p:
                 changes[key] = when(p[key])
         for key, limit in (("followed_up_by", 100), ("resolved_by", 100), ("response", 2000)):
-            if key in p:
-                changes[key] = _short(p[key], limit)
+            if key in p:  # who, by name where the appliance sends it (an appliance account means nothing here)
+                changes[key] = _short((p.get("by_name") or p[key]) if key.endswith("_by") else p[key], limit)
         self.complaints.put(current | changes)
 
     def _softcopy_request(self, e: Event, when, flag) -> None:

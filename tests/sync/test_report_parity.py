@@ -137,3 +137,10 @@ def test_the_ikm_sheet_is_the_same_on_both_sides_as_a_page_and_as_a_pdf(synced):
               if ", 30 November 2026" not in line] for pdf in pdfs]  # the place of signing is the desk's own
     assert texts[0] == texts[1]
     assert "Kendari, 30 November 2026" in pymupdf.open(stream=pdfs[0].content)[0].get_text()
+
+
+def test_the_back_office_names_the_desk_staff_who_resolved_a_complaint(synced, app):
+    desk, portal = synced
+    staff_id = app.state.appliance.store.read.execute("SELECT id FROM users WHERE username = 'kepala'").fetchone()[0]
+    page = portal.get("/kantor/pengaduan", params={"status": "selesai"}).text
+    assert "Ruang baca terlalu panas" in page and "oleh kepala" in page and staff_id not in page
