@@ -26,6 +26,8 @@ from edge.appliance import Appliance, secret_key
 from edge.auth import take_flash
 from edge.errors import error_response
 from edge.i18n import Languages
+from edge.metrics import Latency, timing_middleware
+from edge.metrics import metrics as metrics_route
 from edge.routes import (
     audit,
     catalogue,
@@ -107,7 +109,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
         *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes, *softcopy.routes,
         *privacy.routes, *visitor.routes,
-        *audit.routes,
+        *audit.routes, metrics_route,
         create_static_files_router(path="/static", directories=[HERE / "static"],
                                    exception_handlers={ValueError: no_such_file, OSError: no_such_file,
                                                        InternalServerException: no_such_file}),
@@ -118,6 +120,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     secret = secret_key(settings.data_dir)
     languages = Languages.load()
     channels = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=[display.CHANNEL])
+    latency = Latency()  # /metrics' request durations, kept in this process
     tls = settings.public_url.startswith("https://")  # mostly plain HTTP on the office LAN: Secure cookies only then
 
     def start() -> None:
@@ -140,6 +143,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
             engine_callback=lambda engine: configure_templates(engine.engine, languages, settings, appliance),
         ),
         middleware=[
+            timing_middleware(latency),
             DefineMiddleware(language.language_middleware, languages=languages),
             ServerSideSessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600, httponly=True,
                                     secure=tls).middleware,
@@ -156,6 +160,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         debug=False,
     )
     app.state.appliance = appliance
+    app.state.latency = latency
     return app
 
 
