@@ -23,6 +23,8 @@ from cloud.locations import Locations
 from cloud.demo_catalogue import seed_demo_catalogue
 from cloud.errors import ApiError, error_response
 from cloud.mail import SmtpMailer
+from cloud.metrics import Recorder, share_between_workers
+from cloud.metrics import routes as metrics_routes
 from cloud.migrations import migrate
 from cloud.privacy import Privacy, run_daily
 from cloud.quality import Quality
@@ -75,6 +77,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     places = Locations(db, clock)
     personal = Privacy(db, clock, key, settings.data_dir, settings.identity_months)
     languages = Languages.load(HERE / "locale")
+    recorder = Recorder()  # requests, latency, 429s and sync batches for /metrics (cloud.metrics)
 
     def configure_templates(engine: JinjaTemplateEngine) -> None:
         languages.install(engine.engine)  # `_()`, `ngettext()`, `language()` and the switch in every page
@@ -87,6 +90,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
         *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes,
         *locations.routes, *audit_routes.routes, *privacy_routes.routes, *language_routes.routes,
+        *metrics_routes(settings.metrics_token),
         create_static_files_router(path="/static", directories=[HERE / "static"], exception_handlers={
             ValueError: no_such_file, OSError: no_such_file, InternalServerException: no_such_file}),
     ]
@@ -129,6 +133,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         },
         on_startup=[start],
         middleware=[
+            recorder.middleware,
             DefineMiddleware(language_middleware, languages=languages),
             DefineMiddleware(UploadGate, accounts=service, cookie=SESSION_COOKIE),
         ],
@@ -151,9 +156,12 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
     app.state.session_ttl = accounts_module.SESSION_TTL
     app.state.db = db
     app.state.clock = clock
+    app.state.recorder = recorder
     return app
 
 
 def app_from_env() -> Litestar:
     """Factory for `uvicorn --factory cloud.app:app_from_env --workers N`."""
-    return create_app(CloudSettings.from_env())
+    settings = CloudSettings.from_env()
+    share_between_workers(settings.data_dir)  # /metrics sums every worker's counters
+    return create_app(settings)

@@ -45,6 +45,9 @@ class CloudSettings:
     privacy_contact: str = ""
     """PST_CLOUD_PRIVACY_CONTACT: whom a person asks for a copy or erasure of their data, shown in the registration's
     notice and on /privasi (default: the PST desk of the office they visited)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """PST_CLOUD_METRICS_TOKEN: the bearer token Prometheus sends to scrape /metrics (≥ 32 characters, e.g.
+    `openssl rand -hex 32`); unset: the portal has no /metrics at all (404). Never logged."""
 
     @property
     def database(self) -> str:
@@ -68,6 +71,11 @@ class CloudSettings:
         secret = env.get("PST_CLOUD_SECRET") or None
         if secret is not None and len(secret) < 32:
             raise ConfigError("PST_CLOUD_SECRET: at least 32 characters (e.g. `openssl rand -hex 32`)")
+        metrics_token = env.get("PST_CLOUD_METRICS_TOKEN") or None
+        if metrics_token is not None and (len(metrics_token) < 32 or not metrics_token.isprintable()
+                                          or " " in metrics_token):
+            raise ConfigError(
+                "PST_CLOUD_METRICS_TOKEN: at least 32 characters, no spaces (e.g. `openssl rand -hex 32`)")
         months_text = env.get("PST_CLOUD_IDENTITY_MONTHS") or "24"
         if not months_text.isdigit() or not 1 <= int(months_text) <= 120:
             raise ConfigError(f"PST_CLOUD_IDENTITY_MONTHS: months between 1 and 120, got {months_text!r}")
@@ -83,6 +91,7 @@ class CloudSettings:
             mail_from=env.get("PST_CLOUD_MAIL_FROM") or "PST Pustaka <no-reply@localhost>",
             demo=demo,
             secret=secret,
+            metrics_token=metrics_token,
         )
 
     def signing_key(self) -> bytes:
