@@ -527,3 +527,42 @@ def m013_set_password_tokens() -> list[Statement]:
         {"sqlite": "ALTER TABLE account_tokens_new RENAME TO account_tokens"},
         {"sqlite": "CREATE INDEX account_tokens_account ON account_tokens (account_id)"},
     ]
+
+
+@migration
+def m014_device_health() -> list[Statement]:
+    """Each appliance's health as its sync rounds report it (sync/PROTOCOL.md, "Health"; cloud.fleet):
+    `device_health` the latest, `device_health_history` at most one sample per device per five minutes (`slot`: Unix
+    seconds // 300), kept 30 days. Times the appliance reports (`boot_at`, `backup_at`) are Unix seconds of its clock;
+    `lockers` and `alerts` JSON arrays."""
+    facts = """version INTEGER NOT NULL,
+            software VARCHAR(40),
+            boot_at BIGINT,
+            disk_free BIGINT,
+            disk_free_pct REAL,
+            db_bytes BIGINT,
+            ntp BOOLEAN,
+            clock_offset_ms BIGINT,
+            printer VARCHAR(40),
+            scanner VARCHAR(40),
+            lockers TEXT,
+            pending BIGINT,
+            oldest_pending_s BIGINT,
+            backup_at BIGINT,
+            backup_ok BOOLEAN,
+            alerts TEXT,
+            alert_count BIGINT"""
+    return [
+        f"""CREATE TABLE device_health (
+            device_id VARCHAR(36) PRIMARY KEY REFERENCES devices (id) ON DELETE CASCADE,
+            received_at TIMESTAMPTZ NOT NULL,
+            state_key TEXT NOT NULL,
+            {facts})""",
+        f"""CREATE TABLE device_health_history (
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            slot BIGINT NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL,
+            {facts},
+            PRIMARY KEY (device_id, slot))""",
+        "CREATE INDEX device_health_history_slot ON device_health_history (slot)",
+    ]

@@ -209,6 +209,7 @@ def edge_migrate() -> None:
 @click.option("--keep-days", type=click.IntRange(min=1), default=None,
               help="After a good copy, delete the edge-*.db copies in its folder older than this many days.")
 def edge_backup(dest: Path | None, keep_days: int | None) -> None:
+    from edge.health import record_backup
     from edge.store import EdgeStore, prune_backups
 
     settings = _edge_settings()
@@ -220,8 +221,12 @@ def edge_backup(dest: Path | None, keep_days: int | None) -> None:
     store = _open_store(settings, EdgeStore)
     try:
         written = store.backup(dest)
+    except Exception as exc:  # the sync reports the failed backup to the cloud (edge.health)
+        record_backup(settings.data_dir / "backups", datetime.now(timezone.utc), False, f"{type(exc).__name__}: {exc}")
+        raise
     finally:
         store.close()
+    record_backup(settings.data_dir / "backups", datetime.now(timezone.utc), True, str(written))
     click.echo(f"backup written: {written} ({written.stat().st_size} bytes, integrity ok)")
     if keep_days is not None:
         for gone in prune_backups(written.parent, keep_days, keep=written):

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -28,11 +29,14 @@ import msgspec
 
 from edge import catalogue as edge_catalogue
 from edge import privacy as edge_privacy
+from edge.health import Probe
 from edge.store import EdgeStore
 from pst import hlc
 from pst.clock import Clock, SystemClock, iso
 from pst.ids import new_id
-from sync.protocol import MAX_BATCH, PREFIX, Ack, Batch, Enrolled, Event, State, decode, encode
+from sync.protocol import (
+    HEALTH_HEADER, MAX_BATCH, PREFIX, Ack, Batch, Enrolled, Event, State, decode, encode, health_header,
+)
 
 log = logging.getLogger(__name__)
 ENROLMENT_FILE = "sync-enrolment.json"
@@ -109,9 +113,11 @@ class RoundResult:
 class Agent:
     def __init__(self, store: EdgeStore, enrolment: Enrolment, clock: Clock | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, batch: int = BATCH, timeout: float = 30.0,
-                 data_dir: Path | None = None):
+                 data_dir: Path | None = None, health: bool = True):
         self.store, self.enrolment, self.clock = store, enrolment, clock or SystemClock()
         self.data_dir = Path(data_dir) if data_dir else Path(store.path).parent  # where scans keep their PDFs
+        self.probe = Probe(store, self.data_dir) if health else None  # the health sent with each round's state
+        self.clock_offset_ms: int | None = None  # this clock against the cloud's, from the last answer
         self.batch = min(batch, MAX_BATCH)
         self.client = httpx.AsyncClient(
             base_url=enrolment.cloud_url, transport=transport, timeout=timeout,
@@ -139,7 +145,7 @@ class Agent:
         return result
 
     async def _round(self, result: RoundResult) -> None:
-        state = await self._state(result)
+        state = await self._state(result, self._health())
         if state.reset:  # the cloud was restored from an older copy: its changes come again from the start
             log.warning("the cloud no longer has the change this appliance stopped at: taking every change again")
         while True:  # the downlink, page by page, each page stored with its cursor
@@ -156,17 +162,32 @@ class Agent:
         await self._upload_files(result)
         self._purge()
 
-    async def _state(self, result: RoundResult) -> State:
+    async def _state(self, result: RoundResult, health: str | None = None) -> State:
         epoch, (after, mark) = self._epoch(), self._downlink_after()
-        started = time.monotonic()
-        response = await self.client.get(f"{PREFIX}/state", params={"epoch": epoch, "after": after, "mark": mark})
+        started, sent_at = time.monotonic(), self.clock.now()
+        response = await self.client.get(f"{PREFIX}/state", params={"epoch": epoch, "after": after, "mark": mark},
+                                         headers={HEALTH_HEADER: health} if health else None)
         result.requests += 1
         result.bytes_down += len(response.content)
         self._check(response)
+        if health and (why := response.headers.get(HEALTH_HEADER + "-Ignored")):
+            log.warning("the cloud ignored this appliance's health: %s", why)
         state = decode(response.content, State)
         self._anchor(state.cloud_time, (started + time.monotonic()) / 2)
+        midway = sent_at + (self.clock.now() - sent_at) / 2
+        self.clock_offset_ms = round((midway - datetime.fromisoformat(state.cloud_time)).total_seconds() * 1000)
         self._note(cloud_seq=state.last_seq)
         return state
+
+    def _health(self) -> str | None:
+        """The health header for this round's first request; none when it cannot be read (the sync goes on)."""
+        if self.probe is None:
+            return None
+        try:
+            return health_header(self.probe.collect(self.clock.now(), self.clock_offset_ms))
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            log.warning("health not sent: %s: %s", type(exc).__name__, exc)
+            return None
 
     async def _uplink(self, state: State, result: RoundResult) -> None:
         if state.last_seq is not None:  # the cloud has these, even if its answer never arrived (lost, or killed)

@@ -99,6 +99,56 @@ class State(msgspec.Struct):
     reset: bool = False  # the agent's downlink cursor is not in the cloud's journal (restored): changes from 0
 
 
+HEALTH_VERSION = 1
+HEALTH_HEADER = "PST-Health"  # on the state request: the appliance's health as compact JSON (no request of its own)
+MAX_HEALTH = 1024  # bytes of the header's value; a longer one is ignored
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
+Word = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[!-~]*$")]  # printable ASCII: it travels in a header
+
+
+class Health(msgspec.Struct, omit_defaults=True, rename={
+    "version": "v", "software": "sw", "boot_at": "boot", "disk_free": "df", "disk_free_pct": "dfp",
+    "db_bytes": "db", "ntp": "ntp", "clock_offset_ms": "off", "printer": "prn", "scanner": "scn",
+    "lockers": "lk", "pending": "pend", "oldest_pending_s": "age", "backup_at": "bk", "backup_ok": "bko",
+    "alerts": "al", "alert_count": "aln"}):
+    """The appliance's health, sent with every state request in the `PST-Health` header (sync/PROTOCOL.md,
+    "Health"). `v` is the format's version, always sent; short names and no empty field keep the idle round under
+    1 KB; every other field may be missing (None: unknown). Unlike the other types, unknown fields are ignored: a
+    newer appliance's extra facts never stop its sync with an older cloud. Times are Unix seconds."""
+
+    version: Annotated[int, msgspec.Meta(ge=1, le=1000)]  # HEALTH_VERSION: always sent
+    software: Word | None = None  # the `pst` version
+    boot_at: Count | None = None
+    disk_free: Count | None = None  # bytes free on the data folder's file system
+    disk_free_pct: Annotated[float, msgspec.Meta(ge=0, le=100)] | None = None
+    db_bytes: Count | None = None  # the database file and its WAL
+    ntp: bool | None = None  # the system clock is NTP-synchronised (None: cannot tell)
+    clock_offset_ms: Annotated[int, msgspec.Meta(ge=-MAX_SEQ, le=MAX_SEQ)] | None = None  # appliance − cloud
+    printer: Word | None = None  # "ok", "paper_out", "offline", "unplugged", "error"
+    scanner: Word | None = None  # "ok", "scanning"
+    lockers: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=9999)]], msgspec.Meta(max_length=64)] | None = None
+    pending: Count | None = None  # outbox rows not yet acknowledged
+    oldest_pending_s: Count | None = None
+    backup_at: Count | None = None  # the last `pst edge backup`
+    backup_ok: bool | None = None
+    alerts: Annotated[list[Word], msgspec.Meta(max_length=16)] | None = None  # kinds of the open alerts
+    alert_count: Count | None = None
+
+
+def health_header(health: Health) -> str:
+    return msgspec.json.encode(health).decode("ascii")
+
+
+def read_health(value: str) -> Health:
+    """The header's value; raises ValueError (or msgspec's errors) for one the cloud ignores."""
+    raw = value.encode("latin-1")
+    if len(raw) > MAX_HEALTH:
+        raise ValueError("health too large")
+    if too_deep(raw):
+        raise ValueError("health nested too deeply")
+    return msgspec.json.decode(raw, type=Health)
+
+
 def encode(value: Any, compress: bool = False) -> bytes:
     body = msgspec.json.encode(value)
     return gzip.compress(body, compresslevel=6) if compress else body

@@ -19,6 +19,7 @@ from cloud.accounts import AccountError, AccountView
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.catalogue_admin import MAX_UPLOAD, CatalogueAdmin
 from cloud.devices import Devices
+from cloud.fleet import Fleet
 from cloud.reading import WITA
 from cloud.requests import MAX_PDF, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep
@@ -45,6 +46,10 @@ MESSAGES = {  # what a redirect after a successful form may say (by key: no text
 }
 NO_FILE = N_("Berkas belum benar")
 NO_DEVICE = (N_("Perangkat tidak ditemukan"), N_("Perangkat ini tidak terdaftar."))
+PRINTER_STATES = {  # a device's printer as its health reports it (sync.protocol.Health)
+    "ok": N_("printer siap"), "paper_out": N_("printer kehabisan kertas"), "offline": N_("printer tidak terhubung"),
+    "unplugged": N_("printer tidak ditemukan"), "error": N_("printer macet"),
+}
 
 
 class _NotSignedIn(Exception):
@@ -359,14 +364,16 @@ def device_state(device: dict, now: datetime) -> tuple[str, str]:
 
 async def _offices_page(request: Request, staff, devices: Devices, status: int = 200, **context) -> Template:
     now = request.app.state.clock.now()
-    listed = await devices.devices()
+    listed, health = await devices.devices(), await Fleet(devices.db).latest()
     for device in listed:
         device["state"], device["state_class"] = device_state(device, now)
+        device["health"] = health.get(device["id"])  # the latest its sync rounds reported (cloud.fleet)
     by_office: dict[str, list] = {}
     for device in listed:
         by_office.setdefault(device["office_code"], []).append(device)
     context = {"office_form": {}, "device_form": {}, **context}
-    return _page("kantor_kantor.html", staff, status, offices=await devices.offices(), by_office=by_office, **context)
+    return _page("kantor_kantor.html", staff, status, offices=await devices.offices(), by_office=by_office,
+                 printer_states=PRINTER_STATES, **context)
 
 
 @get("/kantor")

@@ -15,23 +15,28 @@ import random
 import re
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, HeaderParameter
 from litestar.di import NamedDependency
 
 from cloud.db import Database
 from cloud.devices import DeviceAuth, Devices
 from cloud.errors import ApiError
+from cloud.fleet import Fleet
 from cloud.openapi import BATCH, ENROL, STATE_QUERY, documented
 from pst.clock import Clock
 from sync import apply
-from sync.protocol import EPOCH, MAX_BODY, MAX_SEQ, PREFIX, Batch, Enrol, decode, encode
+from sync.protocol import EPOCH, HEALTH_HEADER, MAX_BODY, MAX_SEQ, PREFIX, Batch, Enrol, decode, encode, read_health
 
 log = logging.getLogger(__name__)
 DevicesDep = NamedDependency[Devices]
 DatabaseDep = NamedDependency[Database]
+HealthHeader = Annotated[str | None, HeaderParameter(
+    name=HEALTH_HEADER, required=False,
+    description="The appliance's health (sync.protocol.Health) as compact JSON; ignored when unreadable")]
 APPLYING_AT_ONCE = 4  # per worker
 _applying = asyncio.Semaphore(APPLYING_AT_ONCE)  # requests in flight only: nothing kept between requests
 
@@ -68,7 +73,7 @@ async def enroll(request: Request, devices: DevicesDep) -> Response:
 
 
 @get(f"{PREFIX}/state", operation_class=documented(query=STATE_QUERY, required=("epoch",)))
-async def state(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
+async def state(request: Request, devices: DevicesDep, db: DatabaseDep, health: HealthHeader = None) -> Response:
     device = await _device(request, devices)
     epoch = request.query_params.get("epoch", "")
     try:
@@ -78,7 +83,25 @@ async def state(request: Request, devices: DevicesDep, db: DatabaseDep) -> Respo
     if not re.fullmatch(EPOCH, epoch) or not 0 <= after <= MAX_SEQ:
         raise ApiError(400, "Parameter tidak sah", {"epoch": "wajib", "after": "bilangan ≥ 0"})
     mark = request.query_params.get("mark", "")[:200]
-    return _json(await apply.state(db, device, epoch, after, mark, request.app.state.clock.now()))
+    now = request.app.state.clock.now()
+    ignored = await _health(health, db, device, now)
+    return _json(await apply.state(db, device, epoch, after, mark, now),
+                 headers={f"{HEALTH_HEADER}-Ignored": ignored} if ignored else None)
+
+
+async def _health(value: str | None, db: Database, device: DeviceAuth, now) -> str | None:
+    """Keeps the health the state request carries (none from an older appliance). One the cloud cannot read is
+    ignored, never the round: answers why, for the answer's `PST-Health-Ignored` header."""
+    if value is None:
+        return None
+    try:
+        health = read_health(value)
+    except (msgspec.MsgspecError, ValueError) as exc:
+        reason = "".join(c if " " <= c <= "~" else "?" for c in " ".join(str(exc).split())[:120])
+        log.warning("health of device %s ignored: %s", device.device_id, reason)
+        return reason or "unreadable"
+    await Fleet(db).record(device.device_id, health, now)
+    return None
 
 
 @post(f"{PREFIX}/events", request_max_body_size=MAX_BODY, status_code=200, operation_class=documented(BATCH))
