@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.portal_watermark
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.sync_fleet
+	$(BIN)/python -m bench.sync_health
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
