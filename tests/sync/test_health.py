@@ -138,6 +138,9 @@ def test_the_history_keeps_one_sample_per_five_minutes_and_forgets_after_30_days
     samples = cloud.blocking_portal.call(service.history, device, start)
     assert [s["pending"] for s in samples] == [600, 1]  # the two oldest were past 30 days
     assert latest(cloud)[device]["pending"] == 1
+    cloud.blocking_portal.call(service.prune, later + timedelta(days=30, minutes=5))  # a device that stopped reporting
+    assert cloud.blocking_portal.call(service.history, device, start) == []
+    assert latest(cloud)[device]["pending"] == 1  # the latest stays
 
 
 class Measured(Forward):
