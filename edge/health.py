@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -112,8 +112,8 @@ class Probe:
     store: EdgeStore
     data_dir: Path
     ntp: Callable[[], bool | None] = ntp_synchronised
-    _ntp_at: float = -NTP_EVERY_S
-    _ntp_value: bool | None = None
+    _ntp_at: float = field(default=-NTP_EVERY_S, init=False, repr=False)
+    _ntp_value: bool | None = field(default=None, init=False, repr=False)
 
     def collect(self, now: datetime, clock_offset_ms: int | None = None) -> Health:
         db = self.store.read
