@@ -11,15 +11,15 @@ import hashlib
 import hmac
 import os
 import shutil
-import time
 from datetime import timedelta
 from pathlib import Path
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp
 
 from cloud.db import Database
+from pst.request_timing import timed
 from sync.protocol import PREFIX
 
 SHARED_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name; read when it is first imported
@@ -78,25 +78,7 @@ class Recorder:
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """Counts every routed request under its route template (`/api/requests/{request_id}`, never the path)."""
-
-        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            started, status = time.perf_counter(), [500]
-
-            async def sending(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status[0] = message["status"]
-                await send(message)
-
-            try:
-                await app(scope, receive, sending)
-            finally:
-                route = scope.get("path_template") or "unmatched"
-                self.observe(scope["method"], route, status[0], time.perf_counter() - started)
-
-        return timed
+        return timed(app, self.observe)
 
     def counted(self):
         """What the workers counted: all of them in multiprocess mode, else this process's own."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import sqlite3
 import threading
-import time
 from datetime import datetime
 
 from litestar import Request, Response, get
@@ -16,10 +15,11 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp
 
 from edge.appliance import Appliance
 from pst.reports import SERVICE_STANDARD, wait_seconds
+from pst.request_timing import timed
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # loopback, RFC 1918, link-local, and IPv6 loopback, unique-local and link-local
@@ -53,27 +53,10 @@ class Latency:
 def timing_middleware(latency: Latency):
     """Times every routed request under its route template (`/api/tickets/{ticket_id}`, never the raw path)."""
 
-    def factory(app: ASGIApp) -> ASGIApp:
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            started, status = time.perf_counter(), [500]
+    def observe(method: str, route: str, status: int, seconds: float) -> None:
+        latency.observe((method, route, f"{status // 100}xx"), seconds)
 
-            async def sending(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status[0] = message["status"]
-                await send(message)
-
-            try:
-                await app(scope, receive, sending)
-            finally:
-                route = scope.get("path_template") or "unmatched"
-                latency.observe((scope["method"], route, f"{status[0] // 100}xx"), time.perf_counter() - started)
-
-        return middleware
-
-    return factory
+    return lambda app: timed(app, observe)
 
 
 def on_the_lan(address: str | None) -> bool:
