@@ -15,7 +15,6 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
-from litestar.types import ASGIApp
 
 from edge.appliance import Appliance
 from pst.reports import SERVICE_STANDARD, wait_seconds
