@@ -566,3 +566,33 @@ def m014_device_health() -> list[Statement]:
             PRIMARY KEY (device_id, slot))""",
         "CREATE INDEX device_health_history_slot ON device_health_history (slot)",
     ]
+
+
+@migration
+def m015_fleet_alerts() -> list[Statement]:
+    """Alerts about the appliances, computed in the cloud from their health and silence (cloud.fleet_alerts). At most
+    one open alert per device and kind (`open_key` is set while open, cleared on closing; the unique index makes two
+    workers evaluating at once open it once); `mailed_open`/`mailed_close` say its mails went out. `offices.email`
+    is the office's staff address the alerts are mailed to; `device_health.hours` the opening hours the appliance
+    reports (JSON, sync/PROTOCOL.md "Health" `oh`)."""
+    return [
+        """CREATE TABLE fleet_alerts (
+            id VARCHAR(36) PRIMARY KEY,
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            kind VARCHAR(20) NOT NULL,
+            open_key VARCHAR(60) UNIQUE,
+            text TEXT NOT NULL,
+            since TIMESTAMPTZ NOT NULL,
+            opened_at TIMESTAMPTZ NOT NULL,
+            closed_at TIMESTAMPTZ,
+            mailed_open BOOLEAN NOT NULL DEFAULT FALSE,
+            mailed_close BOOLEAN NOT NULL DEFAULT FALSE)""",
+        "CREATE INDEX fleet_alerts_device ON fleet_alerts (device_id, opened_at)",
+        """CREATE TABLE fleet_conditions (
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            kind VARCHAR(20) NOT NULL,
+            since TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (device_id, kind))""",
+        "ALTER TABLE offices ADD COLUMN email VARCHAR(254)",
+        "ALTER TABLE device_health ADD COLUMN hours TEXT",
+    ]

@@ -28,6 +28,7 @@ class Office(Table, tablename="offices"):
     code = Varchar(length=8, unique=True)  # BPS satker code, e.g. 7400
     name = Varchar(length=200)
     created_at = _when()
+    email = Varchar(length=254, null=True)  # the office staff's address the fleet's alerts go to (m015)
 
 
 class Device(Table, tablename="devices"):
