@@ -55,13 +55,13 @@ class Fleet:
         sample also prunes that device's samples past KEEP."""
         columns, values = ", ".join(FACTS), _values(health)
         marks = ", ".join("{}" for _ in FACTS)
-        updates = ", ".join(f"{name} = excluded.{name}" for name in ("received_at", "state_key", *FACTS))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in ("received_at", "state_key", "hours", *FACTS))
         async with self.db.transaction():
             await self.db.execute(
-                f"INSERT INTO device_health (device_id, received_at, state_key, {columns}) VALUES ({{}}, {{}}, {{}},"
-                f" {marks}) ON CONFLICT (device_id) DO UPDATE SET {updates}"
+                f"INSERT INTO device_health (device_id, received_at, state_key, hours, {columns}) VALUES ({{}}, {{}},"
+                f" {{}}, {{}}, {marks}) ON CONFLICT (device_id) DO UPDATE SET {updates}"
                 " WHERE device_health.received_at < {} OR device_health.state_key <> excluded.state_key",
-                device_id, now, state_key(health), *values, now - FRESH,
+                device_id, now, state_key(health), health.opening_hours, *values, now - FRESH,
             )
             added = await self.db.execute(
                 f"INSERT INTO device_health_history (device_id, slot, received_at, {columns}) VALUES ({{}}, {{}}, {{}},"
@@ -73,10 +73,12 @@ class Fleet:
                                       device_id, slot(now - KEEP))
 
     async def latest(self, office_code: str | None = None) -> dict[str, dict]:
-        """device id → its latest health (with `received_at`), for the devices that ever reported one."""
+        """device id → its latest health (with `received_at`, and `hours`: the opening hours it reports, `oh`), for the
+        devices that ever reported one."""
         where, args = ("WHERE o.code = {}", [office_code]) if office_code else ("", [])
         rows = await self.db.execute(
-            f"SELECT h.device_id, h.received_at, {', '.join('h.' + name for name in FACTS)} FROM device_health h"
+            f"SELECT h.device_id, h.received_at, h.hours, {', '.join('h.' + name for name in FACTS)}"
+            " FROM device_health h"
             f" JOIN devices d ON d.id = h.device_id JOIN offices o ON o.id = d.office_id {where}", *args,
         )
         return {row["device_id"]: _read(row) for row in rows}

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from edge.alerts import open_alerts, storage_alerts
+from edge.config import WEEKDAYS, ApplianceConfig, ConfigError, load_config
 from edge.lockers import ALERT_PREFIX
 from edge.printing import FAULT_MESSAGES
 from edge.store import EdgeStore
@@ -103,6 +104,21 @@ def ntp_synchronised(run: Callable[..., subprocess.CompletedProcess] = subproces
     return {"yes": True, "no": False}.get(value)
 
 
+def opening_hours(config: ApplianceConfig) -> str:
+    """The office's zone and week (`oh`), Monday first, "-" a closed day: the cloud's silence alert waits for them."""
+    days = [f"{span[0]:%H%M}-{span[1]:%H%M}" if (span := config.hours.get(day)) else "-" for day in WEEKDAYS]
+    return " ".join([config.office.timezone, *days])
+
+
+def configured_hours(environ: dict[str, str] | None = None) -> str | None:
+    """`opening_hours` of the appliance's TOML (PST_EDGE_CONFIG, else the defaults); None when it cannot be read."""
+    environ = os.environ if environ is None else environ
+    try:
+        return opening_hours(load_config(environ.get("PST_EDGE_CONFIG") or None))
+    except (ConfigError, OSError):
+        return None
+
+
 # --- all of it, for one round ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -112,6 +128,7 @@ class Probe:
     store: EdgeStore
     data_dir: Path
     ntp: Callable[[], bool | None] = ntp_synchronised
+    hours: str | None = field(default_factory=configured_hours)  # `oh`, read once when the agent starts
     _ntp_at: float = field(default=-NTP_EVERY_S, init=False, repr=False)
     _ntp_value: bool | None = field(default=None, init=False, repr=False)
 
@@ -131,6 +148,7 @@ class Probe:
             oldest_pending_s=seconds_since(oldest, now),
             backup_at=int(backup_at.timestamp()) if backup_at else None, backup_ok=backup_ok,
             alerts=sorted({a["kind"][:40] for a in alerts})[:MAX_ALERTS], alert_count=len(alerts),
+            opening_hours=self.hours,
         )
 
     def _ntp(self) -> bool | None:

@@ -110,7 +110,7 @@ class Health(msgspec.Struct, omit_defaults=True, rename={
     "version": "v", "software": "sw", "boot_at": "boot", "disk_free": "df", "disk_free_pct": "dfp",
     "db_bytes": "db", "ntp": "ntp", "clock_offset_ms": "off", "printer": "prn", "scanner": "scn",
     "lockers": "lk", "pending": "pend", "oldest_pending_s": "age", "backup_at": "bk", "backup_ok": "bko",
-    "alerts": "al", "alert_count": "aln"}):
+    "alerts": "al", "alert_count": "aln", "opening_hours": "oh"}):
     """The appliance's health, sent with every state request in the `PST-Health` header (sync/PROTOCOL.md,
     "Health"). `v` is the format's version, always sent; short names and no empty field keep the idle round under
     1 KB; every other field may be missing (None: unknown). Unlike the other types, unknown fields are ignored: a
@@ -133,6 +133,8 @@ class Health(msgspec.Struct, omit_defaults=True, rename={
     backup_ok: bool | None = None
     alerts: Annotated[list[Word], msgspec.Meta(max_length=16)] | None = None  # kinds of the open alerts
     alert_count: Count | None = None
+    # the office's zone and week, Monday first: "Asia/Makassar 0800-1530 0800-1530 0800-1530 0800-1530 0800-1600 - -"
+    opening_hours: Annotated[str, msgspec.Meta(max_length=120, pattern=r"^[!-~ ]*$")] | None = None
 
 
 def health_header(health: Health) -> str:
