@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from cloud import accounts as accounts_module
+from cloud import fleet_alerts
 from cloud.accounts import AccountError, Accounts
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.db import Database
@@ -109,8 +110,16 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         app.state.retention_stop = asyncio.Event()  # made on the loop that serves (an app may be started again)
         app.state.retention = asyncio.create_task(
             run_daily(db, clock, settings.identity_months, settings.data_dir, app.state.retention_stop))
+        # the fleet's alerts (cloud.fleet_alerts): evaluated and mailed every minute, safe on every worker at once
+        app.state.alerts_stop = asyncio.Event()
+        app.state.alerts = asyncio.create_task(fleet_alerts.run(
+            db, clock, SmtpMailer(settings.smtp_url, settings.mail_from), settings.public_url, app.state.alerts_stop))
 
     async def stop() -> None:
+        if getattr(app.state, "alerts", None) is not None:
+            app.state.alerts_stop.set()
+            await app.state.alerts
+            app.state.alerts = None
         if getattr(app.state, "retention", None) is not None:
             app.state.retention_stop.set()
             await app.state.retention

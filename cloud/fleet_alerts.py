@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime
 
-from cloud import alert_rules
+from cloud import alert_rules, audit
+from cloud.accounts import AccountError
 from cloud.db import Database, moment
+from cloud.devices import OFFICE_CODE
 from cloud.fleet import Fleet
 from cloud.mail import Mail, MailError
 from cloud.times import office_time
 from pst.clock import Clock
+from pst.i18n import N_
 from pst.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,32 @@ async def recent_alerts(db: Database, device_id: str, limit: int = 20) -> list[d
     """A device's alerts, open and closed, newest first."""
     return await db.execute(f"SELECT {COLUMNS}{FROM} WHERE a.device_id = {{}} ORDER BY a.opened_at DESC, a.id"
                             " LIMIT {}", device_id, max(1, min(int(limit), 500)))
+
+
+# --- the office's staff address ------------------------------------------------------------------------------------
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+async def office_emails(db: Database) -> dict[str, str]:
+    """office code → its staff address, for the offices that have one."""
+    rows = await db.execute("SELECT code, email FROM offices WHERE email IS NOT NULL")
+    return {row["code"]: row["email"] for row in rows}
+
+
+async def set_office_email(db: Database, now: datetime, code: str, email: str, actor: str | None,
+                           address: str | None = None) -> None:
+    """The address the office's alerts are mailed to (empty: none). An admin's act, kept in the audit trail."""
+    email = (email or "").strip().lower()
+    if email and (len(email) > 254 or not email.isprintable() or not EMAIL.match(email)):
+        raise AccountError(400, N_("Alamat email kantor belum benar"), {"email": N_("Tulis alamat email yang benar")})
+    async with db.transaction():
+        found = OFFICE_CODE.match(code or "") and await db.execute(
+            "UPDATE offices SET email = {} WHERE code = {} RETURNING code", email or None, code)
+        if not found:
+            raise AccountError(400, N_("Alamat email kantor belum benar"), {"office": N_("Pilih kantor")})
+        await audit.record(db, now, actor=actor, action="office.email", target=f"office:{code}", address=address,
+                           office_code=code)
 
 
 # --- evaluation ----------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from cloud.accounts import AccountError, AccountView
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.catalogue_admin import MAX_UPLOAD, CatalogueAdmin
 from cloud.devices import Devices
+from cloud import fleet_alerts
 from cloud.fleet import Fleet
 from cloud.reading import WITA
 from cloud.requests import MAX_PDF, Requests
@@ -43,6 +44,7 @@ MESSAGES = {  # what a redirect after a successful form may say (by key: no text
     "ditolak": N_("Permintaan ditolak; pembaca diberi tahu lewat email."),
     "selesai": N_("Berkas terlampir; pembaca diberi tahu lewat email."), "kantor": N_("Kantor ditambahkan."),
     "dicabut": N_("Perangkat dicabut; ia tidak dapat lagi sinkron."),
+    "email-kantor": N_("Email kantor disimpan."),
 }
 NO_FILE = N_("Berkas belum benar")
 NO_DEVICE = (N_("Perangkat tidak ditemukan"), N_("Perangkat ini tidak terdaftar."))
@@ -371,9 +373,9 @@ async def _offices_page(request: Request, staff, devices: Devices, status: int =
     by_office: dict[str, list] = {}
     for device in listed:
         by_office.setdefault(device["office_code"], []).append(device)
-    context = {"office_form": {}, "device_form": {}, **context}
+    context = {"office_form": {}, "device_form": {}, "email_form": {}, **context}
     return _page("kantor_kantor.html", staff, status, offices=await devices.offices(), by_office=by_office,
-                 printer_states=PRINTER_STATES, **context)
+                 printer_states=PRINTER_STATES, office_emails=await fleet_alerts.office_emails(devices.db), **context)
 
 
 @get("/kantor")
@@ -392,6 +394,20 @@ async def add_office(request: Request, data: Form, accounts: AccountsDep, device
         return await _offices_page(request, admin, devices, exc.status, error=exc.detail,
                                    office_errors=exc.errors, office_form=form)
     return _back("/kantor/kantor", pesan="kantor")
+
+
+@post("/kantor/email")
+async def office_email(request: Request, data: Form, accounts: AccountsDep, devices: DevicesDep) -> Response:
+    """The office staff's address the fleet's alerts are mailed to (cloud.fleet_alerts); admins only."""
+    admin = await _signed_in(request, accounts, admin=True)
+    form = {"office": data.get("office", ""), "email": data.get("email", "")}
+    try:
+        await fleet_alerts.set_office_email(devices.db, request.app.state.clock.now(), form["office"], form["email"],
+                                            admin.email, client_address(request))
+    except AccountError as exc:
+        return await _offices_page(request, admin, devices, exc.status, error=exc.detail,
+                                   email_errors=exc.errors, email_form=form)
+    return _back("/kantor/kantor", pesan="email-kantor")
 
 
 @post("/kantor/perangkat")
@@ -442,7 +458,7 @@ routes = [Router(
     route_handlers=[
         landing, catalogue_list, new_publication, add_publication, edit_page, save_publication, upload_softcopy,
         remove_softcopy, confirm_removal, remove_publication, queue, process, reject, fulfil, offices, add_office,
-        add_device, confirm_revoke, refused, revoke,
+        office_email, add_device, confirm_revoke, refused, revoke,
     ],
     # HTML answers also for what the middleware refuses before a handler runs: a stale CSRF token, an oversized body
     exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused, 413: _too_large,

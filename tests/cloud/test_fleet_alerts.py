@@ -180,3 +180,42 @@ def test_opening_hours_that_cannot_be_read_are_none(value, expected):
 ])
 def test_a_version_is_behind_when_more_than_one_release_older(version, newest, behind):
     assert alert_rules.behind(version, newest) is behind
+
+
+def test_an_admin_sets_the_office_email_the_alerts_go_to_and_staff_cannot(client, offices):
+    from tests.cloud.test_backoffice import add_account, as_, post, run_db
+
+    as_(client, add_account(client, "petugas@bps.go.id", "staff"))
+    assert post(client, "/kantor/kantor/email", {"office": "7471", "email": "pst7471@bps.go.id"}).status_code == 403
+    as_(client, add_account(client, "admin@bps.go.id", "admin"))
+    for bad in ({"office": "7471", "email": "bukan email"}, {"office": "9999", "email": "a@b.id"},
+                {"office": "7471\x00", "email": "a@b.id"}, {"email": "a@b.id"}, {}):
+        answer = post(client, "/kantor/kantor/email", bad)
+        assert answer.status_code == 400, bad
+    saved = post(client, "/kantor/kantor/email", {"office": "7471", "email": " PST7471@bps.go.id "})
+    assert saved.status_code == 303
+    assert "pst7471@bps.go.id" in client.get("/kantor/kantor").text
+    assert run_db(client, "SELECT email FROM offices WHERE code = '7471'") == [{"email": "pst7471@bps.go.id"}]
+    assert post(client, "/kantor/kantor/email", {"office": "7471", "email": ""}).status_code == 303
+    assert run_db(client, "SELECT email FROM offices WHERE code = '7471'") == [{"email": None}]
+
+
+def test_the_portal_loop_evaluates_and_mails_until_stopped(database, mailbox):
+    from cloud import fleet_alerts
+    from pst.clock import ManualClock
+
+    async def scenario(db):
+        await _seed(db)
+        await _report(db, "dev-0-0", MONDAY, disk_free_pct=3.0)
+        stop = asyncio.Event()
+        loop = asyncio.create_task(fleet_alerts.run(db, ManualClock(MONDAY), SmtpMailer(mailbox.url, "pst@bps.go.id"),
+                                                    "http://portal.test", stop, every=0.05))
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if len(mailbox.mails()) == 3:
+                break
+        stop.set()
+        await loop
+        assert [a["kind"] for a in await open_alerts(db)] == ["disk"] and len(mailbox.mails()) == 3
+
+    _run(database, scenario)
