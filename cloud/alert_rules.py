@@ -44,9 +44,15 @@ class Hours:
     days: tuple[tuple[time, time] | None, ...]
 
     def open_at(self, moment: datetime) -> bool:
+        return self.opened(moment) is not None
+
+    def opened(self, moment: datetime) -> datetime | None:
+        """When the office opened today, if it is open at `moment`; else None."""
         local = moment.astimezone(self.tz)
         span = self.days[local.weekday()]
-        return span is not None and span[0] <= local.time() < span[1]
+        if span is None or not span[0] <= local.time() < span[1]:
+            return None
+        return datetime.combine(local.date(), span[0], self.tz)
 
 
 def read_hours(value: str | None) -> Hours | None:
@@ -113,7 +119,9 @@ def evaluate(health: dict | None, last_seen: datetime | None, newest: str | None
 
     alerts = []
     silent = last_seen is None or now - last_seen > SILENT
-    if last_seen is not None and silent and (hours.open_at(now) or "silent" in open_kinds):
+    opened = hours.opened(now)  # silence counts from the opening: an appliance off overnight has 15 minutes to wake
+    counted = "silent" in open_kinds or (opened is not None and now - max(last_seen or now, opened) > SILENT)
+    if last_seen is not None and silent and counted:
         alerts.append(Alert("silent", N_("Perangkat tidak mengirim kabar sejak %(since)s") % {"since": when(last_seen)},
                             last_seen))
     start = began.get("printer")

@@ -192,8 +192,12 @@ async def send_mails(db: Database, mailer, public_url: str = "") -> int:
             try:
                 await mailer.send(mail)
                 sent += 1
-            except MailError:  # the SMTP server away: this mail is lost, the page still shows the alert
+            except MailError:  # one recipient's server refusing: the others keep theirs, the page shows the alert
                 log.warning("fleet alert mail to %s failed", to, exc_info=True)
+    if not sent:  # the SMTP server away: nobody got anything, so the next minute tries them all again
+        for event, alert in events:
+            flag = "mailed_open" if event == "open" else "mailed_close"
+            await db.execute(f"UPDATE fleet_alerts SET {flag} = FALSE WHERE id = {{}}", alert["id"])
     return sent
 
 

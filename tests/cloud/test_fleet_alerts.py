@@ -128,6 +128,35 @@ def test_silence_outside_opening_hours_opens_nothing(database, mailbox, moment):
     _run(database, scenario)
 
 
+def test_silence_counts_from_the_opening_after_a_night_off(database, mailbox):
+    async def scenario(db):
+        await _seed(db)
+        friday_evening = MONDAY - timedelta(days=2, hours=17)
+        await _report(db, "dev-0-0", friday_evening, backup_at=int(MONDAY.timestamp()))
+        await _report(db, "dev-0-1", MONDAY)
+        await evaluate(db, MONDAY.replace(hour=8, minute=14))
+        assert await open_alerts(db) == []
+        await evaluate(db, MONDAY.replace(hour=8, minute=16))
+        [alert] = await open_alerts(db)
+        assert alert["kind"] == "silent" and alert["text"].endswith("sejak 27 Nov 2026 16.00 WITA")
+        await evaluate(db, MONDAY.replace(hour=17))  # closing time: still silent, the alert stays open
+        assert len(await open_alerts(db)) == 1
+
+    _run(database, scenario)
+
+
+def test_mails_the_smtp_server_refused_go_out_the_next_minute(database, mailbox):
+    async def scenario(db):
+        await _seed(db)
+        await _report(db, "dev-0-0", MONDAY, disk_free_pct=3.0)
+        await evaluate(db, MONDAY)
+        assert await send_mails(db, SmtpMailer("smtp://127.0.0.1:9", "pst@bps.go.id", timeout=2)) == 0
+        assert await send_mails(db, SmtpMailer(mailbox.url, "pst@bps.go.id")) == 3
+        assert await send_mails(db, SmtpMailer(mailbox.url, "pst@bps.go.id")) == 0
+
+    _run(database, scenario)
+
+
 def test_a_storm_of_500_silent_appliances_is_one_digest_per_admin(database, mailbox):
     async def scenario(db):
         await _seed(db, offices=500, devices_each=1, last_seen=MONDAY - timedelta(minutes=20))

@@ -93,3 +93,19 @@ def test_a_probe_reads_the_appliances_health_from_its_store(store, tmp_path):
     assert report.db_bytes > 0 and report.disk_free > 0 and report.software
     probe.collect(MONDAY_MORNING)
     assert asked == [1]  # timedatectl is not asked every round
+
+
+def test_the_opening_hours_come_from_the_appliance_config_and_read_back_in_the_cloud(tmp_path):
+    from cloud.alert_rules import read_hours
+    from edge.config import load_config
+
+    toml = tmp_path / "pst.toml"
+    default = (Path(health.__file__).parent / "default.toml").read_text(encoding="utf-8")
+    default = default.replace('"Asia/Makassar"', '"Asia/Jayapura"').replace('sat = "closed"', 'sat = "08:00-12:00"')
+    toml.write_text(default, encoding="utf-8")
+    assert health.opening_hours(load_config(None)) == "Asia/Makassar " + " ".join(
+        ["0800-1530"] * 4 + ["0800-1600", "-", "-"])
+    value = health.configured_hours({"PST_EDGE_CONFIG": str(toml)})
+    assert value == "Asia/Jayapura 0800-1530 0800-1530 0800-1530 0800-1530 0800-1600 0800-1200 -"
+    assert read_hours(value).open_at(MONDAY_MORNING) and read_hours(value).tz.key == "Asia/Jayapura"
+    assert health.configured_hours({"PST_EDGE_CONFIG": str(tmp_path / "missing.toml")}) is None
