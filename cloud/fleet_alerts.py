@@ -108,6 +108,8 @@ async def evaluate(db: Database, now: datetime) -> dict[str, int]:
     """Open the alerts the rules see and close those they no longer see; idempotent, and safe on several workers at
     once (an alert opens through its unique `open_key`, closes by clearing it). Mails are `send_mails`' job."""
     healths, devices = await Fleet(db).latest(), await _devices(db)
+    for health in healths.values():  # a datetime on either engine, as the rules expect
+        health["received_at"] = moment(health["received_at"])
     newest = newest_version(healths)
     began = await _began(db, healths, devices, now)
     current = {(row["device_id"], row["kind"]) for row in await open_alerts(db)}

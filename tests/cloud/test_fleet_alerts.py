@@ -248,3 +248,10 @@ def test_the_portal_loop_evaluates_and_mails_until_stopped(database, mailbox):
         assert [a["kind"] for a in await open_alerts(db)] == ["disk"] and len(mailbox.mails()) == 3
 
     _run(database, scenario)
+
+
+@pytest.mark.parametrize("health", [None, {}, {"hours": "nonsense"}, {"hours": "Asia/Makassar - - - - - - -"},
+                                    {"printer": "paper_out"}, {"software": "x.y"}])
+def test_the_rules_open_nothing_for_a_device_heard_just_now_whatever_its_health_lacks(health):
+    assert alert_rules.evaluate(health, MONDAY, "0.3.0", MONDAY + timedelta(minutes=1)) == []
+    assert alert_rules.evaluate(health, None, None, MONDAY) == []  # never heard from: enrolled, not yet running
