@@ -227,6 +227,10 @@ def test_an_admin_sets_the_office_email_the_alerts_go_to_and_staff_cannot(client
     assert run_db(client, "SELECT email FROM offices WHERE code = '7471'") == [{"email": "pst7471@bps.go.id"}]
     assert post(client, "/kantor/kantor/email", {"office": "7471", "email": ""}).status_code == 303
     assert run_db(client, "SELECT email FROM offices WHERE code = '7471'") == [{"email": None}]
+    trail = run_db(client, "SELECT actor, target, office_code, detail FROM audit_log WHERE action = 'office.email'")
+    assert [(line["actor"], line["target"], line["office_code"]) for line in trail] == [
+        ("admin@bps.go.id", "office:7471", "7471")] * 2
+    assert "pst7471" not in str(trail)  # the address itself stays out of the trail
 
 
 def test_the_portal_loop_evaluates_and_mails_until_stopped(database, mailbox):
