@@ -31,7 +31,7 @@ from cloud.privacy import Privacy, run_daily
 from cloud.quality import Quality
 from cloud.reading import Reading
 from cloud.requests import Requests
-from cloud.routes import accounts, backoffice, catalogue, dev, pages, quality, reports
+from cloud.routes import accounts, backoffice, catalogue, dev, fleet, pages, quality, reports
 from cloud.routes import requests as request_routes
 from cloud.routes import SESSION_COOKIE, deliverables, locations
 from cloud.routes import language as language_routes
@@ -89,7 +89,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
 
     routes = [
         healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
-        *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes,
+        *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes, *fleet.routes,
         *locations.routes, *audit_routes.routes, *privacy_routes.routes, *language_routes.routes,
         *metrics_routes(settings.metrics_token),
         create_static_files_router(path="/static", directories=[HERE / "static"], exception_handlers={

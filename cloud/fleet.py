@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from cloud.db import Database
+from cloud.db import Database, moment
+from pst.i18n import N_
 from sync.protocol import Health
 
 SLOT_S = 300  # one history sample per device per slot
@@ -94,3 +95,79 @@ class Fleet:
     async def prune(self, now: datetime) -> None:
         """Every device's samples past KEEP (a device that stopped reporting prunes nothing by itself)."""
         await self.db.execute("DELETE FROM device_health_history WHERE slot < {}", slot(now - KEEP))
+
+    async def roster(self) -> list[dict]:
+        """Every device with its office and its latest health (the facts None where it never reported), in one
+        query: the back office's fleet page."""
+        rows = await self.db.execute(
+            "SELECT d.id, d.name, o.code AS office_code, o.name AS office_name, d.revoked_at, d.last_seen_at,"
+            f" d.key_hash IS NOT NULL AS enrolled, h.received_at, {', '.join('h.' + name for name in FACTS)}"
+            " FROM devices d JOIN offices o ON o.id = d.office_id LEFT JOIN device_health h ON h.device_id = d.id"
+            " ORDER BY o.code, d.created_at"
+        )
+        return [_read(row) for row in rows]
+
+    async def backlog_at(self, moments: list[datetime]) -> dict[str, dict[int, int | None]]:
+        """device id → slot → its backlog in the samples of the slots of `moments`: a few points of the history for
+        the fleet's sparklines, read through the slot index without touching the rest."""
+        slots = sorted({slot(moment) for moment in moments})
+        marks = ", ".join("{}" for _ in slots)
+        rows = await self.db.execute(
+            f"SELECT device_id, slot, pending FROM device_health_history WHERE slot IN ({marks})", *slots)
+        found: dict[str, dict[int, int | None]] = {}
+        for row in rows:
+            found.setdefault(row["device_id"], {})[row["slot"]] = row["pending"]
+        return found
+
+    async def visits_per_day(self, days: list[datetime]) -> dict[str, list[int]]:
+        """device id → visits checked in at its desk on each day; `days` are the days' starts, each day ending where
+        the next starts (the last one a day later). One pass over the days' visits, engine-neutral."""
+        ends = [*days[1:], days[-1] + timedelta(days=1)]
+        counts = ", ".join(f"SUM(CASE WHEN checked_in_at >= {{}} AND checked_in_at < {{}} THEN 1 ELSE 0 END) AS d{i}"
+                           for i in range(len(days)))
+        rows = await self.db.execute(
+            f"SELECT device_id, {counts} FROM visits WHERE checked_in_at >= {{}} AND checked_in_at < {{}}"
+            " AND device_id IS NOT NULL GROUP BY device_id",
+            *[moment for pair in zip(days, ends) for moment in pair], days[0], ends[-1],
+        )
+        return {row["device_id"]: [int(row[f"d{i}"] or 0) for i in range(len(days))] for row in rows}
+
+
+SILENT = timedelta(minutes=15)  # a round every 30 s, at most 5 minutes apart when the agent backs off
+STATES = ("bermasalah", "peringatan", "senyap", "belum-terdaftar", "sehat", "dicabut")  # worst first
+PRINTER_FAULTS = ("paper_out", "offline", "unplugged", "error")
+
+
+def condition(device: dict, now: datetime, open_alerts: int = 0) -> tuple[str, list[str]]:
+    """One word for a device of the roster — STATES — and the reasons (Indonesian, for the page to translate).
+    Revoked or never enrolled says so; no round for SILENT is silent; a fault at the desk (printer, disk under 5 %,
+    records waiting over an hour, a failed backup) is trouble; an open alert, a disk under 15 %, records waiting over
+    ten minutes, an unsynchronised clock or no health yet is a warning."""
+    if device["revoked_at"]:
+        return "dicabut", []
+    if not device["enrolled"]:
+        return "belum-terdaftar", []
+    seen = moment(device["last_seen_at"])
+    if seen is None or now - seen > SILENT:
+        return "senyap", [N_("tidak sinkron lebih dari 15 menit")]
+    trouble, warning = [], []
+    if device.get("printer") in PRINTER_FAULTS:
+        trouble.append(N_("printer bermasalah"))
+    free, waited = device.get("disk_free_pct"), device.get("oldest_pending_s") or 0
+    if free is not None and free < 5:
+        trouble.append(N_("disk hampir penuh"))
+    elif free is not None and free < 15:
+        warning.append(N_("disk mulai penuh"))
+    if waited > 3600:
+        trouble.append(N_("catatan menunggu lebih dari 1 jam"))
+    elif waited > 600:
+        warning.append(N_("catatan menunggu lebih dari 10 menit"))
+    if device.get("backup_ok") is False:
+        trouble.append(N_("cadangan terakhir gagal"))
+    if open_alerts or device.get("alert_count"):
+        warning.append(N_("ada peringatan terbuka"))
+    if device.get("ntp") is False or abs(device.get("clock_offset_ms") or 0) > 60_000:
+        warning.append(N_("jam perangkat tidak tepat"))
+    if device.get("received_at") is None:
+        warning.append(N_("belum melaporkan kesehatan"))
+    return ("bermasalah" if trouble else "peringatan" if warning else "sehat"), trouble + warning

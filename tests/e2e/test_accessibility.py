@@ -539,6 +539,8 @@ OFFICE_PAGES = {
         Screen("ikm of this month", "/kantor/ikm?periode=bulan-ini&office=7400"),
         Screen("offices", "/kantor/kantor"),
         Screen("refused records", "/kantor/kantor/perangkat/{device}/ditolak"),
+        Screen("device fleet", "/kantor/perangkat"),
+        Screen("device", "/kantor/perangkat/{device}"),
     ],
     "admin": [
         Screen("back office", "/kantor"),

@@ -1,0 +1,212 @@
+"""The back office's fleet: every appliance with its health, one word for its state and a week's sparkline
+(`/kantor/perangkat`, sortable, filtered by province and state), and one appliance's latest health and history
+(`/kantor/perangkat/{id}`). Staff and admins; plain links and forms, no JavaScript; the charts are SVG made here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta, timezone
+from urllib.parse import urlencode
+
+from litestar import Request, Router, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+from markupsafe import Markup
+
+from cloud import fleet_alerts
+from cloud.db import moment
+from cloud.fleet import STATES, Fleet, condition
+from cloud.routes import AccountsDep
+from cloud.routes.backoffice import (NO_DEVICE, PRINTER_STATES, DevicesDep, _Forbidden, _NotSignedIn, _notice, _page,
+                                     _refused, _signed_in, _to_sign_in)
+from cloud.times import WITA, office_time
+from pst.charts import Bar, line_chart
+from pst.i18n import N_, Languages, language
+
+STATE_WORDS = {"sehat": N_("sehat"), "peringatan": N_("peringatan"), "bermasalah": N_("bermasalah"),
+               "senyap": N_("senyap"), "belum-terdaftar": N_("belum terdaftar"), "dicabut": N_("dicabut")}
+STATE_CLASSES = {"sehat": "ok", "peringatan": "wait", "bermasalah": "bad", "senyap": "off", "belum-terdaftar": "off",
+                 "dicabut": "off"}
+SORTS: dict[str, Callable[[dict], object]] = {  # ?urut=<key> ascending, ?urut=-<key> descending; None always last
+    "kantor": lambda d: (d["office_code"], d["name"]), "perangkat": lambda d: d["name"].casefold(),
+    "keadaan": lambda d: STATES.index(d["state"]), "versi": lambda d: d["software"],
+    "terlihat": lambda d: moment(d["last_seen_at"]), "disk": lambda d: d["disk_free_pct"],
+    "antrean": lambda d: d["pending"], "umur": lambda d: d["oldest_pending_s"], "cadangan": lambda d: d["backup_at"],
+    "peringatan": lambda d: d["open_alerts"],
+}
+SPARK_W, SPARK_H, SPARK_STEP = 112, 30, timedelta(hours=6)  # 28 backlog points over 7 days
+SCANNER_STATES = {"ok": N_("pemindai siap"), "scanning": N_("pemindai sedang memindai")}
+
+
+def _sorted(rows: list[dict], wanted: str) -> list[dict]:
+    key = SORTS[wanted.lstrip("-")]
+    known = [row for row in rows if key(row) is not None]
+    unknown = [row for row in rows if key(row) is None]
+    return sorted(known, key=key, reverse=wanted.startswith("-")) + unknown
+
+
+def _filters(request: Request, provinces: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The page's ?provinsi, ?keadaan and ?urut; a value the page does not know is dropped, with a word why."""
+    asked = {key: (request.query_params.get(key) or "").strip()[:20] for key in ("provinsi", "keadaan", "urut")}
+    problems = []
+    if asked["provinsi"] and asked["provinsi"] not in provinces:
+        problems.append(N_("Provinsi tidak dikenal; semua provinsi ditampilkan."))
+        asked["provinsi"] = ""
+    if asked["keadaan"] and asked["keadaan"] not in STATE_WORDS:
+        problems.append(N_("Keadaan tidak dikenal; semua keadaan ditampilkan."))
+        asked["keadaan"] = ""
+    if asked["urut"] and asked["urut"].lstrip("-") not in SORTS:
+        problems.append(N_("Urutan tidak dikenal; diurutkan menurut kantor."))
+        asked["urut"] = ""
+    return asked, problems
+
+
+def _provinces(rows: list[dict]) -> dict[str, str]:
+    """Province code → its name where the portal has the province's office (code NN00), else the code."""
+    names = {row["office_code"][:2]: row["office_name"] for row in rows if row["office_code"].endswith("00")}
+    return {code: names.get(code, code) for code in sorted({row["office_code"][:2] for row in rows})}
+
+
+def _sparkline(backlog: list[int | None], visits: list[int]) -> dict:
+    """Coordinates of a row's sparkline: the backlog as a line over the top, visits per day as bars below it."""
+    step = SPARK_W / max(len(backlog) - 1, 1)
+    most = max((value for value in backlog if value is not None), default=0)
+    line = " ".join(f"{index * step:.1f},{SPARK_H - 10 - 18 * value / (most or 1):.1f}"
+                    for index, value in enumerate(backlog) if value is not None)
+    busiest, width = max(visits, default=0), SPARK_W / max(len(visits), 1)
+    shapes = "".join(f'<rect x="{index * width + 1:.1f}" y="{SPARK_H - 8 * count / busiest:.1f}"'
+                     f' width="{width - 2:.1f}" height="{8 * count / busiest:.1f}" fill="#9fb3c8"/>'
+                     for index, count in enumerate(visits) if count)
+    if line:
+        shapes += f'<polyline points="{line}" fill="none" stroke="#0b5394" stroke-width="1.5"/>'
+    return {"shapes": Markup(shapes), "most": most, "visits": sum(visits), "now": backlog[-1] if backlog else None}
+
+
+def _times() -> tuple[Callable, Callable]:
+    """A stored time and a Unix time of the appliance in office time, each minute written once per page: a fleet
+    seen in the same few minutes does not format 500 times."""
+    written: dict[object, str] = {}
+
+    def seen(value) -> str:
+        at = moment(value)
+        if at is None:
+            return "—"
+        minute = at.replace(second=0, microsecond=0)
+        if minute not in written:
+            written[minute] = office_time(minute, language())
+        return written[minute]
+
+    return seen, lambda seconds: "—" if seconds is None else seen(datetime.fromtimestamp(seconds, timezone.utc))
+
+
+def _week(now: datetime) -> tuple[list[datetime], list[datetime]]:
+    """The sparklines' backlog moments (every 6 hours over 7 days: 14,000 samples of a fleet of 500, not its 1.2
+    million) and the starts of the last 7 office days."""
+    points = int(timedelta(days=7) / SPARK_STEP)
+    moments = [now - points * SPARK_STEP + index * SPARK_STEP for index in range(1, points + 1)]
+    today = datetime.combine(now.astimezone(WITA).date(), time(), WITA)
+    return moments, [today - timedelta(days=6 - index) for index in range(7)]
+
+
+async def _roster(request: Request, fleet: Fleet) -> list[dict]:
+    now = request.app.state.clock.now()
+    rows, alerts = await fleet.roster(), {}
+    for alert in await fleet_alerts.open_alerts(fleet.db):
+        alerts[alert["device_id"]] = alerts.get(alert["device_id"], 0) + 1
+    moments, days = _week(now)
+    backlog, visits = await fleet.backlog_at(moments), await fleet.visits_per_day(days)
+    slots = [int(m.timestamp()) // 300 for m in moments]
+    for row in rows:
+        row["open_alerts"] = alerts.get(row["id"], 0)  # the portal's (cloud.fleet_alerts)
+        row["state"], row["reasons"] = condition(row, now, row["open_alerts"])
+        samples = backlog.get(row["id"], {})
+        row["spark"] = _sparkline([samples.get(s) for s in slots], visits.get(row["id"], [0] * 7))
+    return rows
+
+
+def _header_links(asked: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """Column key → (its sort link, its aria-sort value or None): a second click on the sorted column reverses it."""
+    links = {}
+    current = asked["urut"] or "kantor"
+    for key in SORTS:
+        sort = None
+        if current.lstrip("-") == key:
+            sort = "descending" if current.startswith("-") else "ascending"
+        wanted = f"-{key}" if sort == "ascending" else key
+        query = urlencode({k: v for k, v in (("provinsi", asked["provinsi"]), ("keadaan", asked["keadaan"]),
+                                              ("urut", wanted)) if v})
+        links[key] = (f"/kantor/perangkat?{query}", sort)
+    return links
+
+
+@get("/perangkat")
+async def fleet_page(request: Request, accounts: AccountsDep) -> Template:
+    staff = await _signed_in(request, accounts)
+    rows = await _roster(request, Fleet(request.app.state.db))
+    provinces = _provinces(rows)
+    asked, problems = _filters(request, provinces)
+    counts = {state: sum(1 for row in rows if row["state"] == state) for state in STATES}
+    seen, unix_time = _times()
+    shown = [row for row in rows if (not asked["provinsi"] or row["office_code"].startswith(asked["provinsi"]))
+             and (not asked["keadaan"] or row["state"] == asked["keadaan"])]
+    return _page("kantor_perangkat.html", staff, rows=_sorted(shown, asked["urut"] or "kantor"), total=len(rows),
+                 provinces=provinces, asked=asked, problems=problems, counts=counts, states=STATE_WORDS,
+                 state_classes=STATE_CLASSES, headers=_header_links(asked), printer_states=PRINTER_STATES,
+                 scanner_states=SCANNER_STATES, seen=seen, unix_time=unix_time)
+
+
+def _series(samples: list[dict], name: str, since: datetime, width: timedelta, points: int, pick: Callable,
+            scale: float = 1) -> list[Bar]:
+    """Samples in buckets of `width` from `since`: one point each (`pick` of the bucket's values; a gap without)."""
+    buckets: dict[int, list[float]] = {}
+    for sample in samples:
+        at = moment(sample["received_at"])
+        if at >= since and sample[name] is not None:
+            buckets.setdefault(int((at - since) / width), []).append(sample[name] / scale)
+    bars = []
+    for index in range(points):
+        start = (since + index * width).astimezone(WITA)
+        text = start.strftime("%H.%M") if width < timedelta(hours=1) else f"{start.day}/{start.month} {start:%H}h"
+        values = buckets.get(index)
+        bars.append(Bar(text, pick(values), f"{pick(values):g}") if values else Bar(text, 0, ""))
+    return bars
+
+
+def _charts(samples: list[dict], now: datetime, words: Callable[[str], str]) -> dict[str, list[str]]:
+    """The appliance's backlog, disk free and clock offset over the last 24 hours and 7 days."""
+    figures = (("pending", N_("Catatan menunggu"), "", max, 1), ("disk_free_pct", N_("Disk kosong (%)"), "%", min, 1),
+               ("clock_offset_ms", N_("Selisih jam (detik)"), " s", lambda v: max(v, key=abs), 1000))
+    charts = {}
+    for span, width, points in (("day", timedelta(minutes=15), 96), ("week", timedelta(hours=2), 84)):
+        since = now - width * points
+        charts[span] = [line_chart(words(title), _series(samples, name, since, width, points, pick, scale), unit,
+                                   width=560, height=200, empty=words("Tidak ada data"), locale=language())
+                        for name, title, unit, pick, scale in figures]
+    return charts
+
+
+@get("/perangkat/{device_id:str}")
+async def device_page(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep,
+                      languages: NamedDependency[Languages]) -> Template:
+    staff = await _signed_in(request, accounts)
+    device = await devices.device(device_id[:100])
+    if device is None:
+        return _notice(staff, 404, *NO_DEVICE, ("/kantor/perangkat", N_("Kembali ke daftar perangkat")))
+    fleet, now = Fleet(devices.db), request.app.state.clock.now()
+    health = (await fleet.latest(device["office_code"])).get(device["id"])
+    merged = {**device, **(health or {"received_at": None})}
+    state, reasons = condition(merged, now, len(await fleet_alerts.open_alerts(fleet.db, device["id"])))
+    samples = await fleet.history(device["id"], now - timedelta(days=7))
+    alerts = await fleet_alerts.recent_alerts(fleet.db, device["id"])
+    seen, unix_time = _times()
+    return _page("kantor_perangkat_satu.html", staff, device=device, health=health, state=state, reasons=reasons,
+                 alerts=alerts,
+                 states=STATE_WORDS, state_classes=STATE_CLASSES, charts=_charts(samples, now, languages.translate),
+                 printer_states=PRINTER_STATES, scanner_states=SCANNER_STATES, seen=seen, unix_time=unix_time)
+
+
+routes = [Router(
+    path="/kantor", route_handlers=[fleet_page, device_page],
+    exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused},
+)]
