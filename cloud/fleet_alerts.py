@@ -205,7 +205,8 @@ async def send_mails(db: Database, mailer, public_url: str = "") -> int:
 
 async def run(db: Database, clock: Clock, mailer, public_url: str, stop: asyncio.Event,
               every: float = EVERY_S) -> None:
-    """The portal's background loop: evaluate and mail every minute; a failure waits for the next."""
+    """The portal's background loop: evaluate and mail every minute, and drop health samples past their 30 days;
+    a failure waits for the next."""
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
@@ -215,5 +216,6 @@ async def run(db: Database, clock: Clock, mailer, public_url: str, stop: asyncio
         try:
             await evaluate(db, clock.now())
             await send_mails(db, mailer, public_url)
+            await Fleet(db).prune(clock.now())  # the history of appliances that stopped reporting goes too
         except Exception:  # the database away for a moment: the next minute tries again
             log.exception("fleet alerts failed")

@@ -11,7 +11,7 @@ import pytest
 
 from cloud import alert_rules
 from cloud.db import Database
-from cloud.fleet import Fleet
+from cloud.fleet import Fleet, slot
 from cloud.fleet_alerts import evaluate, open_alerts, recent_alerts, send_mails
 from cloud.mail import SmtpMailer
 from cloud.migrations import migrate
@@ -240,6 +240,9 @@ def test_the_portal_loop_evaluates_and_mails_until_stopped(database, mailbox):
     async def scenario(db):
         await _seed(db)
         await _report(db, "dev-0-0", MONDAY, disk_free_pct=3.0)
+        # a sample of a month and a half ago, of a device that reports no more: the loop drops it
+        await db.execute("INSERT INTO device_health_history (device_id, slot, received_at, version) VALUES ({}, {}, {}, 1)",
+                         "dev-0-1", slot(MONDAY - timedelta(days=45)), MONDAY - timedelta(days=45))
         stop = asyncio.Event()
         loop = asyncio.create_task(fleet_alerts.run(db, ManualClock(MONDAY), SmtpMailer(mailbox.url, "pst@bps.go.id"),
                                                     "http://portal.test", stop, every=0.05))
@@ -250,6 +253,7 @@ def test_the_portal_loop_evaluates_and_mails_until_stopped(database, mailbox):
         stop.set()
         await loop
         assert [a["kind"] for a in await open_alerts(db)] == ["disk"] and len(mailbox.mails()) == 3
+        assert await db.execute("SELECT slot FROM device_health_history WHERE device_id = 'dev-0-1'") == []
 
     _run(database, scenario)
 
