@@ -47,6 +47,7 @@ from pst.i18n import N_, Languages, language_middleware
 from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
+SHARED_TEMPLATES = Path(__file__).parents[1] / "pst" / "templates"  # pages both apps draw alike (the IKM sheet)
 CSRF_COOKIE = "pst_cloud_csrf"
 
 
@@ -148,7 +149,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         ],
         on_shutdown=[stop],
         template_config=TemplateConfig(
-            directory=HERE / "templates", engine=JinjaTemplateEngine,
+            directory=[HERE / "templates", SHARED_TEMPLATES], engine=JinjaTemplateEngine,
             engine_callback=configure_templates,
         ),
         # the JSON API accepts only application/json (see routes.json_object); every HTML form carries a token

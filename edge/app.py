@@ -56,6 +56,7 @@ from pst.logsafe import redact_path
 from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
+SHARED_TEMPLATES = Path(__file__).parents[1] / "pst" / "templates"  # pages both apps draw alike (the IKM sheet)
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "pst_session"
 CSRF_COOKIE = "pst_csrf"
@@ -139,7 +140,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         on_startup=[start],
         on_shutdown=[lambda: appliance.stop()],
         template_config=TemplateConfig(
-            directory=HERE / "templates", engine=JinjaTemplateEngine,
+            directory=[HERE / "templates", SHARED_TEMPLATES], engine=JinjaTemplateEngine,
             engine_callback=lambda engine: configure_templates(engine.engine, languages, settings, appliance),
         ),
         middleware=[

@@ -40,7 +40,7 @@ def read(path: Path):
 def msgids() -> set[str]:
     with (CLOUD / "babel.cfg").open() as config:
         method_map, options_map = parse_mapping_cfg(config)
-    found = extract_from_dir(CLOUD, method_map, options_map)
+    found = extract_from_dir(ROOT, method_map, options_map)
     return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in found}
 
 
