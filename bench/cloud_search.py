@@ -18,20 +18,16 @@ import logging
 import random
 import sqlite3
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 
 import asyncpg
 import httpx
-import uvicorn
 
-from bench.harness import percentile
-from cloud.app import create_app
+from bench.harness import percentile, portal_in_thread
 from cloud.catalogue import Catalogue, Query
 from cloud.db import Database
 from cloud.migrations import migrate
-from cloud.settings import CloudSettings
 from cloud.tables import TABLES
 
 SERIES = (("1102001", "{area} Dalam Angka", "Dalam Angka", "Kependudukan;Pemerintahan"),
@@ -162,25 +158,16 @@ def main() -> None:
         driver.load(rows, subjects)
         print(f"{db.kind}: generated {len(rows)} publications in {time.perf_counter() - start:.1f} s")
 
-        settings = CloudSettings.from_env({"PST_DATA_DIR": tmp, "PST_CLOUD_DATABASE_URL": url,
-                                           "PST_CLOUD_SMTP_URL": "smtp://127.0.0.1:1", "PST_CLOUD_SECRET": "b" * 32})
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
         try:
-            with httpx.Client(base_url=base, timeout=30) as client:
-                http = timed(lambda q: client.get("/api/publications", params={"q": q}).raise_for_status(), args.rounds)
-            for table in TABLES:  # the server's app bound Piccolo's tables to its own engine; back to this one
-                table._meta.db = db.engine
-            in_process = timed(lambda q: loop.run_until_complete(service.search(q=q)), args.rounds)
-            raw = timed(driver.answer, args.rounds)
-            floor = timed(driver.page, args.rounds)
+            with portal_in_thread(tmp, url) as base, httpx.Client(base_url=base, timeout=30) as client:
+                http = timed(lambda q: client.get("/api/publications", params={"q": q}).raise_for_status(),
+                             args.rounds)
+                for table in TABLES:  # the server's app bound Piccolo's tables to its own engine; back to this one
+                    table._meta.db = db.engine
+                in_process = timed(lambda q: loop.run_until_complete(service.search(q=q)), args.rounds)
+                raw = timed(driver.answer, args.rounds)
+                floor = timed(driver.page, args.rounds)
         finally:
-            server.should_exit = True
-            thread.join()
             driver.close()
             loop.run_until_complete(db.stop())
             loop.close()

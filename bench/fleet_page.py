@@ -16,23 +16,19 @@ import logging
 import random
 import sqlite3
 import tempfile
-import threading
 import time
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-import uvicorn
 
-from bench.harness import percentile
+from bench.harness import percentile, portal_in_thread
 from cloud.accounts import Accounts
-from cloud.app import create_app
 from cloud.db import Database
 from cloud.fleet import SLOT_S, Fleet, slot
 from cloud.migrations import migrate
 from cloud.routes.fleet import _week
-from cloud.settings import CloudSettings
 from cloud.tables import TABLES
 from pst.clock import SystemClock
 
@@ -173,16 +169,8 @@ def measure(url: str, tmp: str, count: int, days: int, rounds: int) -> dict[str,
     loop.run_until_complete(fleet.visits_per_day(days_of_week))
     (roster, *_), statements = db.statements[0], list(db.statements)
 
-    settings = CloudSettings.from_env({"PST_DATA_DIR": tmp, "PST_CLOUD_DATABASE_URL": url,
-                                       "PST_CLOUD_SMTP_URL": "smtp://127.0.0.1:1", "PST_CLOUD_SECRET": "b" * 32})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     try:
-        with httpx.Client(base_url=base, timeout=60) as client:
+        with portal_in_thread(tmp, url) as base, httpx.Client(base_url=base, timeout=60) as client:
             client.post("/api/session", json={"email": "petugas@bps.go.id", "password": PASSWORD}).raise_for_status()
 
             def page() -> None:
@@ -191,13 +179,11 @@ def measure(url: str, tmp: str, count: int, days: int, rounds: int) -> dict[str,
                 assert answer.text.count('class="spark"') == count, "every appliance has its row"
 
             http = timed(page, rounds)
-        for table in TABLES:  # the server's app bound Piccolo's tables to its own engine; back to this one
-            table._meta.db = db.engine
-        bare = timed(lambda: driver.run(roster, ()), rounds)
-        every = timed(lambda: [driver.run(sql, args) for sql, args in statements], rounds)
+            for table in TABLES:  # the server's app bound Piccolo's tables to its own engine; back to this one
+                table._meta.db = db.engine
+            bare = timed(lambda: driver.run(roster, ()), rounds)
+            every = timed(lambda: [driver.run(sql, args) for sql, args in statements], rounds)
     finally:
-        server.should_exit = True
-        thread.join()
         driver.close()
         loop.run_until_complete(db.stop())
         loop.close()

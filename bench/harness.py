@@ -1,4 +1,5 @@
-"""What the benchmarks share: percentiles, and the appliance as `pst edge serve` runs it, on a free loopback port."""
+"""What the benchmarks share: percentiles, the appliance as `pst edge serve` runs it, and the portal served from a
+thread beside the benchmark's own database connection, each on a free loopback port."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,3 +54,26 @@ def appliance_server(data_dir: str, staff: tuple[str, str] | None = None) -> Ite
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+@contextmanager
+def portal_in_thread(data_dir: str, database_url: str) -> Iterator[str]:
+    """The portal's app on uvicorn in a thread of this process, so that a benchmark times its bare queries against
+    the same database in the same run; yields its base URL and stops it on exit."""
+    import uvicorn
+
+    from cloud.app import create_app
+    from cloud.settings import CloudSettings
+
+    settings = CloudSettings.from_env({"PST_DATA_DIR": data_dir, "PST_CLOUD_DATABASE_URL": database_url,
+                                       "PST_CLOUD_SMTP_URL": "smtp://127.0.0.1:1", "PST_CLOUD_SECRET": "b" * 32})
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
