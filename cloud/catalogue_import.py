@@ -13,8 +13,10 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.db import Database
@@ -160,20 +162,30 @@ def _pages(path: Path, shown: str) -> int:
 
 def store_pdf(data_dir: Path, softcopy: Softcopy) -> tuple[Softcopy, str]:
     """The file under softcopy/<aa>/<sha256>.pdf (kept when already there); the path relative to data_dir."""
-    relative = f"softcopy/{softcopy.sha256[:2]}/{softcopy.sha256}.pdf"
+    def copy(out: BinaryIO) -> None:
+        with softcopy.source.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                out.write(chunk)
+
+    return softcopy, store_content(data_dir, softcopy.sha256, ".pdf", copy)
+
+
+def store_content(data_dir: Path, sha256: str, suffix: str, write: Callable[[BinaryIO], None]) -> str:
+    """A file under softcopy/<aa>/<sha256><suffix>, kept when already there, else written whole by `write` under a
+    temporary name and renamed; the path relative to data_dir."""
+    relative = f"softcopy/{sha256[:2]}/{sha256}{suffix}"
     target = Path(data_dir) / relative
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
         try:
-            with os.fdopen(handle, "wb") as out, softcopy.source.open("rb") as source:
-                while chunk := source.read(1 << 20):
-                    out.write(chunk)
+            with os.fdopen(handle, "wb") as out:
+                write(out)
             os.replace(temporary, target)
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-    return softcopy, relative
+    return relative
 
 
 def _sha256(path: Path) -> str:

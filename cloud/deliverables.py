@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cloud.catalogue_import import store_content
 from pst.i18n import N_
 
 
@@ -132,16 +133,4 @@ def _stamp_csv(source: Path, target: Path, lines: list[str]) -> None:
 def store_file(data_dir: Path, data: bytes, sha256: str, kind: Kind) -> str:
     """The file under softcopy/<aa>/<sha256><suffix> (kept when already there), written whole and renamed; the path
     relative to data_dir."""
-    relative = f"softcopy/{sha256[:2]}/{sha256}{kind.suffix}"
-    target = Path(data_dir) / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-    return relative
+    return store_content(data_dir, sha256, kind.suffix, lambda out: out.write(data))
