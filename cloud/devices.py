@@ -121,6 +121,30 @@ class Devices:
                                device_id=row["id"])
         return row, code
 
+    async def replacement_code(self, device_id: str, actor: str | None = None,
+                               address: str | None = None) -> str:
+        """A one-time code with which a new SD card takes this device's place (`pst edge restore --from-cloud
+        --code`): the enrolment gives the new card a credential and the old one stops working at that moment (an
+        old card coming back to life cannot sync). Refused for a revoked device (AccountError 409) or an unknown
+        one (404)."""
+        code = "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3))
+        now = self.clock.now()
+        async with self.db.transaction():
+            rows = await self.db.execute(
+                "SELECT d.id, d.name, d.revoked_at, o.code AS office_code FROM devices d"
+                " JOIN offices o ON o.id = d.office_id WHERE d.id = {}", (device_id or "")[:36])
+            if not rows:
+                raise AccountError(404, N_("Perangkat tidak ditemukan"))
+            if rows[0]["revoked_at"] is not None:
+                raise AccountError(409, N_("Perangkat ini sudah dicabut; tambahkan perangkat baru"),
+                                   {"device": N_("dicabut")})
+            await self.db.execute("UPDATE devices SET enrol_code_hash = {}, enrol_expires_at = {} WHERE id = {}",
+                                  self._hash("enrol", code), now + CODE_TTL, device_id)
+            await audit.record(self.db, now, actor=actor, action="device.replace", target=f"device:{device_id}",
+                               detail={"name": rows[0]["name"]}, address=address,
+                               office_code=rows[0]["office_code"], device_id=device_id)
+        return code
+
     async def enroll(self, code: str, address: str | None = None) -> tuple[DeviceAuth, str]:
         """Trade a one-time code for the device's credential; the code stops working. 400 for a bad code."""
         wanted = re.sub(r"[^A-Z0-9]", "", (code or "").upper())
@@ -129,8 +153,8 @@ class Devices:
         secret = secrets.token_urlsafe(32)
         async with self.db.transaction():
             rows = await self.db.execute(
-                "SELECT d.id, d.name, d.enrol_expires_at, d.revoked_at, o.code AS office_code FROM devices d"
-                " JOIN offices o ON o.id = d.office_id WHERE d.enrol_code_hash = {}",
+                "SELECT d.id, d.name, d.enrol_expires_at, d.revoked_at, d.key_hash, o.code AS office_code"
+                " FROM devices d JOIN offices o ON o.id = d.office_id WHERE d.enrol_code_hash = {}",
                 self._hash("enrol", wanted),
             )
             device = rows[0] if rows else None
@@ -144,8 +168,8 @@ class Devices:
                 self._hash("device", credential), now, device["id"],
             )
             await audit.record(self.db, now, actor=None, action="device.enrol", target=f"device:{device['id']}",
-                               detail={"name": device["name"]}, address=address, office_code=device["office_code"],
-                               device_id=device["id"])
+                               detail={"name": device["name"], "replaced": device["key_hash"] is not None},
+                               address=address, office_code=device["office_code"], device_id=device["id"])
         return DeviceAuth(device["id"], device["office_code"], device["name"]), credential
 
     async def authenticate(self, credential: str | None) -> DeviceAuth | None:

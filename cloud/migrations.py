@@ -596,3 +596,35 @@ def m015_fleet_alerts() -> list[Statement]:
         "ALTER TABLE offices ADD COLUMN email VARCHAR(254)",
         "ALTER TABLE device_health ADD COLUMN hours TEXT",
     ]
+
+
+@migration
+def m017_device_backups() -> list[Statement]:
+    """A replacement appliance (cloud.backups): each appliance's nightly backup, stored per device (the newest few;
+    the file under the data folder, `storage_path`), and the journal of the events it sent since — each event as it
+    came, per device, epoch and sequence — from which a database restored from the backup is brought to where the
+    cloud stands. The journal is kept back to the oldest stored backup (at most JOURNAL_DAYS)."""
+    return [
+        """CREATE TABLE device_backups (
+            id VARCHAR(36) PRIMARY KEY,
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            epoch VARCHAR(36) NOT NULL,
+            seq BIGINT NOT NULL,
+            taken_at TIMESTAMPTZ NOT NULL,
+            received_at TIMESTAMPTZ NOT NULL,
+            size BIGINT NOT NULL,
+            stored_size BIGINT NOT NULL,
+            sha256 VARCHAR(64) NOT NULL,
+            storage_path TEXT NOT NULL)""",
+        "CREATE INDEX device_backups_device ON device_backups (device_id, received_at)",
+        """CREATE TABLE sync_journal (
+            device_id VARCHAR(36) NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            epoch VARCHAR(36) NOT NULL,
+            seq BIGINT NOT NULL,
+            entity_id VARCHAR(64) NOT NULL,
+            event TEXT NOT NULL,
+            at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (device_id, epoch, seq))""",
+        "CREATE INDEX sync_journal_at ON sync_journal (at)",
+        "CREATE INDEX sync_journal_entity ON sync_journal (device_id, entity_id)",
+    ]

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from cloud import audit
+from cloud import audit, backups
 from cloud.changes import record_change
 from cloud.db import Database
 from pst import privacy
@@ -86,6 +86,7 @@ async def run_daily(db: Database, clock: Clock, months: int, data_dir: Path, sto
         try:
             await daily(db, clock, months)
             await remove_files(db, data_dir)
+            await backups.Backups(db, data_dir).prune(clock.now())  # the journal kept for a replacement appliance
         except Exception:  # the database away for a moment: the next check tries again
             log.exception("daily retention of personal data failed")
         delay = every
@@ -147,6 +148,7 @@ async def erase_in(db: Database, email: str, now: datetime) -> dict[str, int]:
         await db.execute("UPDATE accounts SET email = {}, name = {}, password_hash = '!', verified_at = NULL"
                          " WHERE id = {}", f"dihapus-{owner}@invalid", privacy.ERASED_NAME, owner)
     await db.execute("DELETE FROM login_attempts WHERE email = {}", email)
+    await backups.scrub(db, None, text=email)  # what the appliances sent of this person, kept for a restore
     return {"account": int(account is not None), "complaints": len(complaints), "ratings": len(ratings),
             "scans": len(scans)}
 

@@ -226,46 +226,141 @@ def edge_backup(dest: Path | None, keep_days: int | None) -> None:
         raise
     finally:
         store.close()
-    record_backup(settings.data_dir / "backups", datetime.now(timezone.utc), True, str(written))
+    record_backup(settings.data_dir / "backups", datetime.now(timezone.utc), True, str(written.resolve()))
     click.echo(f"backup written: {written} ({written.stat().st_size} bytes, integrity ok)")
     if keep_days is not None:
         for gone in prune_backups(written.parent, keep_days, keep=written):
             click.echo(f"older than {keep_days} days, deleted: {gone}")
 
 
-@edge.command("restore", help="Put the newest backup that passes the integrity check (or BACKUP) in place of the "
-              "appliance database; the file it replaces is kept beside it (edge.db.damaged-<time>). Stop `pst edge "
-              "serve` and `pst sync run` first.")
+@edge.command("restore", help="Put a backup in place of the appliance database: the newest local one that passes "
+              "the integrity check, BACKUP (a file, e.g. from a USB stick), or with --from-cloud the latest this "
+              "appliance sent to the cloud. Then, when the appliance is enrolled, the records made after the backup "
+              "come back from the cloud. On a new SD card: --from-cloud --cloud URL --code CODE, with a replacement "
+              "code from the back office. Stop `pst edge serve` and `pst sync run` first.")
 @click.argument("backup", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Restore even though the current database passes its integrity check "
-              "(what was written since the backup is then only in the file kept aside).")
-def edge_restore(backup: Path | None, force: bool) -> None:
+              "(it is kept aside as edge.db.damaged-<time>; what it holds beyond the backup comes back from the "
+              "cloud, as far as the cloud has it).")
+@click.option("--from-cloud", is_flag=True, help="Fetch the latest backup the cloud holds of this appliance.")
+@click.option("--cloud", "cloud_url", help="With --code: the portal's address, e.g. https://pustaka.example.id")
+@click.option("--code", envvar="PST_ENROL_CODE", show_envvar=True,
+              help="A replacement (or enrolment) code: this card enrols first and takes the device's place; the old "
+              "card stops syncing.")
+@click.option("--device", help="Restore another appliance of the same office (its id, `pst cloud device list`) "
+              "instead of this one's own.")
+@click.option("--catch-up", "catch_up_only", is_flag=True,
+              help="Only fetch what came after the restored backup (a restore whose last step failed).")
+@click.option("--offline", is_flag=True, help="Do not fetch the records made after the backup: they stay in the "
+              "cloud only, and today's queue numbers may start again.")
+def edge_restore(backup: Path | None, force: bool, from_cloud: bool, cloud_url: str | None, code: str | None,
+                 device: str | None, catch_up_only: bool, offline: bool) -> None:
     from edge.migrations import migrate
     from edge.store import EdgeStore, StoreCorrupt, check_file, restore_backup, serve_lock
+    from sync.agent import Enrolment
+    from sync.restore import RestoreError, fetch_backup, mark_pending
 
     settings = _edge_settings()
+    if code and not cloud_url:
+        raise PstError("--code needs --cloud URL (the portal to enrol with)")
+    if from_cloud and backup is not None:
+        raise PstError("BACKUP or --from-cloud, not both")
     with serve_lock(settings.data_dir) as held:
         if not held:
             raise PstError("the appliance is running (`pst edge serve` holds this data folder): stop it first, "
                            "e.g. `systemctl stop pst-edge pst-sync`")
-        if settings.db_path.exists() and not force and check_file(settings.db_path) == "ok":
-            raise PstError(f"{settings.db_path} passes its integrity check: nothing to restore (--force to restore "
-                           "anyway)")
-        backup = backup or _newest_good_backup(settings.data_dir / "backups")
-        if (result := check_file(backup)) != "ok":
-            raise PstError(f"{backup}: integrity check failed ({result.splitlines()[0]}); not restored")
+        if code:
+            _enroll(settings, cloud_url, code)
+        enrolment = Enrolment.load(settings.data_dir)
+        if (from_cloud or catch_up_only) and enrolment is None:
+            raise PstError("this appliance is not enrolled: add --cloud URL --code CODE (a replacement code from the "
+                           "back office, or `pst cloud device replace`)")
+        if not catch_up_only:
+            if settings.db_path.exists() and not force and check_file(settings.db_path) == "ok":
+                raise PstError(f"{settings.db_path} passes its integrity check: nothing to restore (--force to "
+                               "restore anyway)")
+            if from_cloud:
+                try:
+                    fetched = fetch_backup(enrolment.cloud_url, enrolment.credential, settings.data_dir / "backups",
+                                           device)
+                except RestoreError as exc:
+                    raise PstError(str(exc)) from None
+                except httpx_errors() as exc:
+                    raise PstError(f"cloud not reachable at {enrolment.cloud_url}: {exc}") from None
+                click.echo(f"fetched the backup of {_office_time(fetched.taken_at, settings.config.office.tz)} from the cloud "
+                           f"({fetched.size} bytes)")
+                backup = fetched.path
+            backup = backup or _newest_good_backup(settings.data_dir / "backups")
+            if (result := check_file(backup)) != "ok":
+                raise PstError(f"{backup}: integrity check failed ({result.splitlines()[0]}); not restored")
+            try:
+                aside = restore_backup(settings.db_path, backup, datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
+            except StoreCorrupt as exc:
+                raise PstError(str(exc)) from None
+            store = EdgeStore(settings.db_path)
+            try:
+                migrate(store)  # a backup from before an upgrade
+                if enrolment is not None and not offline:
+                    mark_pending(store, True)  # until the records since are back: no sync, no serving
+            finally:
+                store.close()
+            click.echo(f"restored {settings.db_path} from {backup} (integrity ok)")
+            if aside is not None:
+                click.echo(f"the database it replaced is kept at {aside}")
+        _catch_up(settings, enrolment, device, offline)
+
+
+def _enroll(settings, cloud_url: str, code: str) -> None:
+    import httpx
+
+    from sync.agent import SyncError, enroll
+
+    try:
+        enrolment = enroll(cloud_url, code, settings.data_dir)
+    except SyncError as exc:
+        raise PstError(f"enrolment refused: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise PstError(f"cloud not reachable at {cloud_url}: {exc}") from None
+    click.echo(f"enrolled as {enrolment.name!r} of office {enrolment.office_code} (device {enrolment.device_id})")
+
+
+def httpx_errors():
+    import httpx
+
+    return httpx.HTTPError
+
+
+def _catch_up(settings, enrolment, device: str | None, offline: bool) -> None:
+    """The records made after the restored backup, from the cloud's journal; then what the desk has now."""
+    from edge.store import EdgeStore
+    from sync.restore import RestoreError, catch_up, mark_pending
+
+    store = EdgeStore(settings.db_path)
+    try:
+        if enrolment is None or offline:
+            mark_pending(store, False)
+            if offline:
+                click.echo("not fetched from the cloud: the records made after the backup (--offline)")
+            return
         try:
-            aside = restore_backup(settings.db_path, backup, datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S"))
-        except StoreCorrupt as exc:
-            raise PstError(str(exc)) from None
-        store = EdgeStore(settings.db_path)
-        try:
-            migrate(store)  # a backup from before an upgrade
-        finally:
-            store.close()
-    click.echo(f"restored {settings.db_path} from {backup} (integrity ok)")
-    if aside is not None:
-        click.echo(f"the database it replaced is kept at {aside}")
+            count = catch_up(store, enrolment.cloud_url, enrolment.credential, device)
+        except (RestoreError, httpx_errors()) as exc:
+            raise PstError(f"{exc}\nthe backup is in place, but not what came after it: run `pst edge restore "
+                           "--catch-up` once the cloud is reachable (or `--catch-up --offline` to serve without it) "
+                           "before starting the appliance") from None
+        click.echo(f"{count} records made after the backup came back from the cloud")
+        _desk_now(store)
+    finally:
+        store.close()
+
+
+def _desk_now(store) -> None:
+    db = store.read
+    open_visits = db.execute("SELECT count(*) FROM visits WHERE finished_at IS NULL").fetchone()[0]
+    held = db.execute("SELECT count(*) FROM locker_uses WHERE released_at IS NULL").fetchone()[0]
+    last = db.execute("SELECT number, service_day FROM tickets ORDER BY issued_at DESC, seq DESC LIMIT 1").fetchone()
+    click.echo(f"open visits: {open_visits}; ID cards in lockers: {held}"
+               + (f"; last ticket: {last[0]} ({last[1]})" if last else ""))
 
 
 def _newest_good_backup(folder: Path) -> Path:
@@ -285,18 +380,7 @@ def _newest_good_backup(folder: Path) -> Path:
 @click.option("--code", required=True, envvar="PST_ENROL_CODE", show_envvar=True,
               help="The enrolment code, e.g. ABCD-EFGH-JKMN (or from the environment: kept out of process lists)")
 def edge_enroll(cloud_url: str, code: str) -> None:
-    import httpx
-
-    from sync.agent import SyncError, enroll
-
-    settings = _edge_settings()
-    try:
-        enrolment = enroll(cloud_url, code, settings.data_dir)
-    except SyncError as exc:
-        raise PstError(f"enrolment refused: {exc}") from None
-    except httpx.HTTPError as exc:
-        raise PstError(f"cloud not reachable at {cloud_url}: {exc}") from None
-    click.echo(f"enrolled as {enrolment.name!r} of office {enrolment.office_code} (device {enrolment.device_id})")
+    _enroll(_edge_settings(), cloud_url, code)
 
 
 @edge.group("user", help="Staff accounts on the appliance.")
@@ -494,6 +578,17 @@ def cloud_device_revoke(device_id: str) -> None:
     if not _with_devices(lambda devices: devices.revoke(device_id, actor="cli")):
         raise PstError(f"no active device {device_id}")
     click.echo(f"device {device_id} revoked")
+
+
+@cloud_device.command("replace", help="A one-time code (48 hours) with which a new SD card takes an appliance's "
+                      "place: `pst edge restore --from-cloud --code`. The old card stops syncing once the new one "
+                      "enrols.")
+@click.argument("device_id")
+def cloud_device_replace(device_id: str) -> None:
+    code = _with_devices(lambda devices: devices.replacement_code(device_id, actor="cli"))
+    click.echo(code)
+    click.echo(f"device {device_id}: on the new SD card, PST_ENROL_CODE=<the code above> pst edge restore "
+               "--from-cloud --cloud URL", err=True)
 
 
 def _with_devices(action, demo: bool = False):
@@ -742,6 +837,17 @@ def _open_store(settings, store_class):
     return store
 
 
+def _restore_pending(store) -> bool:
+    import sqlite3
+
+    from sync.restore import is_pending
+
+    try:
+        return is_pending(store.read)
+    except sqlite3.OperationalError:  # a database not migrated yet
+        return False
+
+
 def _serve_edge(settings) -> None:
     import logging
 
@@ -752,9 +858,16 @@ def _serve_edge(settings) -> None:
     from pst.logsafe import uvicorn_log_config
 
     try:  # a file that is not a database at all is refused; a damaged one is served (pages say so, writes refused)
-        EdgeStore(settings.db_path).close()
+        store = EdgeStore(settings.db_path)
     except StoreCorrupt as exc:
         raise PstError(f"{exc}; `pst edge restore` puts the newest good backup back") from None
+    try:
+        restoring = _restore_pending(store)
+    finally:
+        store.close()
+    if restoring:  # today's numbers would start again below the ones the cloud has
+        raise PstError("the restore of this database has not finished: run `pst edge restore --catch-up` (or "
+                       "`--catch-up --offline` to serve without the records made after the backup)")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("edge", "hardware", "pst"):  # python-escpos logs every connection on the root logger
         logging.getLogger(name).setLevel(logging.INFO)

@@ -29,11 +29,12 @@ import msgspec
 
 from edge import catalogue as edge_catalogue
 from edge import privacy as edge_privacy
-from edge.health import Probe
+from edge.health import BACKUP_MARKER, Probe
 from edge.store import EdgeStore
 from pst import hlc
 from pst.clock import Clock, SystemClock, iso
 from pst.ids import new_id
+from sync import restore
 from sync.protocol import (
     HEALTH_HEADER, MAX_BATCH, PREFIX, Ack, Batch, Enrolled, Event, State, decode, encode, health_header,
 )
@@ -45,6 +46,8 @@ BATCH = 500
 BASE_DELAY = 2.0  # seconds; the first retry after a failure waits up to this, doubling up to MAX_DELAY
 MAX_DELAY = 300.0
 MAX_PASSES = 10_000  # uplink requests in one round at most (a backlog of 5 million events)
+BACKUP_SENT = "cloud_backup"  # meta key: the time (as in the backup marker) of the last backup the cloud has
+BACKUP_RETRY = 600  # seconds after a failed backup upload
 
 
 class SyncError(Exception):
@@ -119,10 +122,14 @@ class Agent:
         self.probe = Probe(store, self.data_dir) if health else None  # the health sent with each round's state
         self.clock_offset_ms: int | None = None  # this clock against the cloud's, from the last answer
         self.batch = min(batch, MAX_BATCH)
-        self.client = httpx.AsyncClient(
+        self._backup_retry = 0.0  # monotonic time before which a failed backup upload is not tried again
+        self.client = httpx.AsyncClient(  # every header is paid on each idle round, which must stay under 1 KB
             base_url=enrolment.cloud_url, transport=transport, timeout=timeout,
-            headers={"Authorization": f"Bearer {enrolment.credential}", "User-Agent": "pst-sync/1"},
+            headers={"Authorization": f"Bearer {enrolment.credential}", "User-Agent": "pst-sync/1",
+                     "Accept-Encoding": "gzip"},  # what the portal's proxy compresses with (no deflate)
         )
+        for default in ("Accept", "Connection"):  # */* and keep-alive are what HTTP/1.1 assumes without them
+            del self.client.headers[default]
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -145,6 +152,9 @@ class Agent:
         return result
 
     async def _round(self, result: RoundResult) -> None:
+        if restore.is_pending(self.store.read):
+            raise SyncError("the restore of this database has not finished: run `pst edge restore --catch-up` "
+                            "(or `--offline`)", permanent=True)
         state = await self._state(result, self._health())
         if state.reset:  # the cloud was restored from an older copy: its changes come again from the start
             log.warning("the cloud no longer has the change this appliance stopped at: taking every change again")
@@ -160,6 +170,7 @@ class Agent:
             state = await self._state(result)
         await self._uplink(state, result)
         await self._upload_files(result)
+        await self._upload_backup(result)
         self._purge()
 
     async def _state(self, result: RoundResult, health: str | None = None) -> State:
@@ -239,6 +250,52 @@ class Agent:
             result.bytes_up += len(body)
             self._check(response)
             self._uploaded(sha256)
+
+    async def _upload_backup(self, result: RoundResult) -> None:
+        """The newest good backup that `pst edge backup` wrote, once, for a replacement appliance (sync.restore).
+        A failed upload does not fail the round: it is tried again after BACKUP_RETRY; one the cloud refuses
+        for what it is (too large, unreadable) is not sent again."""
+        marker = _backup_marker(self.data_dir)
+        if marker is None or self._meta(BACKUP_SENT) == marker["at"] or time.monotonic() < self._backup_retry:
+            return
+        path = Path(marker["detail"])
+        if not path.is_absolute():
+            path = self.data_dir / "backups" / path.name
+        if not path.is_file():
+            log.warning("backup %s is gone; the cloud keeps the previous one", path)
+            self._set_meta(BACKUP_SENT, marker["at"])
+            return
+        try:
+            facts = await asyncio.to_thread(restore.backup_facts, path)
+            body = await asyncio.to_thread(restore.compressed, path)
+            response = await self.client.put(
+                f"{PREFIX}/backup", content=body, headers={"Content-Type": "application/gzip"},
+                params={"epoch": facts.epoch, "seq": facts.seq, "taken": marker["at"], "sha256": facts.sha256})
+        except (OSError, sqlite3.Error, httpx.HTTPError) as exc:
+            log.warning("backup not sent (tried again in %d min): %s: %s", BACKUP_RETRY // 60,
+                        type(exc).__name__, exc)
+            self._backup_retry = time.monotonic() + BACKUP_RETRY
+            return
+        result.requests += 1
+        result.bytes_up += len(body)
+        if response.status_code == 201:
+            log.info("backup %s sent to the cloud (%d bytes, %d compressed)", path.name, facts.size, len(body))
+        elif 400 <= response.status_code < 500 and response.status_code not in (401, 408, 429):
+            log.warning("the cloud refused backup %s: %s", path.name, _problem(response))
+        else:
+            log.warning("backup not sent (tried again in %d min): %d %s", BACKUP_RETRY // 60,
+                        response.status_code, _problem(response))
+            self._backup_retry = time.monotonic() + BACKUP_RETRY
+            return
+        self._set_meta(BACKUP_SENT, marker["at"])
+
+    def _meta(self, key: str) -> str | None:
+        row = self.store.read.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self.store.write() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
 
     def _uploaded(self, sha256: str) -> None:
         with self.store.write() as db:
@@ -392,6 +449,17 @@ class Agent:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             except TimeoutError:
                 pass
+
+
+def _backup_marker(data_dir: Path) -> dict | None:
+    """The last `pst edge backup`, when it passed (edge.health writes the marker whatever the outcome)."""
+    try:
+        marker = json.loads((data_dir / "backups" / BACKUP_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("ok") is not True or not marker.get("detail"):
+        return None
+    return marker
 
 
 def backoff(failures: int, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from cloud import backups
 from cloud.db import Database, moment
 from cloud.devices import DeviceAuth
 from pst.clock import iso
@@ -192,6 +193,10 @@ async def _apply(db: Database, device: DeviceAuth, batch: Batch, events: list[Ev
                 dead.append((event, str(exc)))
         await projection.flush()
     await _remember(db, device, batch.epoch, new, now)
+    await backups.remember(db, device.device_id, batch.epoch, fresh, now)  # for a replacement appliance
+    anonymised = [e.entity_id for e in new if e.op == "anonymised"]
+    if anonymised:  # the person leaves the journal too (cloud.backups)
+        await backups.scrub(db, device.device_id, anonymised)
     if dead:
         await bulk_insert(db, "sync_dead_letters",
                            ("id", "device_id", "epoch", "seq", "event_id", "entity", "entity_id", "op", "payload",

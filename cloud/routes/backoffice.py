@@ -13,11 +13,14 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 
+from cloud import audit
 from cloud.accounts import AccountError, AccountView
+from cloud.backups import Backups
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.catalogue_admin import MAX_UPLOAD, CatalogueAdmin
+from cloud.db import Database
 from cloud.devices import Devices
 from cloud import fleet_alerts
 from cloud.fleet import Fleet
@@ -31,6 +34,7 @@ from pst.i18n import N_
 CatalogueDep = NamedDependency[Catalogue]
 RequestsDep = NamedDependency[Requests]
 DevicesDep = NamedDependency[Devices]
+DatabaseDep = NamedDependency[Database]
 Form = URLEncodedBody[dict[str, str]]
 NO_STORE = {"Cache-Control": "private, no-store"}
 STAFF_ROLES = ("staff", "admin")
@@ -453,12 +457,59 @@ async def revoke(request: Request, device_id: FromPath[str], accounts: AccountsD
     return _back("/kantor/kantor", pesan="dicabut")
 
 
+@get("/kantor/perangkat/{device_id:str}/ganti")
+async def confirm_replace(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep,
+                          db: DatabaseDep) -> Template:
+    """A dead appliance's replacement: what will happen, the backups the cloud holds for it (admins)."""
+    admin = await _signed_in(request, accounts, admin=True)
+    device = await devices.device(device_id)
+    if device is None:
+        return _notice(admin, 404, *NO_DEVICE, ("/kantor/kantor", N_("Kembali")))
+    stored = await Backups(db, request.app.state.settings.data_dir).list(device["id"])
+    return _page("kantor_ganti.html", admin, device=device, backups=stored)
+
+
+@post("/kantor/perangkat/{device_id:str}/ganti")
+async def replace(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep) -> Response:
+    admin = await _signed_in(request, accounts, admin=True)
+    try:
+        code = await devices.replacement_code(device_id, admin.email, client_address(request))
+    except AccountError as exc:
+        return _notice(admin, exc.status, N_("Tidak dapat diganti"), exc.detail, ("/kantor/kantor", N_("Kembali")))
+    device = await devices.device(device_id)
+    command = f"pst edge restore --from-cloud --cloud {request.app.state.public_url} --code {code}"
+    return _page("kantor_perangkat_baru.html", admin, 201, device=device, code=code, command=command,
+                 office=await devices.office(device["office_code"]), replacement=True)
+
+
+@get("/kantor/perangkat/{device_id:str}/cadangan/{backup_id:str}")
+async def download_backup(request: Request, device_id: FromPath[str], backup_id: FromPath[str],
+                          accounts: AccountsDep, devices: DevicesDep, db: DatabaseDep) -> Response:
+    """A stored backup of an appliance, as it came (gzip): admins only, and every download is in the audit trail —
+    it holds the desk's visitors."""
+    admin = await _signed_in(request, accounts, admin=True)
+    backups = Backups(db, request.app.state.settings.data_dir)
+    backup = await backups.get(device_id[:36], backup_id)
+    if backup is None or not backups.path(backup).is_file():
+        return _notice(admin, 404, N_("Cadangan tidak ditemukan"), N_("Cadangan ini tidak ada atau sudah diganti yang"
+                       " lebih baru."), ("/kantor/kantor", N_("Kembali")))
+    device = await devices.device(backup["device_id"])
+    now = request.app.state.clock.now()
+    async with db.transaction():
+        await audit.record(db, now, actor=admin.email, action="device.backup.download",
+                           target=f"device:{backup['device_id']}", detail={"backup": backup["id"]},
+                           address=client_address(request), office_code=device["office_code"] if device else None,
+                           device_id=backup["device_id"])
+    return File(backups.path(backup), filename=f"pst-edge-{backup['taken_at']:%Y%m%d-%H%M%S}.db.gz",
+                media_type="application/gzip")
+
+
 routes = [Router(
     path="/kantor",
     route_handlers=[
         landing, catalogue_list, new_publication, add_publication, edit_page, save_publication, upload_softcopy,
         remove_softcopy, confirm_removal, remove_publication, queue, process, reject, fulfil, offices, add_office,
-        office_email, add_device, confirm_revoke, refused, revoke,
+        office_email, add_device, confirm_revoke, refused, revoke, confirm_replace, replace, download_backup,
     ],
     # HTML answers also for what the middleware refuses before a handler runs: a stale CSRF token, an oversized body
     exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused, 413: _too_large,

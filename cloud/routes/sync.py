@@ -14,14 +14,17 @@ import os
 import random
 import re
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get, post, put
+from litestar.response import File
 from litestar.params import FromPath, HeaderParameter
 from litestar.di import NamedDependency
 
+from cloud.backups import MAX_BACKUP, Backups, BackupError
 from cloud.db import Database
 from cloud.devices import DeviceAuth, Devices
 from cloud.errors import ApiError
@@ -176,4 +179,86 @@ def _pages(path: str) -> int | None:
         return None
 
 
-routes = [enroll, state, events, upload_file]
+# --- a replacement appliance (cloud.backups) ---------------------------------------------------------------------
+
+@put(f"{PREFIX}/backup", request_max_body_size=MAX_BACKUP, status_code=201)
+async def upload_backup(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
+    """The appliance's backup (its SQLite database, gzip-compressed), with the epoch and the highest outbox sequence
+    it holds, when it was taken and the database's SHA-256 in the query. Stored once whole and checked."""
+    device = await _device(request, devices)
+    query = request.query_params
+    epoch, sha256 = query.get("epoch", ""), query.get("sha256", "")
+    errors = {}
+    if not re.fullmatch(EPOCH, epoch):
+        errors["epoch"] = "wajib"
+    try:
+        seq = int(query.get("seq", ""))
+        if not 0 <= seq <= MAX_SEQ:
+            raise ValueError
+    except ValueError:
+        errors["seq"] = "bilangan ≥ 0"
+    try:
+        taken = datetime.fromisoformat(query.get("taken", ""))
+        if taken.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        errors["taken"] = "waktu ISO 8601 dengan zona"
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        errors["sha256"] = "64 huruf heksadesimal"
+    if errors:
+        raise ApiError(400, "Parameter tidak sah", errors)
+    try:
+        row = await Backups(db, request.app.state.settings.data_dir).receive(
+            device.device_id, epoch, seq, taken, sha256, request.stream(), request.app.state.clock.now())
+    except BackupError as exc:
+        raise ApiError(exc.status, exc.detail, exc.errors) from None
+    log.info("backup of device %s stored: %d bytes (%d as sent)", device.device_id, row["size"], row["stored_size"])
+    return _json({"id": row["id"], "size": row["size"], "stored_size": row["stored_size"], "sha256": sha256}, 201)
+
+
+async def _restoring(request: Request, devices: Devices) -> str:
+    """The device whose backup or journal is asked for: the asking device's own, or (`?device=`) another device of
+    the same office — an office that added a new device instead of asking a replacement code. 403 otherwise."""
+    device = await _device(request, devices)
+    wanted = request.query_params.get("device") or device.device_id
+    if wanted == device.device_id:
+        return wanted
+    other = await devices.device(wanted[:36])
+    if other is None or other["office_code"] != device.office_code:
+        raise ApiError(403, "Cadangan perangkat kantor lain tidak dapat diambil", {"device": "bukan perangkat kantor ini"})
+    return other["id"]
+
+
+@get(f"{PREFIX}/backup")
+async def download_backup(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
+    device_id = await _restoring(request, devices)
+    backups = Backups(db, request.app.state.settings.data_dir)
+    backup = await backups.latest(device_id)
+    if backup is None or not backups.path(backup).is_file():
+        raise ApiError(404, "Belum ada cadangan perangkat ini di cloud", {"device": "cadangan dikirim tiap malam"})
+    return File(backups.path(backup), filename=f"pst-edge-{backup['taken_at']:%Y%m%d-%H%M%S}.db.gz",
+                media_type="application/gzip", headers={
+                    "PST-Backup-Id": backup["id"], "PST-Backup-Device": device_id, "PST-Backup-Epoch": backup["epoch"],
+                    "PST-Backup-Seq": str(backup["seq"]), "PST-Backup-Sha256": backup["sha256"],
+                    "PST-Backup-Taken": backup["taken_at"].isoformat(), "PST-Backup-Size": str(backup["size"])})
+
+
+@get(f"{PREFIX}/journal")
+async def journal(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
+    """The events a device sent after a sequence of an epoch, a page at a time, as they came."""
+    device_id = await _restoring(request, devices)
+    epoch = request.query_params.get("epoch", "")
+    try:
+        after = int(request.query_params.get("after", ""))
+    except ValueError:
+        after = -1
+    if not re.fullmatch(EPOCH, epoch) or not 0 <= after <= MAX_SEQ:
+        raise ApiError(400, "Parameter tidak sah", {"epoch": "wajib", "after": "bilangan ≥ 0"})
+    try:
+        page = await Backups(db, request.app.state.settings.data_dir).journal(device_id, epoch, after)
+    except BackupError as exc:
+        raise ApiError(exc.status, exc.detail, exc.errors) from None
+    return _json(page)
+
+
+routes = [enroll, state, events, upload_file, upload_backup, download_backup, journal]
