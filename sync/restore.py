@@ -163,7 +163,7 @@ def catch_up(store: EdgeStore, cloud_url: str, credential: str, device: str | No
             page = json.loads(response.content)
             if page["events"]:
                 with store.write() as db:
-                    replay(db, page["events"], clock.now())
+                    replay(db, page["events"], clock.now(), epoch)
                 replayed += len(page["events"])
             if not page["more"]:
                 break
