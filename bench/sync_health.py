@@ -1,12 +1,12 @@
 """The idle round's bytes with the appliance's health on it, beside the same round without (an older agent), over real
 HTTP: `pst cloud serve` (uvicorn) on SQLite in its own process, and `Agent.round()` through the transport that counts
-what goes on the wire (bench.sync_wire: request and status lines, headers and bodies). Goal: one request, under
-1,024 B each way, with health.
+what goes on the wire (bench.sync_wire: request and status lines, headers and bodies). Goal: one request, the
+request and its answer together under 1,024 B, with health.
 
 The desk first syncs a few records, so both idle rounds find nothing to send; the health is what the appliance really
 reads (edge.health: its database, data folder, alerts, backup marker), with a printer alert and a locker alert open
 and a backup recorded, so the lists are not empty. Then, for the widest health the protocol lets an appliance send
-in practice (every field, four alerts), the header alone.
+in practice (every field, four alerts, seven open days), the header alone and the pair it would make.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ WIDEST = Health(HEALTH_VERSION, software="0.1.0+g1a2b3c4", boot_at=1_764_900_000
                 disk_free_pct=87.4, db_bytes=1_234_567_890, ntp=True, clock_offset_ms=-123_456, printer="paper_out",
                 scanner="scanning", lockers=[3, 12], pending=123_456, oldest_pending_s=86_400,
                 backup_at=1_764_900_000, backup_ok=False, alerts=["locker_12", "locker_3", "printer", "storage_full"],
-                alert_count=4)
+                alert_count=4, opening_hours="Asia/Pontianak " + " ".join(["0730-1600"] * 5 + ["0800-1200"] * 2))
+GOAL = 1024  # bytes, the request and its answer together
 
 
 async def idle(agent: Agent, wire: Wire, rounds: int) -> list[Exchange]:
@@ -70,13 +71,17 @@ def line(name: str, exchanges: list[Exchange]) -> str:
 def report(measured: dict) -> None:
     with_health, without = measured["with"], measured["without"]
     up_with, up_without = sum(x.up for x in with_health), sum(x.up for x in without)
+    pair = up_with + sum(x.down for x in with_health)
+    widest = len(health_header(WIDEST))
     print("idle round, bytes on the wire (request and status lines, headers, bodies)")
     print(line("without health (older)", without))
     print(line("with health", with_health))
     print(f"health header: {len(measured['header'])} B as read on this desk: {measured['header']}")
-    print(f"health adds {up_with - up_without} B up; widest health in practice: {len(health_header(WIDEST))} B")
-    goal = len(with_health) == 1 and all(x.up < 1024 and x.down < 1024 for x in with_health)
-    print(f"goal one request under 1,024 B each way, with health: {'met' if goal else 'NOT MET'}")
+    print(f"health adds {up_with - up_without} B up; widest health in practice: {widest} B,"
+          f" which would make the pair {pair - len(measured['header']) + widest} B")
+    goal = len(with_health) == 1 and pair < GOAL
+    print(f"goal one request, request and answer together under {GOAL:,} B, with health:"
+          f" {'met' if goal else 'NOT MET'}")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ passwords checked for strength wherever one is set."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from litestar.testing import TestClient
 from cloud.accounts import AccountError, Accounts
 from cloud.app import create_app
 from cloud.settings import CloudSettings
+from pst.security_headers import HEADERS, MACHINE_API, security_headers
 from pst.throttle import ADDRESS_LIMIT
+from sync.protocol import PREFIX
 from tests.cloud.conftest import READER_PASSWORD, add_reader, link_token, rows_in, run_db
 from tests.cloud.test_cli import run
 from tests.edge.test_web_surface import assert_security_headers, attributes, cookies_of
@@ -37,6 +40,36 @@ def test_hsts_goes_out_over_tls_only(client):
     proxied = client.get("/healthz", headers={"x-forwarded-proto": "https"})
     assert proxied.headers["strict-transport-security"] == "max-age=31536000"
     assert "strict-transport-security" not in client.get("/healthz", headers={"x-forwarded-proto": "http"}).headers
+
+
+BROWSER_ONLY = {"content-security-policy", "x-frame-options", "referrer-policy", "permissions-policy",
+                "strict-transport-security"}
+
+
+@pytest.mark.parametrize("proto", ["http", "https"])
+def test_the_sync_apis_json_carries_nosniff_alone_and_pages_keep_every_header(client, proto):
+    """The appliances' agent reads the sync API, no browser renders it: the headers that govern a rendered document
+    (and HSTS, which browsers learn from the pages) stay off its 1 KB idle round (pst/security_headers.py)."""
+    forwarded = {"x-forwarded-proto": proto}
+    machine = client.get(f"{PREFIX}/state", params={"epoch": "e1"}, headers=forwarded)  # no credential: a JSON 401
+    assert machine.status_code == 401 and machine.headers["content-type"].startswith("application/json")
+    assert machine.headers["x-content-type-options"] == "nosniff"
+    assert not BROWSER_ONLY & set(machine.headers)
+    for path in ("/", "/tidak-ada", "/healthz"):
+        answer = client.get(path, headers=forwarded)
+        assert_security_headers(answer)
+        assert ("strict-transport-security" in answer.headers) is (proto == "https")
+
+
+@pytest.mark.parametrize("content_type", [b"text/html; charset=utf-8", b"application/pdf", None])
+def test_an_answer_under_the_sync_prefix_that_is_not_json_keeps_every_header(content_type):
+    message = {"type": "http.response.start", "status": 404,
+               "headers": [(b"content-type", content_type)] if content_type else []}
+    scope = {"type": "http", "path": f"{PREFIX}/tidak-ada", "scheme": "https", "headers": []}
+    asyncio.run(security_headers(strict_transport=True)(message, scope))
+    sent = {name.decode() for name, _ in message["headers"]}
+    assert set(HEADERS) | {"strict-transport-security"} <= sent
+    assert MACHINE_API == PREFIX + "/"  # the hook's own copy of the prefix (pst/ does not import sync)
 
 
 @pytest.mark.parametrize("path", sorted(p.name for p in (CLOUD / "templates").glob("*.html")))
