@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.sync_fleet
 	$(BIN)/python -m bench.sync_health
+	$(BIN)/python -m bench.restore
 	$(BIN)/python -m bench.fleet_page --engine both
 
 clean:
