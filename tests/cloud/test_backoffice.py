@@ -480,3 +480,57 @@ def test_a_form_with_a_stale_token_gets_a_page_and_stores_nothing(client, people
     assert answer.status_code == 403 and "Formulir kedaluwarsa" in answer.text
     assert 'href="/kantor/katalog/baru"' in answer.text
     assert rows_in(client, "publications") == len(catalogue) and changes(client) == before
+
+
+def test_an_admin_hands_a_dead_appliance_to_a_new_card_and_downloads_its_backup_on_the_record(client, people):
+    import gzip
+    import hashlib
+    from datetime import datetime, timezone
+
+    from cloud.backups import Backups
+    from cloud.devices import Devices
+
+    as_(client, people["admin"])
+    added = post(client, "/kantor/kantor/perangkat", {"office": "7400", "name": "Meja PST Kendari"})
+    code = re.search(r'<p class="code">([A-Z0-9-]+)</p>', added.text).group(1)
+    service = Devices(client.app.state.db, client.app.state.clock, client.app.state.settings.signing_key())
+    auth, old_credential = client.blocking_portal.call(service.enroll, code)
+    assert f"/kantor/kantor/perangkat/{auth.device_id}/ganti" in client.get("/kantor/kantor").text
+    empty = client.get(f"/kantor/kantor/perangkat/{auth.device_id}/ganti")
+    assert empty.status_code == 200 and "Belum ada cadangan" in empty.text
+    database = b"SQLite format 3\x00" + b"\x00" * 4080
+    backups = Backups(client.app.state.db, client.app.state.settings.data_dir)
+
+    async def upload():
+        async def body():
+            yield gzip.compress(database)
+        return await backups.receive(auth.device_id, "e1", 12, datetime(2026, 12, 1, 14, tzinfo=timezone.utc),
+                                     hashlib.sha256(database).hexdigest(), body(), client.app.state.clock.now())
+
+    stored = client.blocking_portal.call(upload)
+    as_(client, people["staff"])  # staff see the fleet, but neither a backup nor a replacement code
+    assert client.get(f"/kantor/kantor/perangkat/{auth.device_id}/ganti").status_code == 403
+    assert post(client, f"/kantor/kantor/perangkat/{auth.device_id}/ganti").status_code == 403
+    assert client.get(f"/kantor/kantor/perangkat/{auth.device_id}/cadangan/{stored['id']}").status_code == 403
+    as_(client, people["admin"])
+    page = client.get(f"/kantor/kantor/perangkat/{auth.device_id}/ganti")
+    link = f"/kantor/kantor/perangkat/{auth.device_id}/cadangan/{stored['id']}"
+    assert page.status_code == 200 and link in page.text and "Buat kode pengganti" in page.text
+    download = client.get(link)
+    assert download.status_code == 200 and gzip.decompress(download.content) == database
+    assert download.headers["content-type"] == "application/gzip"
+    [line] = run_db(client, "SELECT actor, detail FROM audit_log WHERE action = 'device.backup.download'")
+    assert line["actor"] == "admin@bps.go.id" and stored["id"] in line["detail"]
+    assert client.get(f"/kantor/kantor/perangkat/{auth.device_id}/cadangan/nope").status_code == 404
+
+    made = post(client, f"/kantor/kantor/perangkat/{auth.device_id}/ganti")
+    new_code = re.search(r'<p class="code">([A-Z0-9-]+)</p>', made.text).group(1)
+    assert made.status_code == 201 and "no-store" in made.headers["cache-control"]
+    assert f"pst edge restore --from-cloud --cloud http://portal.test --code {new_code}" in made.text
+    assert client.blocking_portal.call(service.authenticate, old_credential) is not None  # until the new card enrols
+    new_auth, _ = client.blocking_portal.call(service.enroll, new_code)
+    assert new_auth.device_id == auth.device_id
+    assert client.blocking_portal.call(service.authenticate, old_credential) is None
+    post(client, f"/kantor/kantor/perangkat/{auth.device_id}/cabut")
+    refused = post(client, f"/kantor/kantor/perangkat/{auth.device_id}/ganti")
+    assert refused.status_code == 409 and "sudah dicabut" in refused.text
