@@ -238,3 +238,24 @@ def test_the_backup_facts_come_from_the_copy_itself(edge_store, tmp_path):
     assert facts.seq == 4 and restore.backup_facts(second).seq == 4
     device_id = sqlite3.connect(copy).execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
     assert facts.epoch == device_id and facts.size == copy.stat().st_size
+
+
+@pytest.mark.parametrize("method, path, params", [
+    ("GET", "/sync/v1/journal", {}),
+    ("GET", "/sync/v1/journal", {"epoch": "e", "after": "-1"}),
+    ("GET", "/sync/v1/journal", {"epoch": "e" * 40, "after": "0"}),
+    ("GET", "/sync/v1/journal", {"epoch": "e", "after": str(2**64)}),
+    ("GET", "/sync/v1/journal", {"epoch": "e", "after": "0", "device": "x" * 500}),
+    ("GET", "/sync/v1/backup", {"device": "\u0000"}),
+    ("GET", "/sync/v1/backup", {}),
+    ("PUT", "/sync/v1/backup", {}),
+    ("PUT", "/sync/v1/backup", {"epoch": "e", "seq": "1", "taken": "2026-12-01T00:00:00", "sha256": "0" * 64}),
+    ("PUT", "/sync/v1/backup", {"epoch": "e", "seq": "1", "taken": "2026-12-01T00:00:00+00:00", "sha256": "0" * 64}),
+])
+def test_bad_requests_about_backups_get_a_clear_4xx(cloud, tmp_path, method, path, params):
+    enrolment = enrol(cloud, tmp_path / "var-edge")
+    answer = cloud.request(method, path, params=params, content=b"" if method == "PUT" else None,
+                           headers={"Authorization": f"Bearer {enrolment.credential}"})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["detail"]
+    assert db_rows(cloud, "SELECT count(*) AS n FROM device_backups")[0]["n"] == 0
