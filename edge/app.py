@@ -118,7 +118,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     if settings.hardware == "sim":
         routes += [*sim.routes, *scans.sim_routes]
     document_errors(routes)
-    secret = secret_key(settings.data_dir)
+    secret = secret_key(settings.data_dir, settings.db_path)
     languages = Languages.load()
     channels = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=[display.CHANNEL])
     latency = Latency()  # /metrics' request durations, kept in this process

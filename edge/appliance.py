@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from edge.ratings import RatingService
 from edge.scans import ScanService
 from edge.settings import EdgeSettings
 from edge.softcopy_requests import SoftcopyRequestService
-from edge.store import EdgeStore, StoreUnavailable
+from edge.store import BUSY_TIMEOUT_MS, EdgeStore, StoreUnavailable
 from edge.tickets import QueueService, Ticket, local_iso
 from edge.visits import CheckIn, VisitService
 from edge.voice import VoiceCaller
@@ -68,7 +69,8 @@ class Appliance:
         self.desk = CallDesk(self.store, self.queue, self.clock, self.announce)
         self.voice = VoiceCaller(self.settings.data_dir / "voice")
         self.lockers = LockerService(
-            self.store, self.hardware.lockers, self.config.lockers, self.clock, secret_key(self.settings.data_dir)
+            self.store, self.hardware.lockers, self.config.lockers, self.clock,
+            secret_key(self.settings.data_dir, self.store.path),
         )
         self._unless_damaged(self.lockers.start)
         self.checkout = CheckoutService(self.store, self.lockers, self.clock)
@@ -87,7 +89,7 @@ class Appliance:
         self.softcopy_requests = SoftcopyRequestService(self.store, self.clock)
         self.complaints = ComplaintService(self.store, self.clock, self.config.office.code, self.config.office.tz)
         self.privacy = PrivacyService(self.store, self.clock, self.config.privacy.identity_months,
-                                      secret_key(self.settings.data_dir), self.settings.data_dir)
+                                      secret_key(self.settings.data_dir, self.store.path), self.settings.data_dir)
         self._watch = threading.Event()
         self._watcher = threading.Thread(target=self._periodic, name="appliance-periodic", daemon=True)
         self._watcher.start()
@@ -201,11 +203,29 @@ class Appliance:
             return None
 
 
-def secret_key(data_dir: Path) -> bytes:
-    """The appliance's own signing key, made on first start and kept beside the database (never in the repo)."""
+def secret_key(data_dir: Path, db_path: Path | None = None) -> bytes:
+    """The appliance's own key (locker ID-card hashes, CSRF, privacy tags). Since migration m012 it lives in the
+    database (meta 'secret_key'), so a backup carries it to a new SD card and the cards held in the lockers still
+    match. The file `secret.key` in the data folder is where a database not yet made or migrated takes it from
+    (m012 copies it in): made on the very first start, never written over (an older key stays recoverable)."""
+    kept = _database_key(db_path or data_dir / "edge.db")
+    if kept is not None:
+        return kept
     path = data_dir / "secret.key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_hex(32))
     return bytes.fromhex(path.read_text().strip())
+
+
+def _database_key(db_path: Path) -> bytes | None:
+    """The key kept in the database; None before migration m012 (or with no database yet, or a damaged one)."""
+    if not db_path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'secret_key'").fetchone()
+    except sqlite3.DatabaseError:  # no meta table yet, or a file the integrity check will refuse anyway
+        return None
+    return bytes.fromhex(row[0]) if row else None

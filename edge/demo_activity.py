@@ -140,7 +140,7 @@ class Month:
         self.visits = VisitService(store, self.queue, clock, config.desk.repeat_window_min)
         self.desk = CallDesk(store, self.queue, clock, lambda event: None)
         self.bank = DeskLockers(tuple(locker.number for locker in config.lockers.bank))
-        self.lockers = LockerService(store, self.bank, config.lockers, clock, secret_key(settings.data_dir))
+        self.lockers = LockerService(store, self.bank, config.lockers, clock, secret_key(settings.data_dir, store.path))
         self.lockers.start()
         self.checkout = CheckoutService(store, self.lockers, clock)
         self.scanner = FeederScanner()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import secrets
 import sqlite3
+from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
@@ -432,3 +434,25 @@ VISITOR_TOKEN_SQL = """
 ALTER TABLE visits ADD COLUMN visitor_token TEXT;  -- opens the visitor's own ticket page; random, never the number
 CREATE UNIQUE INDEX visits_visitor_token ON visits (visitor_token) WHERE visitor_token IS NOT NULL;
 """
+
+
+@migrations()
+def m012_secret_key(db: Database) -> None:
+    """The appliance's key (edge.appliance.secret_key) moves into the database, so a backup restored on a new SD
+    card keeps it: the ID cards in the lockers still match their keyed hashes. An appliance upgraded in place keeps
+    the key it has (the file `secret.key` beside the database); a new one gets a new key."""
+    if db.execute("SELECT 1 FROM meta WHERE key = 'secret_key'").fetchone():
+        return
+    kept = _key_file(db)
+    key = kept.read_text().strip() if kept else secrets.token_hex(32)
+    bytes.fromhex(key)  # a damaged file stops the migration rather than losing the key silently
+    db.execute("INSERT INTO meta (key, value) VALUES ('secret_key', ?)", [key])
+
+
+def _key_file(db: Database) -> Path | None:
+    """`secret.key` beside the database file ($PST_DATA_DIR/edge.db: the data folder), when there is one."""
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main" and file:
+            path = Path(file).parent / "secret.key"
+            return path if path.exists() else None
+    return None

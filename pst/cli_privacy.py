@@ -52,7 +52,7 @@ def _edge_service():
     store = _open_store(settings, EdgeStore)
     migrate(store)
     return store, PrivacyService(store, SystemClock(), settings.config.privacy.identity_months,
-                                 secret_key(settings.data_dir), settings.data_dir)
+                                 secret_key(settings.data_dir, store.path), settings.data_dir)
 
 
 @edge_privacy.command("apply", help="Anonymise what is older than [privacy] identity_months (the appliance also "
