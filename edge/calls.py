@@ -96,7 +96,9 @@ class CallDesk:
             " staff_id = coalesce(?, staff_id) WHERE id = ?",
             [status, iso(now), counter, calls, staff_id, ticket.id],
         )
-        outbox.append(db, "ticket", ticket.id, status, {"status": status, "counter": counter, "at": iso(now)}, now)
+        # staff_id (an appliance account's id, as the ticket keeps it) lets edge.replay restore the ticket whole
+        payload = {"status": status, "counter": counter, "at": iso(now), "staff_id": staff_id}
+        outbox.append(db, "ticket", ticket.id, status, payload, now)
         return self.queue.get(ticket.id, db)
 
     def _start_service(self, db: Database, ticket: Ticket, now: datetime) -> None:

@@ -88,7 +88,8 @@ class LockerService:
                 "staff_id": staff_id, "released_at": None, "door_closed_at": None,
             }
             db["locker_uses"].insert(use)
-            public = {k: use[k] for k in ("locker", "visit_id", "id_type", "id_last4", "assigned_at")}
+            # never the keyed hash: it stays on the appliance (a restored use matches the card by its last four)
+            public = {k: use[k] for k in ("locker", "visit_id", "id_type", "id_last4", "assigned_at", "staff_id")}
             outbox.append(db, "locker_use", use["id"], "assigned", public, now)
             if actor:  # the card's type only: its number never enters the trail
                 actor.record(db, now, "locker.assign", f"locker:{locker}", visit=visit_id, id_type=id_type)
@@ -138,7 +139,13 @@ class LockerService:
             tail = re.sub(r"[\s.•*-]", "", typed).upper()
             if re.fullmatch(r"[A-Z0-9]{4}", tail):
                 return hmac.compare_digest(tail, last4 or "")
-        return hmac.compare_digest(self.id_hash(normalise_id_number(id_type, typed)), id_hash)
+        number = normalise_id_number(id_type, typed)
+        if not id_hash:
+            # A use restored from the cloud's events (edge.replay) has no hash: the hash never leaves the appliance.
+            # Its last four characters are all that is left to match the card by (an anonymised use has neither,
+            # and matches nothing).
+            return bool(last4) and hmac.compare_digest(number[-4:], last4)
+        return hmac.compare_digest(self.id_hash(number), id_hash)
 
     def unlock_for_release(self, locker: int) -> None:
         self._unlock(locker, self.clock.now())

@@ -62,12 +62,20 @@ def anonymise_visits(db: Database, ids: list[str], now: datetime, reason: str) -
     erasure's, once the transaction has committed). Call inside the write transaction."""
     if not ids:
         return []
-    erase = reason == "erasure"
+    files = blank_visits(db, ids, iso(now), erase=reason == "erasure")
+    for visit_id in ids:
+        outbox.append(db, "visit", visit_id, "anonymised", {"at": iso(now), "reason": reason}, now)
+    return files
+
+
+def blank_visits(db: Database, ids: list[str], at: str, erase: bool) -> list[str]:
+    """The tables' half of `anonymise_visits`, without its events (edge.replay puts a restored database's visits
+    through it again); returns the scan files to delete."""
     institution = ", institution = NULL" if erase else ""
     for chunk in _chunks(ids):
         marks = _marks(chunk)
         db.execute(f"UPDATE visits SET name = ?, email = '', phone = NULL{institution}, anonymised_at = ?"
-                   f" WHERE id IN ({marks})", [privacy.ERASED_NAME, iso(now), *chunk])
+                   f" WHERE id IN ({marks})", [privacy.ERASED_NAME, at, *chunk])
         db.execute(f"UPDATE locker_uses SET id_last4 = '', id_hash = '' WHERE visit_id IN ({marks})", chunk)
         db.execute(f"UPDATE softcopy_requests SET email = '', name = ? WHERE visit_id IN ({marks})",
                    [privacy.ERASED_NAME, *chunk])
@@ -80,8 +88,6 @@ def anonymise_visits(db: Database, ids: list[str], now: datetime, reason: str) -
                 f"SELECT pdf_path FROM scans WHERE visit_id IN ({marks}) AND pdf_path IS NOT NULL", chunk)]
             db.execute(f"UPDATE scans SET pdf_path = NULL, download_code = NULL, code_expires_at = NULL"
                        f" WHERE visit_id IN ({marks})", chunk)
-    for visit_id in ids:
-        outbox.append(db, "visit", visit_id, "anonymised", {"at": iso(now), "reason": reason}, now)
     return files
 
 
@@ -93,7 +99,7 @@ def _blank_complaints(db: Database, ids: list[str], now: datetime, reason: str) 
                       {"at": iso(now), "reason": reason, "tracking": tracking}, now)
 
 
-def _scrub_outbox(db: Database, entity_ids: list[str]) -> None:
+def scrub_outbox(db: Database, entity_ids: list[str]) -> None:
     """Events not yet purged (sent or not) lose the identity they carried: an erased person is in no payload.
     `erased` tells the cloud that a record arriving without its e-mail is no malformed one (no dead letter)."""
     paths = ", ".join(f"'$.{key}'" for key in IDENTITY_KEYS)
@@ -188,7 +194,7 @@ def erase_in(db: Database, email: str, now: datetime, origin: str) -> tuple[dict
         f"SELECT id FROM {table} WHERE visit_id IN ({_marks(chunk)})", chunk).fetchall()]
         for table in ("scans", "ratings", "locker_uses")}
     scans = hanging["scans"]
-    _scrub_outbox(db, person.visits + person.requests + person.complaints + sum(hanging.values(), []))
+    scrub_outbox(db, person.visits + person.requests + person.complaints + sum(hanging.values(), []))
     if origin == "appliance":
         salt, digest = privacy.erasure_digest(email)
         outbox.append(db, "erasure", new_id(), "requested", {"salt": salt, "digest": digest, "at": iso(now)}, now)

@@ -249,9 +249,10 @@ class ScanService:
             )
             # the visitor's e-mail goes with a finished PDF: the cloud puts the file in their portal account
             owner = db.execute("SELECT name, email FROM visits WHERE id = ?", [visit_id]).fetchone() if pdf else None
+            started = db.execute("SELECT started_at FROM scans WHERE id = ?", [job_id]).fetchone()[0]
             outbox.append(db, "scan", job_id, status, {
-                "visit_id": visit_id, "pages": len(pages), "file": relative, "sha256": digest, "bytes": size,
-                "finished_at": iso(now), "error": error,
+                "visit_id": visit_id, "started_at": started, "pages": len(pages), "file": relative, "sha256": digest,
+                "bytes": size, "finished_at": iso(now), "error": error,
                 **({"name": owner[0], "email": owner[1]} if owner and owner[1] else {}),
             }, now)
         if pdf:
