@@ -258,7 +258,7 @@ def edge_restore(backup: Path | None, force: bool, from_cloud: bool, cloud_url: 
     from edge.migrations import migrate
     from edge.store import EdgeStore, StoreCorrupt, check_file, restore_backup, serve_lock
     from sync.agent import Enrolment
-    from sync.restore import RestoreError, fetch_backup, mark_pending
+    from sync.restore import RestoreError, fetch_backup, keep_a_key, mark_pending
 
     settings = _edge_settings()
     if code and not cloud_url:
@@ -300,6 +300,9 @@ def edge_restore(backup: Path | None, force: bool, from_cloud: bool, cloud_url: 
             store = EdgeStore(settings.db_path)
             try:
                 migrate(store)  # a backup from before an upgrade
+                if keep_a_key(store):
+                    click.echo("the cloud's copy carries no key of the appliance: a new one is made (ID cards in the "
+                               "lockers are checked by their last four characters)")
                 if enrolment is not None and not offline:
                     mark_pending(store, True)  # until the records since are back: no sync, no serving
             finally:

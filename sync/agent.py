@@ -265,9 +265,11 @@ class Agent:
             log.warning("backup %s is gone; the cloud keeps the previous one", path)
             self._set_meta(BACKUP_SENT, marker["at"])
             return
+        copy = None
         try:
-            facts = await asyncio.to_thread(restore.backup_facts, path)
-            body = await asyncio.to_thread(restore.compressed, path)
+            copy = await asyncio.to_thread(restore.cloud_copy, path)
+            facts = await asyncio.to_thread(restore.backup_facts, copy)
+            body = await asyncio.to_thread(restore.compressed, copy)
             response = await self.client.put(
                 f"{PREFIX}/backup", content=body, headers={"Content-Type": "application/gzip"},
                 params={"epoch": facts.epoch, "seq": facts.seq, "taken": marker["at"], "sha256": facts.sha256})
@@ -276,6 +278,9 @@ class Agent:
                         type(exc).__name__, exc)
             self._backup_retry = time.monotonic() + BACKUP_RETRY
             return
+        finally:
+            if copy is not None:
+                copy.unlink(missing_ok=True)
         result.requests += 1
         result.bytes_up += len(body)
         if response.status_code == 201:

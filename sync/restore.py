@@ -65,6 +65,40 @@ def highest_seq(db) -> int:
     return max(row[0] if row else 0, top or 0)
 
 
+def cloud_copy(path: Path) -> Path:
+    """The copy of a backup that goes to the cloud, beside it: without the appliance's key and the keyed hashes of
+    the ID cards in the lockers. With both, a visitor's full ID number could be found by trying the possible numbers;
+    the cloud needs neither (a card restored from it is checked by its last four characters, as the pages show it).
+    Freed pages are overwritten and the file rebuilt, so nothing of either remains in it."""
+    target = path.with_name(path.stem + ".cloud.db")
+    shutil.copyfile(path, target)
+    db = sqlite3.connect(target)
+    try:
+        db.execute("PRAGMA secure_delete = ON")
+        db.execute("DELETE FROM meta WHERE key = 'secret_key'")
+        db.execute("UPDATE locker_uses SET id_hash = '' WHERE id_hash != ''")
+        db.commit()
+        db.execute("VACUUM")
+    except BaseException:
+        db.close()
+        target.unlink(missing_ok=True)
+        raise
+    db.close()
+    return target
+
+
+def keep_a_key(store: EdgeStore) -> bool:
+    """A database restored from the cloud's copy has no key: it gets a new one (edge.appliance.secret_key reads it),
+    which its next backups carry. True when one was made."""
+    import secrets
+
+    with store.write() as db:
+        if db.execute("SELECT 1 FROM meta WHERE key = 'secret_key'").fetchone():
+            return False
+        db.execute("INSERT INTO meta (key, value) VALUES ('secret_key', ?)", [secrets.token_hex(32)])
+        return True
+
+
 def compressed(path: Path, level: int = 6) -> bytes:
     """The backup as it goes up. On a Pi a year's database compresses to a few megabytes in seconds."""
     with path.open("rb") as source:

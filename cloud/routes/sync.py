@@ -223,7 +223,9 @@ async def _restoring(request: Request, devices: Devices) -> str:
     wanted = request.query_params.get("device") or device.device_id
     if wanted == device.device_id:
         return wanted
-    other = await devices.device(wanted[:36])
+    if not re.fullmatch(EPOCH, wanted):  # a device id is a UUID
+        raise ApiError(400, "Parameter tidak sah", {"device": "id perangkat"})
+    other = await devices.device(wanted)
     if other is None or other["office_code"] != device.office_code:
         raise ApiError(403, "Cadangan perangkat kantor lain tidak dapat diambil", {"device": "bukan perangkat kantor ini"})
     return other["id"]

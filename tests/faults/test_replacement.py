@@ -101,6 +101,8 @@ def test_a_dead_appliance_is_replaced_without_losing_the_day(cloud, desks, tmp_p
     source_args = ["--from-cloud"] if source == "cloud" else [str(usb)]
     restored = pst_ok(env, "edge", "restore", *source_args, "--cloud", cloud.url)
     assert "records made after the backup came back from the cloud" in restored, restored
+    # the cloud's copy carries neither the appliance's key nor the cards' keyed hashes; the USB stick's does
+    assert ("carries no key" in restored) == (source == "cloud"), restored
     assert custody(desk) == before  # the same open visits, cards in lockers, numbers and outbox
 
     serve(desk)
