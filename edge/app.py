@@ -49,7 +49,7 @@ from edge.routes import (
 from edge.settings import EdgeSettings
 from edge.store import MESSAGES, StoreUnavailable, disk_fault
 from hardware.builder import Hardware
-from pst import formats
+from pst import __version__, formats, source
 from pst.clock import Clock
 from pst.error_body import document_errors
 from pst.logsafe import redact_path
@@ -65,6 +65,13 @@ CSRF_COOKIE = "pst_csrf"
 @get("/healthz", sync_to_thread=True)
 def healthz(appliance: NamedDependency[Appliance]) -> dict:
     return appliance.health()
+
+
+@get(source.PATH, sync_to_thread=True)
+def source_code() -> Response:
+    """The running version's source (AGPL-3.0-or-later, LICENSE): what the footer's "Kode sumber" links to."""
+    return Response(source.archive(), media_type="application/gzip",
+                    headers={"Content-Disposition": f'attachment; filename="{source.filename()}"'})
 
 
 def handle_error(request: Request, exc: Exception) -> Response:
@@ -102,12 +109,14 @@ def configure_templates(env, languages, settings: EdgeSettings, appliance: Appli
     # every page says so while the store refuses writes (base.html)
     env.globals["storage_notice"] = lambda: MESSAGES.get(appliance.store.state) if appliance.store else None
     env.globals["take_flash"] = take_flash  # a form's message for the page after its redirect (flash.html)
+    env.globals["source_url"] = source.link(settings.source_url)  # every page's footer (the AGPL)
+    env.globals["pst_version"] = __version__
 
 
 def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Hardware | None = None) -> Litestar:
     appliance = Appliance(settings, clock=clock, hardware=hardware)
     routes = [
-        healthz, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
+        healthz, source_code, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
         *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes, *softcopy.routes,
         *privacy.routes, *visitor.routes,
         *audit.routes, metrics_route,

@@ -31,6 +31,9 @@ class EdgeSettings:
     """PST_EDGE_CONFIG: the appliance TOML (office, pins, printer, services, hours); built-in default when unset."""
     public_url: str
     """PST_EDGE_PUBLIC_URL: base URL phones use to reach the appliance (the ticket's QR); else config, else host:port."""
+    source_url: str = ""
+    """PST_SOURCE_URL: where the source of the running version is published (`{version}` replaced), the footer's
+    "Kode sumber"; else the appliance serves its own at /kode-sumber (pst.source)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EdgeSettings:
@@ -56,6 +59,7 @@ class EdgeSettings:
             hardware=hardware,
             config=config,
             public_url=public_url,
+            source_url=(env.get("PST_SOURCE_URL") or "").strip(),
         )
 
 
