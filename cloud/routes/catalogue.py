@@ -18,6 +18,7 @@ from cloud.errors import ApiError
 from cloud.reading import Reading
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.accounts import sign_in_path
+from cloud.seo import page_tags
 from pst.i18n import N_
 
 CatalogueDep = NamedDependency[Catalogue]
@@ -110,7 +111,8 @@ async def publication_page(request: Request, publication_id: FromPath[str], cata
         return Template("notice.html", context={"title": N_("Publikasi tidak ditemukan"), "error": None,
                                                 "text": N_("Publikasi ini tidak ada di katalog."),
                                                 "link": ("/katalog", N_("Kembali ke katalog"))}, status_code=404)
-    return Template("publikasi.html", context={"p": found, "account": account, "error": None})
+    return Template("publikasi.html", context={"p": found, "account": account, "error": None,
+                                               "seo": page_tags(found, request.app.state.public_url)})
 
 
 @get("/publikasi/{publication_id:str}/baca")

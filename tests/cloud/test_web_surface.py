@@ -72,12 +72,30 @@ def test_an_answer_under_the_sync_prefix_that_is_not_json_keeps_every_header(con
     assert MACHINE_API == PREFIX + "/"  # the hook's own copy of the prefix (pst/ does not import sync)
 
 
+# An inline <script> is code unless it is exactly `<script type="application/ld+json">`: a data block (the JSON-LD of
+# cloud.seo) that browsers never run and the CSP does not govern; anything else in the tag makes it code again.
+INLINE_SCRIPT = re.compile(r'<script(?![^>]*\bsrc=)(?! type="application/ld\+json">)[^>]*>', re.IGNORECASE)
+DATA_BLOCK = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.DOTALL)
+
+
 @pytest.mark.parametrize("path", sorted(p.name for p in (CLOUD / "templates").glob("*.html")))
 def test_no_page_holds_code_the_policy_would_block(path):
     text = (CLOUD / "templates" / path).read_text()
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), "an inline <script>"
+    assert not INLINE_SCRIPT.search(text), "an inline <script>"
+    for block in DATA_BLOCK.findall(text):  # data written through cloud.seo.script_json, nothing else
+        assert block == "{{ seo.json_ld | safe }}", "a data block holding more than the escaped JSON-LD"
     assert not re.search(r"\son[a-z]+\s*=", text, re.IGNORECASE), "an on…= handler"
     assert "javascript:" not in text.lower()
+
+
+@pytest.mark.parametrize("tag, code", [
+    ("<script>", True), ('<script type="module">', True), ('<script type="text/javascript">', True),
+    ('<script type="application/ld+json" nonce="x">', True), ('<script type="application/ld+json ">', True),
+    ('<SCRIPT type="application/json">', True), ('<script src="/static/board.js">', False),
+    ('<script type="application/ld+json">', False),
+])
+def test_only_a_json_ld_data_block_passes_for_inline(tag, code):
+    assert bool(INLINE_SCRIPT.search(tag)) is code
 
 
 @pytest.fixture(params=["http://127.0.0.1:8100", "https://pustaka.bps.go.id"])

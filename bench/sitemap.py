@@ -1,0 +1,66 @@
+"""The sitemaps over 100,000 generated publications: time to the first byte and to the last of `GET /sitemap.xml`
+(the index, one pass over the table) and of each `/sitemap-N.xml` (the first full one holds 50,000 URLs) on a real
+uvicorn server on loopback. SQLite by default; `--database postgresql://…` (an empty database) for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+
+import httpx
+
+from bench.cloud_search import Driver, generate
+from bench.harness import percentile, portal_in_thread
+from cloud.catalogue import Catalogue
+from cloud.db import Database
+from cloud.migrations import migrate
+
+
+def fetch(client: httpx.Client, path: str) -> tuple[float, float, int]:
+    """Milliseconds to the first byte and to the last, and the size."""
+    start = time.perf_counter()
+    with client.stream("GET", path) as answer:
+        answer.raise_for_status()
+        chunks = answer.iter_bytes()
+        size = len(next(chunks, b""))
+        first = time.perf_counter()
+        size += sum(len(chunk) for chunk in chunks)
+    end = time.perf_counter()
+    return (first - start) * 1000, (end - start) * 1000, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--publications", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--database",
+                        help="postgresql://… of an empty database (default: SQLite in a temporary folder)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database or f"sqlite:///{tmp}/cloud.db"
+        loop = asyncio.new_event_loop()
+        db = Database(url)
+        loop.run_until_complete(db.start())
+        loop.run_until_complete(migrate(db))
+        driver = Driver(url, loop, Catalogue(db))
+        driver.load(*generate(args.publications))
+        driver.close()
+        loop.run_until_complete(db.stop())
+        loop.close()
+        with portal_in_thread(tmp, url) as base, httpx.Client(base_url=base, timeout=120) as client:
+            parts = client.get("/sitemap.xml").text.count("<sitemap>")
+            print(f"{db.kind}: {args.publications} publications, {parts} sitemaps")
+            for path in ["/sitemap.xml", *(f"/sitemap-{n}.xml" for n in range(1, parts + 1))]:
+                fetch(client, path)  # one untimed pass
+                samples = [fetch(client, path) for _ in range(args.rounds)]
+                size = samples[0][2]
+                first, whole = [s[0] for s in samples], [s[1] for s in samples]
+                print(f"{path:18s} {size / 1e6:6.2f} MB  first byte p50 {percentile(first, 50):7.1f} ms"
+                      f"  whole p50 {percentile(whole, 50):7.1f} ms  p95 {percentile(whole, 95):7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
