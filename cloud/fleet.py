@@ -1,8 +1,11 @@
-"""The appliances' health as their sync rounds report it (sync/PROTOCOL.md, "Health"): the latest per device, and a
-thinned history — one sample per device per five minutes, kept 30 days — for the back office's fleet views.
+"""The appliances' health as their sync rounds report it (sync/PROTOCOL.md, "Health"): the latest per device, a
+thinned history — one sample per device per five minutes, kept 30 days — and a summary of that history per six hours
+(`device_health_summary`: samples and the highest backlog, kept as long) that the fleet page draws its sparklines
+from.
 
 A fleet of hundreds reports every 30 seconds, so the latest row is rewritten only when something staff would act on
-changed (a printer, an alert, a backup, the software) or once a minute, as `devices.last_seen_at` is."""
+changed (a printer, an alert, a backup, the software) or once a minute, as `devices.last_seen_at` is. The summary is
+kept by the same writer as each sample lands, so reading a week of the fleet's backlog never reads its samples."""
 
 from __future__ import annotations
 
@@ -14,16 +17,22 @@ from pst.i18n import N_
 from sync.protocol import Health
 
 SLOT_S = 300  # one history sample per device per slot
+PERIOD_SLOTS = 72  # a summary row per device per six hours (72 slots; periods start at 00, 06, 12 and 18 UTC)
 KEEP = timedelta(days=30)
 FRESH = timedelta(minutes=1)  # the latest row is rewritten at most this often while nothing that matters changed
 FACTS = ("version", "software", "boot_at", "disk_free", "disk_free_pct", "db_bytes", "ntp", "clock_offset_ms",
          "printer", "scanner", "lockers", "pending", "oldest_pending_s", "backup_at", "backup_ok", "alerts",
          "alert_count")
 LISTS = ("lockers", "alerts")  # stored as JSON arrays
+AGGREGATE = {"sqlite": "group_concat({}, ',')", "postgresql": "string_agg({}, ',')"}  # texts joined, any order
 
 
 def slot(moment: datetime) -> int:
     return int(moment.timestamp()) // SLOT_S
+
+
+def period(moment: datetime) -> int:
+    return slot(moment) // PERIOD_SLOTS
 
 
 def state_key(health: Health) -> str:
@@ -51,9 +60,14 @@ class Fleet:
     def __init__(self, db: Database):
         self.db = db
 
+    def reading(self):
+        """One read transaction for a page's several statements: one view of the fleet, and on SQLite one
+        connection instead of one per statement (deferred: it takes no write lock, and in WAL writers go on)."""
+        return self.db.engine.transaction()
+
     async def record(self, device_id: str, health: Health, now: datetime) -> None:
         """Keep a round's health: the latest (see the module's note), and the slot's sample if it has none yet; a new
-        sample also prunes that device's samples past KEEP."""
+        sample is counted into its period's summary and prunes that device's samples and summaries past KEEP."""
         columns, values = ", ".join(FACTS), _values(health)
         marks = ", ".join("{}" for _ in FACTS)
         updates = ", ".join(f"{name} = excluded.{name}" for name in ("received_at", "state_key", "hours", *FACTS))
@@ -70,8 +84,8 @@ class Fleet:
                 device_id, slot(now), now, *values,
             )
             if added:
-                await self.db.execute("DELETE FROM device_health_history WHERE device_id = {} AND slot < {}",
-                                      device_id, slot(now - KEEP))
+                await self._summarise(device_id, now, health.pending)
+                await self._prune(now, device_id)
 
     async def latest(self, office_code: str | None = None) -> dict[str, dict]:
         """device id → its latest health (with `received_at`, and `hours`: the opening hours it reports, `oh`), for the
@@ -92,9 +106,39 @@ class Fleet:
         )
         return [_read(row) for row in rows]
 
+    async def _summarise(self, device_id: str, now: datetime, pending: int | None) -> None:
+        """Count a new sample into its period's summary: one more sample, and the highest backlog (a sample without
+        a backlog counts but leaves the highest as it was)."""
+        await self.db.execute(
+            "INSERT INTO device_health_summary (device_id, period, samples, pending_max) VALUES ({}, {}, 1, {})"
+            " ON CONFLICT (device_id, period) DO UPDATE SET samples = device_health_summary.samples + 1,"
+            " pending_max = CASE WHEN device_health_summary.pending_max IS NULL"
+            " OR excluded.pending_max > device_health_summary.pending_max THEN excluded.pending_max"
+            " ELSE device_health_summary.pending_max END",
+            device_id, period(now), pending,
+        )
+
+    async def _prune(self, now: datetime, device_id: str | None = None) -> None:
+        """Samples past KEEP, and the summaries of periods whose every slot is past it (the period holding the
+        cut stays until its last slot goes): the summary never outlives its samples by more than six hours."""
+        cut = slot(now - KEEP)
+        where, args = ("device_id = {} AND ", [device_id]) if device_id else ("", [])
+        await self.db.execute(f"DELETE FROM device_health_history WHERE {where}slot < {{}}", *args, cut)
+        await self.db.execute(f"DELETE FROM device_health_summary WHERE {where}period < {{}}", *args,
+                              cut // PERIOD_SLOTS)
+
     async def prune(self, now: datetime) -> None:
-        """Every device's samples past KEEP (a device that stopped reporting prunes nothing by itself)."""
-        await self.db.execute("DELETE FROM device_health_history WHERE slot < {}", slot(now - KEEP))
+        """Every device's samples and summaries past KEEP (a device that stopped reporting prunes nothing by
+        itself)."""
+        async with self.db.transaction():
+            await self._prune(now)
+
+    async def summarise_history(self) -> None:
+        """Rebuild every summary from the samples, as the writer would have kept them: for history loaded in bulk
+        (the benchmark, tests); migration m016 did it once for the history it found."""
+        async with self.db.transaction():
+            await self.db.execute("DELETE FROM device_health_summary")
+            await self.db.execute(SUMMARISE)
 
     async def roster(self) -> list[dict]:
         """Every device with its office and its latest health (the facts None where it never reported), in one
@@ -107,31 +151,44 @@ class Fleet:
         )
         return [_read(row) for row in rows]
 
-    async def backlog_at(self, moments: list[datetime]) -> dict[str, dict[int, int | None]]:
-        """device id → slot → its backlog in the samples of the slots of `moments`: a few points of the history for
-        the fleet's sparklines, read through the slot index without touching the rest."""
-        slots = sorted({slot(moment) for moment in moments})
-        marks = ", ".join("{}" for _ in slots)
+    async def backlog_by_period(self, device_ids: list[str], first: int) -> dict[str, dict[int, int | None]]:
+        """device id → period → the highest backlog of its samples, from period `first` on, for the devices named:
+        the fleet page's sparklines, one range of the summary's key per device, never the samples. Each device's
+        periods come as one text ("period:highest,…"), so a page's 1,400 summaries cost 50 rows to the driver."""
+        if not device_ids:
+            return {}
+        marks = ", ".join("{}" for _ in device_ids)
+        points = AGGREGATE[self.db.kind].format(
+            "CAST(period AS TEXT) || ':' || COALESCE(CAST(pending_max AS TEXT), '')")
         rows = await self.db.execute(
-            f"SELECT device_id, slot, pending FROM device_health_history WHERE slot IN ({marks})", *slots)
-        found: dict[str, dict[int, int | None]] = {}
-        for row in rows:
-            found.setdefault(row["device_id"], {})[row["slot"]] = row["pending"]
-        return found
+            f"SELECT device_id, {points} AS points FROM device_health_summary WHERE device_id IN ({marks})"
+            " AND period >= {} GROUP BY device_id", *device_ids, first)
+        return {row["device_id"]: {int(at): int(most) if most else None
+                                   for at, _, most in (point.partition(":") for point in row["points"].split(","))}
+                for row in rows}
 
-    async def visits_per_day(self, days: list[datetime]) -> dict[str, list[int]]:
-        """device id → visits checked in at its desk on each day; `days` are the days' starts, each day ending where
-        the next starts (the last one a day later). One pass over the days' visits, engine-neutral."""
+    async def visits_per_day(self, days: list[datetime], device_ids: list[str]) -> dict[str, list[int]]:
+        """device id → visits checked in at its desk on each day, for the devices named; `days` are the days'
+        starts, each day ending where the next starts (the last one a day later). One grouped statement through the
+        index on device and time, engine-neutral."""
+        if not device_ids:
+            return {}
         ends = [*days[1:], days[-1] + timedelta(days=1)]
         counts = ", ".join(f"SUM(CASE WHEN checked_in_at >= {{}} AND checked_in_at < {{}} THEN 1 ELSE 0 END) AS d{i}"
                            for i in range(len(days)))
+        marks = ", ".join("{}" for _ in device_ids)
         rows = await self.db.execute(
-            f"SELECT device_id, {counts} FROM visits WHERE checked_in_at >= {{}} AND checked_in_at < {{}}"
-            " AND device_id IS NOT NULL GROUP BY device_id",
-            *[moment for pair in zip(days, ends) for moment in pair], days[0], ends[-1],
+            f"SELECT device_id, {counts} FROM visits WHERE device_id IN ({marks}) AND checked_in_at >= {{}}"
+            " AND checked_in_at < {} GROUP BY device_id",
+            *[moment for pair in zip(days, ends) for moment in pair], *device_ids, days[0], ends[-1],
         )
         return {row["device_id"]: [int(row[f"d{i}"] or 0) for i in range(len(days))] for row in rows}
 
+
+# Every device's summaries from its samples, as the writer keeps them: each period's samples and highest backlog.
+SUMMARISE = f"""INSERT INTO device_health_summary (device_id, period, samples, pending_max)
+    SELECT device_id, slot / {PERIOD_SLOTS}, COUNT(*), MAX(pending) FROM device_health_history
+    GROUP BY device_id, slot / {PERIOD_SLOTS}"""
 
 SILENT = timedelta(minutes=15)  # a round every 30 s, at most 5 minutes apart when the agent backs off
 STATES = ("bermasalah", "peringatan", "senyap", "belum-terdaftar", "sehat", "dicabut")  # worst first

@@ -1,11 +1,13 @@
 """The back office's fleet: every appliance with its health, one word for its state and a week's sparkline
-(`/kantor/perangkat`, sortable, filtered by province and state), and one appliance's latest health and history
-(`/kantor/perangkat/{id}`). Staff and admins; plain links and forms, no JavaScript; the charts are SVG made here."""
+(`/kantor/perangkat`, sortable, filtered by province and state, PAGE rows a page), and one appliance's latest health
+and history (`/kantor/perangkat/{id}`). Staff and admins; plain links and forms, no JavaScript; the charts are SVG made
+here. The sparklines come from the history's six-hour summary (cloud.fleet), for the page's rows only."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, timezone
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from litestar import Request, Router, get
@@ -16,7 +18,7 @@ from markupsafe import Markup
 
 from cloud import fleet_alerts
 from cloud.db import moment
-from cloud.fleet import STATES, Fleet, condition
+from cloud.fleet import STATES, Fleet, condition, period
 from cloud.routes import AccountsDep
 from cloud.routes.backoffice import (NO_DEVICE, PRINTER_STATES, DevicesDep, _Forbidden, _NotSignedIn, _notice, _page,
                                      _refused, _signed_in, _to_sign_in)
@@ -35,7 +37,8 @@ SORTS: dict[str, Callable[[dict], object]] = {  # ?urut=<key> ascending, ?urut=-
     "antrean": lambda d: d["pending"], "umur": lambda d: d["oldest_pending_s"], "cadangan": lambda d: d["backup_at"],
     "peringatan": lambda d: d["open_alerts"],
 }
-SPARK_W, SPARK_H, SPARK_STEP = 112, 30, timedelta(hours=6)  # 28 backlog points over 7 days
+SPARK_W, SPARK_H, SPARK_POINTS = 112, 30, 28  # the backlog's highest of each six hours over 7 days
+PAGE = 50  # rows a page: the whole fleet is filtered, counted and sorted; only a page is drawn
 SCANNER_STATES = {"ok": N_("pemindai siap"), "scanning": N_("pemindai sedang memindai")}
 
 
@@ -47,8 +50,10 @@ def _sorted(rows: list[dict], wanted: str) -> list[dict]:
 
 
 def _filters(request: Request, provinces: dict[str, str]) -> tuple[dict[str, str], list[str]]:
-    """The page's ?provinsi, ?keadaan and ?urut; a value the page does not know is dropped, with a word why."""
-    asked = {key: (request.query_params.get(key) or "").strip()[:20] for key in ("provinsi", "keadaan", "urut")}
+    """The page's ?provinsi, ?keadaan, ?urut and ?halaman; a value the page does not know is dropped, with a word
+    why (a page past the last is the last, see `_page_of`)."""
+    asked = {key: (request.query_params.get(key) or "").strip()[:20]
+             for key in ("provinsi", "keadaan", "urut", "halaman")}
     problems = []
     if asked["provinsi"] and asked["provinsi"] not in provinces:
         problems.append(N_("Provinsi tidak dikenal; semua provinsi ditampilkan."))
@@ -59,6 +64,10 @@ def _filters(request: Request, provinces: dict[str, str]) -> tuple[dict[str, str
     if asked["urut"] and asked["urut"].lstrip("-") not in SORTS:
         problems.append(N_("Urutan tidak dikenal; diurutkan menurut kantor."))
         asked["urut"] = ""
+    if asked["halaman"] and not (asked["halaman"].isascii() and asked["halaman"].isdigit()
+                                 and int(asked["halaman"]) >= 1):
+        problems.append(N_("Halaman tidak dikenal; halaman pertama ditampilkan."))
+        asked["halaman"] = ""
     return asked, problems
 
 
@@ -68,8 +77,9 @@ def _provinces(rows: list[dict]) -> dict[str, str]:
     return {code: names.get(code, code) for code in sorted({row["office_code"][:2] for row in rows})}
 
 
-def _sparkline(backlog: list[int | None], visits: list[int]) -> dict:
-    """Coordinates of a row's sparkline: the backlog as a line over the top, visits per day as bars below it."""
+def _sparkline(backlog: list[int | None], visits: list[int], now: int | None) -> SimpleNamespace:
+    """Coordinates of a row's sparkline: the backlog as a line over the top, visits per day as bars below it; `now`
+    the latest backlog reported."""
     step = SPARK_W / max(len(backlog) - 1, 1)
     most = max((value for value in backlog if value is not None), default=0)
     line = " ".join(f"{index * step:.1f},{SPARK_H - 10 - 18 * value / (most or 1):.1f}"
@@ -80,7 +90,7 @@ def _sparkline(backlog: list[int | None], visits: list[int]) -> dict:
                      for index, count in enumerate(visits) if count)
     if line:
         shapes += f'<polyline points="{line}" fill="none" stroke="#0b5394" stroke-width="1.5"/>'
-    return {"shapes": Markup(shapes), "most": most, "visits": sum(visits), "now": backlog[-1] if backlog else None}
+    return SimpleNamespace(shapes=Markup(shapes), most=most, visits=sum(visits), now=now)
 
 
 def _times() -> tuple[Callable, Callable]:
@@ -100,29 +110,48 @@ def _times() -> tuple[Callable, Callable]:
     return seen, lambda seconds: "—" if seconds is None else seen(datetime.fromtimestamp(seconds, timezone.utc))
 
 
-def _week(now: datetime) -> tuple[list[datetime], list[datetime]]:
-    """The sparklines' backlog moments (every 6 hours over 7 days: 14,000 samples of a fleet of 500, not its 1.2
-    million) and the starts of the last 7 office days."""
-    points = int(timedelta(days=7) / SPARK_STEP)
-    moments = [now - points * SPARK_STEP + index * SPARK_STEP for index in range(1, points + 1)]
+def _week(now: datetime) -> tuple[list[int], list[datetime]]:
+    """The sparklines' six-hour periods (28 over 7 days, the current one last) and the starts of the last 7 office
+    days."""
+    periods = [period(now) - SPARK_POINTS + index for index in range(1, SPARK_POINTS + 1)]
     today = datetime.combine(now.astimezone(WITA).date(), time(), WITA)
-    return moments, [today - timedelta(days=6 - index) for index in range(7)]
+    return periods, [today - timedelta(days=6 - index) for index in range(7)]
 
 
 async def _roster(request: Request, fleet: Fleet) -> list[dict]:
+    """Every appliance with its state and open alerts, without sparklines (those are drawn for a page)."""
     now = request.app.state.clock.now()
     rows, alerts = await fleet.roster(), {}
     for alert in await fleet_alerts.open_alerts(fleet.db):
         alerts[alert["device_id"]] = alerts.get(alert["device_id"], 0) + 1
-    moments, days = _week(now)
-    backlog, visits = await fleet.backlog_at(moments), await fleet.visits_per_day(days)
-    slots = [int(m.timestamp()) // 300 for m in moments]
     for row in rows:
         row["open_alerts"] = alerts.get(row["id"], 0)  # the portal's (cloud.fleet_alerts)
         row["state"], row["reasons"] = condition(row, now, row["open_alerts"])
-        samples = backlog.get(row["id"], {})
-        row["spark"] = _sparkline([samples.get(s) for s in slots], visits.get(row["id"], [0] * 7))
     return rows
+
+
+async def _draw_sparklines(fleet: Fleet, rows: list[dict], now: datetime) -> None:
+    """Each row's week: the highest backlog of each six hours, and visits per office day (the latest backlog is its
+    latest health's)."""
+    ids, (periods, days) = [row["id"] for row in rows], _week(now)
+    backlog = await fleet.backlog_by_period(ids, periods[0])
+    visits = await fleet.visits_per_day(days, ids)
+    for row in rows:
+        highest = backlog.get(row["id"], {})
+        row["spark"] = _sparkline([highest.get(p) for p in periods], visits.get(row["id"], [0] * 7), row["pending"])
+
+
+def _page_of(asked: dict[str, str], count: int) -> tuple[int, int]:
+    """The page asked for (the last when past it) and how many pages `count` rows make."""
+    pages = max(1, -(-count // PAGE))
+    return min(int(asked["halaman"] or 1), pages), pages
+
+
+def _link(asked: dict[str, str], **changed) -> str:
+    """The fleet page as asked with `changed`; empty values and the first page are left out of the address."""
+    wanted = {key: str(value) for key, value in {**asked, **changed}.items()}
+    query = urlencode({key: value for key, value in wanted.items() if value and (key, value) != ("halaman", "1")})
+    return f"/kantor/perangkat?{query}" if query else "/kantor/perangkat"
 
 
 def _header_links(asked: dict[str, str]) -> dict[str, tuple[str, str | None]]:
@@ -133,25 +162,31 @@ def _header_links(asked: dict[str, str]) -> dict[str, tuple[str, str | None]]:
         sort = None
         if current.lstrip("-") == key:
             sort = "descending" if current.startswith("-") else "ascending"
-        wanted = f"-{key}" if sort == "ascending" else key
-        query = urlencode({k: v for k, v in (("provinsi", asked["provinsi"]), ("keadaan", asked["keadaan"]),
-                                              ("urut", wanted)) if v})
-        links[key] = (f"/kantor/perangkat?{query}", sort)
+        links[key] = (_link(asked, urut=f"-{key}" if sort == "ascending" else key, halaman=""), sort)
     return links
 
 
 @get("/perangkat")
 async def fleet_page(request: Request, accounts: AccountsDep) -> Template:
     staff = await _signed_in(request, accounts)
-    rows = await _roster(request, Fleet(request.app.state.db))
-    provinces = _provinces(rows)
-    asked, problems = _filters(request, provinces)
+    fleet = Fleet(request.app.state.db)
+    async with fleet.reading():
+        rows = await _roster(request, fleet)
+        provinces = _provinces(rows)
+        asked, problems = _filters(request, provinces)
+        shown = [row for row in rows if (not asked["provinsi"] or row["office_code"].startswith(asked["provinsi"]))
+                 and (not asked["keadaan"] or row["state"] == asked["keadaan"])]
+        number, pages = _page_of(asked, len(shown))
+        drawn = _sorted(shown, asked["urut"] or "kantor")[(number - 1) * PAGE:number * PAGE]
+        await _draw_sparklines(fleet, drawn, request.app.state.clock.now())
     counts = {state: sum(1 for row in rows if row["state"] == state) for state in STATES}
     seen, unix_time = _times()
-    shown = [row for row in rows if (not asked["provinsi"] or row["office_code"].startswith(asked["provinsi"]))
-             and (not asked["keadaan"] or row["state"] == asked["keadaan"])]
-    return _page("kantor_perangkat.html", staff, rows=_sorted(shown, asked["urut"] or "kantor"), total=len(rows),
-                 provinces=provinces, asked=asked, problems=problems, counts=counts, states=STATE_WORDS,
+    pager = {"page": number, "pages": pages, "first": (number - 1) * PAGE + 1 if drawn else 0,
+             "last": (number - 1) * PAGE + len(drawn), "links": [_link(asked, halaman=i) for i in range(1, pages + 1)]}
+    # rows as objects: Jinja tries an attribute before an item, and a thousand lookups failing first cost milliseconds
+    return _page("kantor_perangkat.html", staff, rows=[SimpleNamespace(**row) for row in drawn], shown=len(shown),
+                 total=len(rows), pager=pager, provinces=provinces, asked=asked, problems=problems, counts=counts,
+                 states=STATE_WORDS,
                  state_classes=STATE_CLASSES, headers=_header_links(asked), printer_states=PRINTER_STATES,
                  scanner_states=SCANNER_STATES, seen=seen, unix_time=unix_time)
 

@@ -67,6 +67,7 @@ def fleet(client, clock) -> dict[str, str]:
             add_history(client, device, health, now - timedelta(minutes=minutes))
             client.blocking_portal.call(history.record, device, Health(version=1, **health | backup),
                                         now - timedelta(minutes=minutes))
+    client.blocking_portal.call(history.summarise_history)  # the samples added in bulk, summed up as the writer does
     alerts = (("alert-1", "backlog", "Catatan tertua belum terkirim ke portal sejak 30 Nov 2026 07.45 WITA", None),
               ("alert-0", "printer", "Printer kehabisan kertas sejak 29 Nov 2026 10.00 WITA", now - timedelta(days=1)))
     for alert, kind, text, closed in alerts:
@@ -108,6 +109,7 @@ def test_the_sparkline_draws_the_backlog_and_the_visits(client, fleet):
     makassar = page.split("Meja Makassar")[1].split("</tr>")[0]
     assert re.search(r'<svg class="spark"[^>]*role="img"[^>]*aria-label="[^"]*tertinggi', makassar)
     assert "<polyline" in makassar
+    assert "tertinggi 50, terakhir 40;" in makassar  # the highest of six hours from the summary; the latest health's
     kendari = page.split("Meja Kendari")[1].split("</tr>")[0]
     assert "kunjungan 7 hari: 6" in kendari
 
@@ -141,12 +143,59 @@ def test_the_list_sorts_by_a_column_both_ways(client, fleet):
     assert by_state[0] == "Meja Sultra" and by_state[-1] == "Meja Kendari"
 
 
+def test_a_long_wait_reads_in_days_and_hours(client, fleet):
+    run_db(client, "UPDATE device_health SET oldest_pending_s = {} WHERE device_id = {}", 42_869 * 60,
+           fleet["Meja Makassar"])
+    assert "29 hari 18 jam" in rows(client.get("/kantor/perangkat").text)["Meja Makassar"]
+    assert "tertua 29 hari 18 jam" in client.get(f"/kantor/perangkat/{fleet['Meja Makassar']}").text
+    client.cookies.set("pst_lang", "en")
+    assert "29 d 18 h" in rows(client.get("/kantor/perangkat").text)["Meja Makassar"]
+    assert "oldest 29 d 18 h" in client.get(f"/kantor/perangkat/{fleet['Meja Makassar']}").text
+
+
+@pytest.fixture
+def two_a_page(monkeypatch):
+    monkeypatch.setattr("cloud.routes.fleet.PAGE", 2)
+
+
+def pages(client, query: str) -> list[list[str]]:
+    """Each page's device names, following the pager's next links from the page `query` asks for."""
+    found, link = [], f"/kantor/perangkat?{query}"
+    while link:
+        page = client.get(link.replace("&amp;", "&")).text
+        found.append(list(rows(page)))
+        following = re.search(r'<a href="([^"]+)" rel="next">', page)
+        link = following and following.group(1)
+    return found
+
+
+def test_a_page_of_the_sorted_fleet_at_a_time_and_every_appliance_reachable(client, fleet, two_a_page):
+    assert pages(client, "") == [["Meja Sulsel", "Meja Makassar"], ["Meja Sultra", "Meja Kendari"], ["Meja Majene"]]
+    by_backlog = pages(client, "urut=-antrean")
+    assert [name for page in by_backlog for name in page][0] == "Meja Makassar"
+    assert by_backlog[-1] == ["Meja Majene"] and sorted(sum(by_backlog, [])) == sorted(DEVICES)
+    page = client.get("/kantor/perangkat?urut=-antrean&halaman=2").text
+    assert "3–4 dari 5 perangkat yang cocok (semua: 5)" in page
+    assert '<a href="/kantor/perangkat?urut=-antrean" rel="prev">' in page  # the first page keeps the order
+    assert '<span aria-current="page">2</span>' in page and page.count('class="spark"') == 2
+
+
+def test_the_filters_apply_before_the_pages_and_a_page_past_the_last_is_the_last(client, fleet, two_a_page):
+    assert pages(client, "provinsi=73") == [["Meja Sulsel", "Meja Makassar"]]
+    page = client.get("/kantor/perangkat?provinsi=74&urut=perangkat&halaman=9").text
+    assert list(rows(page)) == ["Meja Kendari", "Meja Sultra"] and "rel=\"next\"" not in page
+    assert 'href="/kantor/perangkat?provinsi=74&amp;urut=-perangkat"' in page  # sorting again starts at page 1
+
+
 @pytest.mark.parametrize(("query", "message"), [
     ("urut=harga", "Urutan tidak dikenal"),
     ("provinsi=9x", "Provinsi tidak dikenal"),
     ("provinsi=11", "Provinsi tidak dikenal"),
     ("keadaan=rusak", "Keadaan tidak dikenal"),
     ("urut=%00&provinsi=" + "7" * 500, "Provinsi tidak dikenal"),
+    ("halaman=0", "Halaman tidak dikenal"),
+    ("halaman=-2", "Halaman tidak dikenal"),
+    ("halaman=%D9%A3", "Halaman tidak dikenal"),  # an Arabic-Indic three is a digit to Python, not a page
 ])
 def test_a_bad_query_value_is_ignored_with_a_word(client, fleet, query, message):
     page = client.get(f"/kantor/perangkat?{query}")
@@ -159,7 +208,7 @@ def test_the_appliance_page_shows_its_health_and_history(client, fleet):
     page = client.get(f"/kantor/perangkat/{fleet['Meja Makassar']}")
     assert page.status_code == 200
     assert "Meja Makassar" in page.text and "BPS Kota Makassar" in page.text and "peringatan" in page.text
-    assert "tertua 15 menit" in page.text and "1.4.0" in page.text
+    assert "tertua 15 mnt 0 dtk" in page.text and "1.4.0" in page.text
     assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart line"') == 6
     assert "Catatan menunggu" in page.text and "<polyline" in page.text
     alerts = page.text.split("Peringatan terakhir")[1].split("</table>")[0]
