@@ -41,7 +41,7 @@ from cloud.routes import privacy as privacy_routes
 from cloud.routes import seo as seo_routes
 from cloud.settings import CloudSettings, ConfigError
 from cloud.upload_gate import UploadGate
-from pst import formats
+from pst import __version__, formats, source
 from pst.clock import Clock, SystemClock
 from pst.error_body import document_errors
 from pst.i18n import N_, Languages, language_middleware
@@ -50,6 +50,14 @@ from pst.security_headers import security_headers
 HERE = Path(__file__).parent
 SHARED_TEMPLATES = Path(__file__).parents[1] / "pst" / "templates"  # pages both apps draw alike (the IKM sheet)
 CSRF_COOKIE = "pst_cloud_csrf"
+
+
+@get(source.PATH)
+async def source_code() -> Response:
+    """The running version's source (AGPL-3.0-or-later, LICENSE): what the footer's "Kode sumber" links to."""
+    archive = await asyncio.to_thread(source.archive)
+    return Response(archive, media_type="application/gzip",
+                    headers={"Content-Disposition": f'attachment; filename="{source.filename()}"'})
 
 
 @get("/healthz")
@@ -86,11 +94,12 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         languages.install(engine.engine)  # `_()`, `ngettext()`, `language()` and the switch in every page
         formats.register(engine.engine)  # numbers, dates and periods in the page's language (pst.formats)
         engine.engine.globals.update(
+            source_url=source.link(settings.source_url), pst_version=__version__,  # every page's footer (the AGPL)
             privacy_months=settings.identity_months,
             privacy_contact=settings.privacy_contact or N_("petugas PST di kantor BPS yang Anda kunjungi"))
 
     routes = [
-        healthz, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
+        healthz, source_code, *accounts.routes, *pages.routes, *catalogue.routes, *request_routes.routes, *backoffice.routes,
         *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes, *fleet.routes,
         *locations.routes, *audit_routes.routes, *privacy_routes.routes, *language_routes.routes,
         *seo_routes.routes,

@@ -48,6 +48,9 @@ class CloudSettings:
     metrics_token: str | None = field(default=None, repr=False)
     """PST_CLOUD_METRICS_TOKEN: the bearer token Prometheus sends to scrape /metrics (≥ 32 characters, e.g.
     `openssl rand -hex 32`); unset: the portal has no /metrics at all (404). Never logged."""
+    source_url: str = ""
+    """PST_SOURCE_URL: where the source of the running version is published (`{version}` replaced), the footer's
+    "Kode sumber"; else the portal serves its own at /kode-sumber (pst.source)."""
 
     @property
     def database(self) -> str:
@@ -92,6 +95,7 @@ class CloudSettings:
             demo=demo,
             secret=secret,
             metrics_token=metrics_token,
+            source_url=(env.get("PST_SOURCE_URL") or "").strip(),
         )
 
     def signing_key(self) -> bytes:

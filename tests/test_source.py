@@ -58,3 +58,24 @@ def test_a_published_source_is_linked_with_the_running_version(tmp_path):
     with TestClient(create_app(settings)) as client:
         page = client.get("/pengaduan").text
     assert f'href="https://git.example.id/pst/-/tree/v{__version__}"' in page
+
+
+def test_the_portal_serves_its_source_and_every_page_links_to_it(tmp_path):
+    from litestar.testing import TestClient
+
+    from cloud.app import create_app
+    from cloud.settings import CloudSettings
+
+    base = {"PST_DATA_DIR": str(tmp_path / "var"), "PST_CLOUD_SECRET": "s" * 32, "PST_CLOUD_SMTP_URL": "smtp://127.0.0.1:1"}
+    settings = CloudSettings.from_env(base)
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/kode-sumber")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/gzip"
+        assert f"pst-pustaka-{__version__}/cloud/app.py" in names(answer.content)
+        for path in ("/", "/katalog", "/akun/masuk"):
+            assert '<a href="/kode-sumber">Kode sumber</a>' in client.get(path).text, path
+        client.get("/bahasa/en")
+        assert '<a href="/kode-sumber">Source code</a>' in client.get("/katalog").text
+    published = CloudSettings.from_env(base | {"PST_SOURCE_URL": "https://git.example.id/pst/-/tree/v{version}"})
+    with TestClient(create_app(published)) as client:
+        assert f'href="https://git.example.id/pst/-/tree/v{__version__}"' in client.get("/katalog").text
