@@ -346,7 +346,7 @@ def _catch_up(settings, enrolment, device: str | None, offline: bool) -> None:
                 click.echo("not fetched from the cloud: the records made after the backup (--offline)")
             return
         try:
-            count = catch_up(store, enrolment.cloud_url, enrolment.credential, device)
+            count = catch_up(store, enrolment.cloud_url, enrolment.credential, device, data_dir=settings.data_dir)
         except (RestoreError, httpx_errors()) as exc:
             raise PstError(f"{exc}\nthe backup is in place, but not what came after it: run `pst edge restore "
                            "--catch-up` once the cloud is reachable (or `--catch-up --offline` to serve without it) "

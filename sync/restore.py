@@ -176,7 +176,8 @@ def is_pending(db) -> bool:
 
 
 def catch_up(store: EdgeStore, cloud_url: str, credential: str, device: str | None = None,
-             transport: httpx.BaseTransport | None = None, clock: Clock | None = None) -> int:
+             transport: httpx.BaseTransport | None = None, clock: Clock | None = None,
+             data_dir: Path | None = None) -> int:
     """Replays the cloud's journal after the database's highest sequence, for its epoch; returns the events
     replayed. Each page is one transaction, so an interruption leaves a database that a second call continues.
     Clears the pending mark at the end."""
@@ -197,7 +198,9 @@ def catch_up(store: EdgeStore, cloud_url: str, credential: str, device: str | No
             page = json.loads(response.content)
             if page["events"]:
                 with store.write() as db:
-                    replay(db, page["events"], clock.now(), epoch)
+                    result = replay(db, page["events"], clock.now(), epoch)
+                for relative in result.erased_files:  # a scan of a person erased since the backup: after the commit
+                    ((data_dir or Path(store.path).parent) / relative).unlink(missing_ok=True)
                 replayed += len(page["events"])
             if not page["more"]:
                 break
