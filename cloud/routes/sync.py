@@ -78,18 +78,24 @@ async def enroll(request: Request, devices: DevicesDep) -> Response:
 @get(f"{PREFIX}/state", operation_class=documented(query=STATE_QUERY, required=("epoch",)))
 async def state(request: Request, devices: DevicesDep, db: DatabaseDep, health: HealthHeader = None) -> Response:
     device = await _device(request, devices)
-    epoch = request.query_params.get("epoch", "")
-    try:
-        after = int(request.query_params.get("after", "0"))
-    except ValueError:
-        after = -1
-    if not re.fullmatch(EPOCH, epoch) or not 0 <= after <= MAX_SEQ:
-        raise ApiError(400, "Parameter tidak sah", {"epoch": "wajib", "after": "bilangan ≥ 0"})
+    epoch, after = _epoch_after(request, "0")
     mark = request.query_params.get("mark", "")[:200]
     now = request.app.state.clock.now()
     ignored = await _health(health, db, device, now)
     return _json(await apply.state(db, device, epoch, after, mark, now),
                  headers={f"{HEALTH_HEADER}-Ignored": ignored} if ignored else None)
+
+
+def _epoch_after(request: Request, default_after: str = "") -> tuple[str, int]:
+    """The `epoch` and `after` of a request's query, checked (400 otherwise)."""
+    epoch = request.query_params.get("epoch", "")
+    try:
+        after = int(request.query_params.get("after", default_after))
+    except ValueError:
+        after = -1
+    if not re.fullmatch(EPOCH, epoch) or not 0 <= after <= MAX_SEQ:
+        raise ApiError(400, "Parameter tidak sah", {"epoch": "wajib", "after": "bilangan ≥ 0"})
+    return epoch, after
 
 
 async def _health(value: str | None, db: Database, device: DeviceAuth, now) -> str | None:
@@ -249,13 +255,7 @@ async def download_backup(request: Request, devices: DevicesDep, db: DatabaseDep
 async def journal(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
     """The events a device sent after a sequence of an epoch, a page at a time, as they came."""
     device_id = await _restoring(request, devices)
-    epoch = request.query_params.get("epoch", "")
-    try:
-        after = int(request.query_params.get("after", ""))
-    except ValueError:
-        after = -1
-    if not re.fullmatch(EPOCH, epoch) or not 0 <= after <= MAX_SEQ:
-        raise ApiError(400, "Parameter tidak sah", {"epoch": "wajib", "after": "bilangan ≥ 0"})
+    epoch, after = _epoch_after(request)
     try:
         page = await Backups(db, request.app.state.settings.data_dir).journal(device_id, epoch, after)
     except BackupError as exc:
