@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sync_health
 	$(BIN)/python -m bench.restore
 	$(BIN)/python -m bench.fleet_page --engine both
+	$(BIN)/python -m bench.oai_harvest --engine both
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -38,6 +38,7 @@ from cloud.routes import language as language_routes
 from cloud.routes import sync as sync_routes
 from cloud.routes import audit as audit_routes
 from cloud.routes import privacy as privacy_routes
+from cloud.routes import oai as oai_routes
 from cloud.routes import seo as seo_routes
 from cloud.settings import CloudSettings, ConfigError
 from cloud.upload_gate import UploadGate
@@ -103,6 +104,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         *quality.routes, *reports.routes, *sync_routes.routes, *deliverables.routes, *fleet.routes,
         *locations.routes, *audit_routes.routes, *privacy_routes.routes, *language_routes.routes,
         *seo_routes.routes,
+        *oai_routes.routes,
         *metrics_routes(settings.metrics_token),
         create_static_files_router(path="/static", directories=[HERE / "static"], exception_handlers={
             ValueError: no_such_file, OSError: no_such_file, InternalServerException: no_such_file}),

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from cloud import oai
 from cloud.changes import record_change
 from cloud.db import Database
 from pst.i18n import N_
@@ -106,11 +107,13 @@ SAME_OFFICE = object()  # the edition stays with the office it had
 async def publication_written(db: Database, publication_id: str, office_code: str | None, now=None,
                               previous_office: object = SAME_OFFICE) -> None:
     """Every insert, update or delete of a publication calls this, inside the transaction of that write: the one
-    place where a write of the catalogue becomes known to the appliances. An edition moved to another office (or
-    from every office to one) is also noted for where it was, so the appliances there drop it."""
+    place where a write of the catalogue becomes known to the appliances and to harvesters. An edition moved to
+    another office (or from every office to one) is also noted for where it was, so the appliances there drop it.
+    Its OAI datestamp comes last, once the downlink counter is held (cloud.oai says why)."""
     await record_change(db, "publication", publication_id, office_code, now)
     if previous_office != office_code and previous_office is not SAME_OFFICE:
         await record_change(db, "publication", publication_id, previous_office, now)
+    await oai.stamp(db, publication_id, office_code)
 
 
 def subject_list(text: str | None) -> list[str]:

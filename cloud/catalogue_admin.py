@@ -101,7 +101,8 @@ class CatalogueAdmin:
         ])
 
     async def remove(self, publication_id: str) -> None:
-        """Refused (409) once a reader has downloaded or requested it: those records name the edition."""
+        """Refused (409) once a reader has downloaded or requested it: those records name the edition. OAI-PMH
+        harvesters go on seeing it as a deleted record, stamped in the same transaction (publication_written)."""
         current = await self._existing(publication_id)
         used = await self.db.execute(
             "SELECT (SELECT count(*) FROM downloads WHERE publication_id = {}) AS downloads,"

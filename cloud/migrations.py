@@ -654,3 +654,28 @@ def m017_device_backups() -> list[Statement]:
         "CREATE INDEX sync_journal_at ON sync_journal (at)",
         "CREATE INDEX sync_journal_entity ON sync_journal (device_id, entity_id)",
     ]
+
+
+@migration
+def m018_oai() -> list[Statement]:
+    """OAI-PMH (cloud.oai): each edition's header as harvesters see it, kept after the edition is removed
+    (`deleted`: the protocol's persistent deletions, with the sets it was in). `datestamp` is set by every catalogue
+    write inside its transaction, by the database's clock (ISO text to the millisecond on SQLite, which sorts as
+    time); the editions already there get their `updated_at`. No foreign key: a header outlives its edition."""
+    columns = """publication_id VARCHAR(36) PRIMARY KEY,
+            datestamp {} NOT NULL,
+            deleted BOOLEAN NOT NULL DEFAULT FALSE,
+            office_code VARCHAR(8),
+            type VARCHAR(60)"""
+    return [
+        {"sqlite": f"CREATE TABLE oai_headers ({columns.format('TEXT')})",
+         "postgresql": f"CREATE TABLE oai_headers ({columns.format('TIMESTAMPTZ')})"},
+        "CREATE INDEX oai_headers_datestamp ON oai_headers (datestamp, publication_id)",
+        "CREATE INDEX oai_headers_office ON oai_headers (office_code, datestamp, publication_id)",
+        "CREATE INDEX oai_headers_type ON oai_headers (type, datestamp, publication_id)",
+        {"sqlite": """INSERT INTO oai_headers (publication_id, datestamp, deleted, office_code, type)
+            SELECT id, coalesce(strftime('%Y-%m-%dT%H:%M:%fZ', updated_at), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+                FALSE, office_code, type FROM publications""",
+         "postgresql": """INSERT INTO oai_headers (publication_id, datestamp, deleted, office_code, type)
+            SELECT id, updated_at, FALSE, office_code, type FROM publications"""},
+    ]
