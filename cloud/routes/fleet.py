@@ -17,6 +17,7 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from cloud import fleet_alerts
+from cloud.backups import Backups
 from cloud.db import moment
 from cloud.fleet import STATES, Fleet, condition, period
 from cloud.routes import AccountsDep
@@ -234,9 +235,10 @@ async def device_page(request: Request, device_id: FromPath[str], accounts: Acco
     state, reasons = condition(merged, now, len(await fleet_alerts.open_alerts(fleet.db, device["id"])))
     samples = await fleet.history(device["id"], now - timedelta(days=7))
     alerts = await fleet_alerts.recent_alerts(fleet.db, device["id"])
+    cloud_backup = await Backups(fleet.db, request.app.state.settings.data_dir).latest(device["id"])
     seen, unix_time = _times()
     return _page("kantor_perangkat_satu.html", staff, device=device, health=health, state=state, reasons=reasons,
-                 alerts=alerts,
+                 alerts=alerts, cloud_backup=cloud_backup,
                  states=STATE_WORDS, state_classes=STATE_CLASSES, charts=_charts(samples, now, languages.translate),
                  printer_states=PRINTER_STATES, scanner_states=SCANNER_STATES, seen=seen, unix_time=unix_time)
 

@@ -508,7 +508,11 @@ def test_an_admin_hands_a_dead_appliance_to_a_new_card_and_downloads_its_backup_
                                      hashlib.sha256(database).hexdigest(), body(), client.app.state.clock.now())
 
     stored = client.blocking_portal.call(upload)
+    fleet_page = client.get(f"/kantor/perangkat/{auth.device_id}").text
+    assert "Cadangan di cloud" in fleet_page and "0,0 MB" in fleet_page and "/ganti" in fleet_page
     as_(client, people["staff"])  # staff see the fleet, but neither a backup nor a replacement code
+    assert "Cadangan di cloud" in (staff_view := client.get(f"/kantor/perangkat/{auth.device_id}").text)
+    assert "/ganti" not in staff_view
     assert client.get(f"/kantor/kantor/perangkat/{auth.device_id}/ganti").status_code == 403
     assert post(client, f"/kantor/kantor/perangkat/{auth.device_id}/ganti").status_code == 403
     assert client.get(f"/kantor/kantor/perangkat/{auth.device_id}/cadangan/{stored['id']}").status_code == 403
