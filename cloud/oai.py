@@ -394,8 +394,7 @@ class Repository:
                  "has_softcopy": row["softcopy_sha256"] is not None}
         page = f"{self.public_url}/publikasi/{row['publication_id']}"
         if prefix == "marc21":
-            body = etree.fromstring(marc.xml(marc.record(item, page, moment(row["datestamp"]),
-                                                         moment(row["created_at"]))))
+            body = marc.element(marc.record(item, page, moment(row["datestamp"]), moment(row["created_at"])))
         else:
             body = _dublin_core(item, page)
         etree.SubElement(record, f"{{{OAI}}}metadata").append(body)
