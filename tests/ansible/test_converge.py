@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -221,6 +222,15 @@ def test_both_answer_and_the_portal_over_tls(site, tmp_path):
     status, account = http(f"https://localhost:{site.ports['https']}/api/session", cafile=str(ca),
                            data={"email": "admin@pst.test", "password": site.secrets["admin"]})
     assert status == 200
+    context = ssl.create_default_context(cafile=str(ca))
+    with urllib.request.urlopen(f"https://localhost:{site.ports['https']}/", context=context, timeout=10) as page:
+        assert page.headers["Strict-Transport-Security"] and "Server" not in page.headers
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the sync API: no browser header on its idle round
+        urllib.request.urlopen(f"https://localhost:{site.ports['https']}/sync/v1/state?epoch=e", context=context,
+                               timeout=10)
+    refused.value.close()  # its answer stays open otherwise
+    assert refused.value.code == 401 and "Strict-Transport-Security" not in refused.value.headers
+    assert refused.value.headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_a_ticket_and_a_guestbook_entry_reach_the_portal(site):
