@@ -157,6 +157,9 @@ def test_a_harvest_takes_every_edition_once_and_the_next_one_gets_what_changed_w
     assert changed[edited].metadata["title"][0].endswith("(revisi)")
     assert changed[added].header.setSpecs == ["office:7472", "type:statistik-daerah"]
     assert all(r.header.datestamp >= began for r in changed.values())
+    gone = oai_document(client.get("/oai", params={"verb": "GetRecord", "identifier": f"{IDENTIFIER}{removed}",
+                                                   "metadataPrefix": "marc21"}).content)
+    assert gone.find(f".//{q('header')}").get("status") == "deleted" and gone.find(f".//{q('metadata')}") is None
 
     marc = {}
     for record in Harvester(client).ListRecords(metadataPrefix="marc21"):
