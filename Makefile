@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.restore
 	$(BIN)/python -m bench.fleet_page --engine both
 	$(BIN)/python -m bench.oai_harvest --engine both
+	$(BIN)/python -m bench.sitemap
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
