@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 import time
 
@@ -32,6 +33,35 @@ def fetch(client: httpx.Client, path: str) -> tuple[float, float, int]:
     return (first - start) * 1000, (end - start) * 1000, size
 
 
+def bare_rows(url: str, rounds: int) -> float:
+    """The baseline from the same run: p50 milliseconds of the first sitemap's rows (50,000 ids and their times)
+    read on the bare driver, nothing written."""
+    import sqlite3
+
+    sql = "SELECT id, updated_at FROM publications ORDER BY id LIMIT 50000"
+    samples = []
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(url[len("sqlite:///"):])
+        for _ in range(rounds + 1):
+            start = time.perf_counter()
+            connection.execute(sql).fetchall()
+            samples.append((time.perf_counter() - start) * 1000)
+        connection.close()
+    else:
+        import asyncpg
+
+        async def run() -> None:
+            connection = await asyncpg.connect("postgresql" + url[url.index(":"):])
+            for _ in range(rounds + 1):
+                start = time.perf_counter()
+                await connection.fetch(sql)
+                samples.append((time.perf_counter() - start) * 1000)
+            await connection.close()
+
+        asyncio.run(run())
+    return percentile(samples[1:], 50)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--publications", type=int, default=100_000)
@@ -39,6 +69,7 @@ def main() -> None:
     parser.add_argument("--database",
                         help="postgresql://… of an empty database (default: SQLite in a temporary folder)")
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/cloud.db"
         loop = asyncio.new_event_loop()
@@ -52,7 +83,8 @@ def main() -> None:
         loop.close()
         with portal_in_thread(tmp, url) as base, httpx.Client(base_url=base, timeout=120) as client:
             parts = client.get("/sitemap.xml").text.count("<sitemap>")
-            print(f"{db.kind}: {args.publications} publications, {parts} sitemaps")
+            print(f"{db.kind}: {args.publications} publications, {parts} sitemaps; baseline: the first sitemap's "
+                  f"50,000 rows on the bare driver, p50 {bare_rows(url, args.rounds):.1f} ms")
             for path in ["/sitemap.xml", *(f"/sitemap-{n}.xml" for n in range(1, parts + 1))]:
                 fetch(client, path)  # one untimed pass
                 samples = [fetch(client, path) for _ in range(args.rounds)]
