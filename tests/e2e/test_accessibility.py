@@ -547,6 +547,7 @@ OFFICE_PAGES = {
         Screen("offices", "/kantor/kantor"),
         Screen("new device", visit=new_device),
         Screen("revoke device", "/kantor/kantor/perangkat/{device}/cabut"),
+        Screen("replace device", "/kantor/kantor/perangkat/{device}/ganti"),
         Screen("audit trail", "/kantor/audit"),
         Screen("privacy", "/kantor/privasi"),
     ],
