@@ -70,6 +70,15 @@ def numbered(sql: str) -> str:
     return "".join(f"{part}${i}" if i < len(parts) else part for i, part in enumerate(parts, start=1))
 
 
+def migrated(url: str) -> tuple[asyncio.AbstractEventLoop, Database, Driver]:
+    """An empty catalogue's database migrated on its own loop, with the bare driver beside the service."""
+    loop = asyncio.new_event_loop()
+    db = Database(url)
+    loop.run_until_complete(db.start())
+    loop.run_until_complete(migrate(db))
+    return loop, db, Driver(url, loop, Catalogue(db))
+
+
 class Driver:
     """The bare driver of the engine: bulk insert, and the service's own search statements."""
 
@@ -147,12 +156,8 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/cloud.db"
-        loop = asyncio.new_event_loop()
-        db = Database(url)
-        loop.run_until_complete(db.start())
-        loop.run_until_complete(migrate(db))
-        service = Catalogue(db)
-        driver = Driver(url, loop, service)
+        loop, db, driver = migrated(url)
+        service = driver.service
         start = time.perf_counter()
         rows, subjects = generate(args.publications)
         driver.load(rows, subjects)

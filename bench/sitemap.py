@@ -13,11 +13,8 @@ import time
 
 import httpx
 
-from bench.cloud_search import Driver, generate
+from bench.cloud_search import generate, migrated
 from bench.harness import percentile, portal_in_thread
-from cloud.catalogue import Catalogue
-from cloud.db import Database
-from cloud.migrations import migrate
 
 
 def fetch(client: httpx.Client, path: str) -> tuple[float, float, int]:
@@ -72,11 +69,7 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/cloud.db"
-        loop = asyncio.new_event_loop()
-        db = Database(url)
-        loop.run_until_complete(db.start())
-        loop.run_until_complete(migrate(db))
-        driver = Driver(url, loop, Catalogue(db))
+        loop, db, driver = migrated(url)
         driver.load(*generate(args.publications))
         driver.close()
         loop.run_until_complete(db.stop())
