@@ -28,6 +28,7 @@ import msgspec
 
 from cloud.db import Database, moment
 from pst.ids import new_id
+from pst.privacy import PAYLOAD_IDENTITY_KEYS
 from sync.protocol import Event
 
 KEEP_BACKUPS = 3  # per device: the newest
@@ -37,8 +38,6 @@ MAX_DATABASE = 8 * 2**30  # bytes of the database inside
 SQLITE_MAGIC = b"SQLite format 3\x00"
 FOLDER = "device-backups"
 JOURNAL_PAGE = 1000
-# what a person's erasure strips from the journal's payloads (the appliance strips the same from its outbox)
-IDENTITY_KEYS = ("name", "email", "phone", "institution", "contact", "id_last4", "id_hash", "comment")
 
 
 class BackupError(Exception):
@@ -206,7 +205,7 @@ async def scrub(db: Database, device_id: str | None, entity_ids: list[str] = (),
         if not named or event.get("op") == "anonymised":  # LIKE's own wildcards may match more than was meant
             continue
         payload = event.get("payload") or {}
-        kept = {k: v for k, v in payload.items() if k not in IDENTITY_KEYS}
+        kept = {k: v for k, v in payload.items() if k not in PAYLOAD_IDENTITY_KEYS}
         if kept == payload:
             continue
         event["payload"] = kept | {"erased": True}

@@ -24,6 +24,20 @@ def device_id(db: Database) -> str:
     return db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
 
 
+def epoch(db) -> str:
+    """The identity of this database's outbox history (sync/PROTOCOL.md "Identities"): `meta.epoch` once the
+    database went back in time and took a new one, else its device id."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
+    return row[0] if row else device_id(db)
+
+
+def highest_seq(db) -> int:
+    """The highest sequence this outbox ever gave (AUTOINCREMENT's mark survives the purge of old rows)."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    top = db.execute("SELECT max(seq) FROM outbox").fetchone()[0]
+    return max(row[0] if row else 0, top or 0)
+
+
 def append(db: Database, entity: str, entity_id: str, op: str, payload: dict[str, Any], now: datetime) -> int:
     """Record one event; call inside the transaction of the change it describes."""
     if not db.conn.in_transaction:

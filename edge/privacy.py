@@ -24,7 +24,7 @@ from pst import privacy
 from pst.clock import Clock, iso
 from pst.ids import new_id
 
-IDENTITY_KEYS = ("name", "email", "phone", "institution", "contact", "id_last4", "id_hash", "comment")
+IDENTITY_KEYS = privacy.PAYLOAD_IDENTITY_KEYS
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from sqlite_utils import Database
 
+from edge import outbox
 from edge.privacy import blank_visits, scrub_outbox
 from edge.visits import new_token
 from pst import hlc, privacy
@@ -64,7 +65,7 @@ def replay(db: Database, events: Iterable[Event | Mapping[str, Any]], now: datet
         kind = f"{event.entity}/{event.op}"
         result.kinds[kind] = result.kinds.get(kind, 0) + 1
     result.applied = len(fresh)
-    result.last_seq = _high_water(db) or None
+    result.last_seq = outbox.highest_seq(db) or None
     if fresh:
         _advance_clock(db, fresh)
     if ordered:  # the cloud holds all of these: rows the backup had not sent yet count as sent (as the agent's ack)
@@ -73,26 +74,16 @@ def replay(db: Database, events: Iterable[Event | Mapping[str, Any]], now: datet
     return result
 
 
-def database_epoch(db: Database) -> str:
-    """The epoch this database's outbox belongs to (as sync.agent names it)."""
-    row = db.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-    return row[0] if row else db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
+database_epoch = outbox.epoch  # the epoch this database's outbox belongs to
 
 
 def _event(item: Event | Mapping[str, Any]) -> Event:
     return item if isinstance(item, Event) else msgspec.convert(dict(item), Event)
 
 
-def _high_water(db: Database) -> int:
-    """The highest sequence this database gave (AUTOINCREMENT's mark survives the agent's purge of old rows)."""
-    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
-    top = db.execute("SELECT max(seq) FROM outbox").fetchone()[0]
-    return max(row[0] if row else 0, top or 0)
-
-
 def _fresh(db: Database, events: list[Event], result: ReplayResult) -> list[Event]:
     """The events after this database's last one, checked to continue it without a hole."""
-    high, fresh = _high_water(db), []
+    high, fresh = outbox.highest_seq(db), []
     for event in events:
         held = db.execute("SELECT seq FROM outbox WHERE event_id = ?", [event.event_id]).fetchone()
         at_seq = db.execute("SELECT event_id FROM outbox WHERE seq = ?", [event.seq]).fetchone()

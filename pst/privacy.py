@@ -10,6 +10,8 @@ import secrets
 from datetime import datetime
 
 ERASED_NAME = "(dihapus)"  # what an anonymised record shows where the name was
+# what a person's erasure strips from the records an appliance sends (its outbox, the portal's journal of them)
+PAYLOAD_IDENTITY_KEYS = ("name", "email", "phone", "institution", "contact", "id_last4", "id_hash", "comment")
 
 
 def normalise(email: str) -> str:

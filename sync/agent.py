@@ -28,6 +28,7 @@ import httpx
 import msgspec
 
 from edge import catalogue as edge_catalogue
+from edge import outbox
 from edge import privacy as edge_privacy
 from edge.health import BACKUP_MARKER, Probe
 from edge.store import EdgeStore
@@ -310,11 +311,7 @@ class Agent:
     # --- the appliance's side of the cursors ---
 
     def _epoch(self) -> str:
-        db = self.store.read
-        row = db.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-        if row:
-            return row[0]
-        return db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
+        return outbox.epoch(self.store.read)
 
     def _downlink_after(self) -> tuple[int, str]:
         after, mark = self.store.read.execute(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from edge import outbox
 from edge.store import EdgeStore
 from pst.clock import Clock, SystemClock
 from sync.protocol import PREFIX
@@ -47,22 +48,14 @@ def backup_facts(path: Path) -> BackupFacts:
     """What the cloud stores beside a backup: read from the copy itself (opened read-only, never changed)."""
     db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     try:
-        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('epoch', 'device_id')").fetchall())
-        seq = highest_seq(db)
+        epoch, seq = outbox.epoch(db), outbox.highest_seq(db)
     finally:
         db.close()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
-    return BackupFacts(meta.get("epoch") or meta["device_id"], seq, digest.hexdigest(), path.stat().st_size)
-
-
-def highest_seq(db) -> int:
-    """The outbox's highest sequence ever used (AUTOINCREMENT keeps it after the rows are purged)."""
-    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
-    top = db.execute("SELECT max(seq) FROM outbox").fetchone()[0]
-    return max(row[0] if row else 0, top or 0)
+    return BackupFacts(epoch, seq, digest.hexdigest(), path.stat().st_size)
 
 
 def cloud_copy(path: Path) -> Path:
@@ -188,9 +181,7 @@ def catch_up(store: EdgeStore, cloud_url: str, credential: str, device: str | No
     with _client(cloud_url, credential, transport) as client:
         while True:
             db = store.read
-            epoch = (db.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-                     or db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone())[0]
-            after = highest_seq(db)
+            epoch, after = outbox.epoch(db), outbox.highest_seq(db)
             params = {"epoch": epoch, "after": after} | ({"device": device} if device else {})
             response = client.get(f"{PREFIX}/journal", params=params)
             if response.status_code != 200:
