@@ -32,7 +32,6 @@ from edge.store import EdgeStore
 from hardware.scanning import Scanner, ScannerFault
 from pst.clock import Clock, iso
 from pst.ids import new_id
-from pst.pdfstamp import images_to_pdf, stamp
 from pst.watermark import watermark_lines
 
 log = logging.getLogger(__name__)
@@ -259,6 +258,8 @@ class ScanService:
             shutil.rmtree(spool, ignore_errors=True)
 
     def _write_pdf(self, job_id: str, visit_id: str, pages: list[Path], now: datetime) -> tuple[str, str, int]:
+        from pst.pdfstamp import images_to_pdf, stamp  # pymupdf: loaded by the first scan, not by the start
+
         name = self.store.read.execute("SELECT name FROM visits WHERE id = ?", [visit_id]).fetchone()[0]
         lines = watermark_lines(self.office.name, name, now, self.office.tz, visit_id)
         images = [(path.read_bytes(), float(path.stem.split("-", 1)[1])) for path in pages]

@@ -18,8 +18,17 @@ from pst.throttle import WINDOW, address_wait
 
 ROLES = ("frontliner", "librarian", "admin")
 _hasher = PasswordHasher()
-# Verifying against this when the name is unknown keeps the answer time the same, so names cannot be probed.
-_DUMMY_HASH = _hasher.hash("pst-pustaka-no-such-user")
+# Verifying against this when the name is unknown keeps the answer time the same, so names cannot be probed. Made
+# on the first sign-in, not at import: a hash costs a tenth of a second and 64 MiB, which the appliance's start
+# should not pay.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("pst-pustaka-no-such-user")
+    return _DUMMY_HASH
 
 
 class UserError(ValueError):
@@ -61,11 +70,12 @@ def staff_names(store: EdgeStore) -> dict[str, str]:
 
 
 def authenticate(store: EdgeStore, username: str, password: str) -> User | None:
+    dummy = _dummy_hash()  # before the lookup: the first sign-in pays for it whether the name exists or not
     row = store.read.execute(
         "SELECT id, username, role, password_hash FROM users WHERE username = ? AND active = 1", [username]
     ).fetchone()
     try:
-        _hasher.verify(row[3] if row else _DUMMY_HASH, password)
+        _hasher.verify(row[3] if row else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None:

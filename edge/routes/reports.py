@@ -22,7 +22,6 @@ from edge.routes.audit import actor_of, record_alone
 from pst import formats
 from pst.charts import report_charts
 from pst.report_files import filename, to_csv, to_xlsx
-from pst.report_pdf import ikm_pdf, to_pdf
 from pst.reports import MAX_DAYS, RangeError, ikm_filename, read_range, service_json
 from pst.skm import PeriodError, grade_bands, periods_around, read_period
 
@@ -112,6 +111,8 @@ async def report_page(request: Request, appliance: ApplianceDep, languages: Lang
 def _file(appliance, request: Request, kind: str) -> tuple:
     figures = _figures(appliance, request, True)
     if kind == "pdf":
+        from pst.report_pdf import to_pdf  # pymupdf: loaded by the first PDF asked for, not by the start
+
         return figures, to_pdf(figures, place=office_place(appliance.config.office.address))
     return figures, (to_xlsx if kind == "xlsx" else to_csv)(figures)
 
@@ -171,6 +172,8 @@ async def ikm_period_page(request: Request, appliance: ApplianceDep) -> Template
 
 @get("/petugas/ikm/periode/pdf", guards=[staff_only])
 async def ikm_period_pdf(request: Request, appliance: ApplianceDep) -> Response:
+    from pst.report_pdf import ikm_pdf
+
     report = await anyio.to_thread.run_sync(_ikm_period, appliance, request)
     data = await anyio.to_thread.run_sync(functools.partial(
         ikm_pdf, report, place=office_place(appliance.config.office.address)))
