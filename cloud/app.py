@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 
 from cloud import accounts as accounts_module
 from cloud import fleet_alerts
+from cloud.oai import write_records
 from cloud.accounts import AccountError, Accounts
 from cloud.catalogue import Catalogue, CatalogueError
 from cloud.db import Database
@@ -128,8 +129,15 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         app.state.alerts_stop = asyncio.Event()
         app.state.alerts = asyncio.create_task(fleet_alerts.run(
             db, clock, SmtpMailer(settings.smtp_url, settings.mail_from), settings.public_url, app.state.alerts_stop))
+        # OAI records for editions stamped before records were kept (cloud.oai): a few at a time, off the requests
+        app.state.oai_stop = asyncio.Event()
+        app.state.oai_records = asyncio.create_task(write_records(db, app.state.oai_stop))
 
     async def stop() -> None:
+        if getattr(app.state, "oai_records", None) is not None:
+            app.state.oai_stop.set()
+            await app.state.oai_records
+            app.state.oai_records = None
         if getattr(app.state, "alerts", None) is not None:
             app.state.alerts_stop.set()
             await app.state.alerts

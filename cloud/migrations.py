@@ -679,3 +679,12 @@ def m018_oai() -> list[Statement]:
          "postgresql": """INSERT INTO oai_headers (publication_id, datestamp, deleted, office_code, type)
             SELECT id, updated_at, FALSE, office_code, type FROM publications"""},
     ]
+
+
+@migration
+def m019_oai_records() -> list[Statement]:
+    """Each edition's OAI records as written with it (cloud.oai.render: `oai_dc` and `marc21`, the portal's address
+    left as a mark), so that a harvest page is one statement and the concatenation of its texts. NULL until written:
+    the editions already there get theirs in the background (cloud.oai.render_missing), and a page renders what is
+    not written yet itself."""
+    return ["ALTER TABLE oai_headers ADD COLUMN oai_dc TEXT", "ALTER TABLE oai_headers ADD COLUMN marc21 TEXT"]

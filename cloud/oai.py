@@ -10,14 +10,23 @@ for a catalogue write in flight) and only then reads the clock. Every edition st
 and visible; every edition stamped after it gets a later datestamp. The moment is the responseDate and the exclusive
 upper bound of the whole list, carried by its tokens: an edition edited or deleted during the harvest moves past the
 bound (never listed twice), and a harvest `from` that responseDate (inclusive, to the second) picks it up.
+
+Records are written once, when their edition is (`render`, into `oai_headers.oai_dc` and `.marc21`: the whole
+`record` element, header and metadata), so that a page of a harvest is its one statement and the concatenation of
+its texts. They are written without the portal's address: marks stand where it goes (`HOST`, `BASE`; in MARCXML the
+leader's record length too, `LENGTH`), filled in as a page is sent, so a portal that moves to another address needs
+nothing rewritten. A mark is an ampersand that lxml never writes (it writes every `&` of a text as `&amp;`). Editions stamped before the records were
+kept get theirs in the background (`render_missing`); until then a page writes them itself, byte for byte the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import sqlite3
 import unicodedata
@@ -25,6 +34,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 import asyncpg
 from lxml import etree
@@ -33,6 +43,7 @@ from cloud import marc
 from cloud.db import Database, moment
 from pst.clock import Clock, SystemClock
 
+log = logging.getLogger(__name__)
 OAI = "http://www.openarchives.org/OAI/2.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -61,8 +72,15 @@ GRANULARITIES = ((r"\d{4}-\d{2}-\d{2}", timedelta(days=1), "%Y-%m-%d"),
                  (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", timedelta(seconds=1), "%Y-%m-%dT%H:%M:%SZ"))
 SET_SPEC = re.compile(r"[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*")
 DOMAIN = re.compile(r"[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+")
-NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Marks in a stored record: the portal's host and address, and the MARC leader's record length (five digits follow
+# it, counted without the address). PLACE holds the address's place while a record is written, SLOT a list's
+# records' place in its answer: private-use characters, taken out of every text that goes into the XML.
+HOST, BASE, LENGTH = "&@host;", "&@portal;", "&@length;"
+PLACE, SLOT = "\ue000", "\ue001"
+LEADER_LENGTH = re.compile(f"{LENGTH}([0-9]{{5}})")
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue002-\ufffd\U00010000-\U0010ffff]")
 HEADER = "h.publication_id, h.datestamp, h.deleted, h.office_code AS set_office, h.type AS set_type"
+STORED = {prefix: f"{HEADER}, h.{prefix} AS record FROM oai_headers h" for prefix in ("oai_dc", "marc21")}
 RECORD = (f"{HEADER}, p.title, p.year, p.type, p.catalogue_number, p.subjects, p.isbn, p.abstract, p.created_at,"
           " p.softcopy_sha256, o.name AS office_name, f.pages FROM oai_headers h"
           " LEFT JOIN publications p ON p.id = h.publication_id LEFT JOIN offices o ON o.code = p.office_code"
@@ -98,20 +116,109 @@ class Listing:
 
 async def stamp(db: Database, publication_id: str, office_code: str | None) -> None:
     """The edition's OAI datestamp: now by the database's clock, inside the write's transaction and after the
-    downlink's counter was taken (see the module's docstring). An edition no longer there becomes a deleted record,
-    keeping the sets it was in."""
+    downlink's counter was taken (see the module's docstring), and its records written. An edition no longer there
+    becomes a deleted record, keeping the sets it was in."""
     now = NOW[db.kind]
     live = await db.execute(
         "INSERT INTO oai_headers (publication_id, datestamp, deleted, office_code, type)"
         f" SELECT id, {now}, FALSE, office_code, type FROM publications WHERE id = {{}}"
         " ON CONFLICT (publication_id) DO UPDATE SET datestamp = excluded.datestamp, deleted = FALSE,"
-        " office_code = excluded.office_code, type = excluded.type RETURNING publication_id", publication_id)
-    if not live:
-        await db.execute(
-            "INSERT INTO oai_headers (publication_id, datestamp, deleted, office_code)"
-            f" VALUES ({{}}, {now}, TRUE, {{}})"
-            " ON CONFLICT (publication_id) DO UPDATE SET datestamp = excluded.datestamp, deleted = TRUE",
-            publication_id, office_code)
+        " office_code = excluded.office_code, type = excluded.type, oai_dc = NULL, marc21 = NULL"
+        " RETURNING publication_id", publication_id)
+    if live:
+        await _store(db, await db.execute(f"SELECT {RECORD} WHERE h.publication_id = {{}}", publication_id))
+        return
+    await db.execute(
+        "INSERT INTO oai_headers (publication_id, datestamp, deleted, office_code)"
+        f" VALUES ({{}}, {now}, TRUE, {{}})"
+        " ON CONFLICT (publication_id) DO UPDATE SET datestamp = excluded.datestamp, deleted = TRUE, oai_dc = NULL,"
+        " marc21 = NULL", publication_id, office_code)
+
+
+async def _store(db: Database, rows: list[dict]) -> None:
+    """Writes the records of `rows` (RECORD rows), each only while its edition still has the datestamp it was
+    rendered for: a write in between has written newer ones."""
+    for row in rows:
+        if row["deleted"] or row["title"] is None:
+            continue
+        await db.execute("UPDATE oai_headers SET oai_dc = {}, marc21 = {} WHERE publication_id = {} AND datestamp = {}",
+                         render(row, "oai_dc"), render(row, "marc21"), row["publication_id"], row["datestamp"])
+
+
+async def render_missing(db: Database, stop: asyncio.Event | None = None, batch: int = 50) -> int:
+    """Writes the records of every edition that has none yet (stamped before they were kept), a few at a time in
+    short transactions, rendering off the event loop; returns how many. Safe beside catalogue writes and on every
+    worker at once (a record is only written for the datestamp it was rendered for)."""
+    after, written = "", 0
+    while stop is None or not stop.is_set():
+        found = await db.execute(
+            "SELECT publication_id FROM oai_headers WHERE publication_id > {} AND NOT deleted"
+            " AND (oai_dc IS NULL OR marc21 IS NULL) ORDER BY publication_id LIMIT {}", after, batch)
+        if not found:
+            return written
+        after = found[-1]["publication_id"]
+        marks = ", ".join("{}" for _ in found)
+        rows = await db.execute(f"SELECT {RECORD} WHERE h.publication_id IN ({marks})",
+                                *(row["publication_id"] for row in found))
+        rendered = await asyncio.to_thread(
+            lambda: [(render(row, "oai_dc"), render(row, "marc21"), row["publication_id"], row["datestamp"])
+                     for row in rows if not row["deleted"] and row["title"] is not None])
+        async with db.transaction():
+            for values in rendered:
+                await db.execute("UPDATE oai_headers SET oai_dc = {}, marc21 = {}"
+                                 " WHERE publication_id = {} AND datestamp = {}", *values)
+        written += len(rendered)
+    return written
+
+
+async def write_records(db: Database, stop: asyncio.Event) -> None:
+    """The portal's background task at start: the records editions still lack (render_missing), logged; a failure
+    leaves the rest to pages and the next start."""
+    try:
+        written = await render_missing(db, stop)
+    except Exception:
+        log.exception("writing OAI records failed; pages write the missing ones themselves")
+        return
+    if written:
+        log.info("OAI records written for %d editions", written)
+
+
+def render(row: dict, prefix: str) -> str:
+    """An edition's `record` element in `prefix` (from a RECORD row) as stored, with the marks for the portal."""
+    item = dict(row)
+    if any(isinstance(value, str) and NOT_XML.search(value) for value in row.values()):
+        item = {key: _text(value) if isinstance(value, str) else value for key, value in row.items()}
+    item |= {"id": row["publication_id"], "subjects": [s for s in item["subjects"].split(";") if s],
+             "has_softcopy": row["softcopy_sha256"] is not None}
+    page = f"{PLACE}/publikasi/{item['id']}"
+    if prefix == "marc21":
+        record = marc.record(item, page, moment(row["datestamp"]), moment(row["created_at"]))
+        leader = str(record.leader)
+        length = int(leader[:5]) - len(PLACE.encode())  # the length in ISO 2709, the address not counted
+        metadata = etree.tostring(marc.element(record), encoding="unicode").replace(
+            f"<leader>{leader}", f"<leader>{LENGTH}{length:05d}{leader[5:]}", 1)
+    else:
+        metadata = etree.tostring(_dublin_core(item, page), encoding="unicode")
+    header = _header(item, f"oai:{HOST}:")
+    return f"<record>{header}<metadata>{metadata.replace(PLACE, BASE)}</metadata></record>"
+
+
+def filled(text: str, host: str, base: str) -> str:
+    """Stored records (one or a page of them) as sent from the portal at `base` on `host`."""
+    if LENGTH in text:
+        extra = len(base.encode())
+        text = LEADER_LENGTH.sub(lambda found: f"{int(found[1]) + extra:05d}", text)
+    return text.replace(HOST, escape(host)).replace(BASE, escape(base))
+
+
+def _header(row: dict, identifiers: str) -> str:
+    """A `header` element; `identifiers`: the identifiers' beginning, as XML."""
+    status = ' status="deleted"' if row["deleted"] else ""
+    sets = f"<setSpec>office:{escape(_text(row['set_office']))}</setSpec>" if row["set_office"] else ""
+    if row["set_type"] and slug(row["set_type"]):
+        sets += f"<setSpec>type:{slug(row['set_type'])}</setSpec>"
+    return (f"<header{status}><identifier>{identifiers}{escape(_text(row['publication_id']))}</identifier>"
+            f"<datestamp>{_shown(row['datestamp'])}</datestamp>{sets}</header>")
 
 
 def stored(kind: str, value: datetime):
@@ -145,15 +252,18 @@ class Repository:
                  clock: Clock | None = None):
         self.db, self.public_url, self.key, self.admin_email = db, public_url, key, admin_email
         self.host = urlsplit(public_url).hostname or "localhost"
+        self._identifiers = escape(_text(self.identifier("")))  # the identifiers' beginning, as XML
         self.page_size, self.clock = page_size, clock or SystemClock()
+        self.lock_wait = 15.0  # seconds a list's first page waits for a catalogue write (SQLite: the busy timeout)
 
     async def respond(self, pairs: list[tuple[str, str]]) -> bytes:
         """The XML answer to one request's arguments (query or form, in order, repeats kept). Raises Busy."""
-        now, echoed, body = self.clock.now(), {}, None
+        now, echoed, body, records = self.clock.now(), {}, None, ""
         try:
             verb, arguments = _arguments(pairs)
             echoed = {"verb": verb, **arguments}
-            body, now = await getattr(self, f"_{verb}")(arguments, now)
+            body, now, *listed = await getattr(self, f"_{verb}")(arguments, now)
+            records = listed[0] if listed else ""
         except OaiError as error:
             if error.code in ("badVerb", "badArgument"):  # the protocol: then the request element has no attributes
                 echoed = {}
@@ -164,7 +274,9 @@ class Repository:
         etree.SubElement(root, f"{{{OAI}}}responseDate").text = utc(now)
         etree.SubElement(root, f"{{{OAI}}}request", echoed).text = f"{self.public_url}/oai"
         root.append(body)
-        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        answer = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        # a list's records, already XML, go where its element holds the slot (text before its token, if any)
+        return answer.replace(SLOT.encode(), records.encode(), 1) if records else answer
 
     def identifier(self, publication_id: str) -> str:
         return f"oai:{self.host}:{publication_id}"
@@ -215,12 +327,13 @@ class Repository:
     async def _GetRecord(self, arguments: dict, now: datetime):
         _format(arguments["metadataPrefix"])
         publication_id = self._local(arguments["identifier"])
-        rows = await self.db.execute(f"SELECT {RECORD} WHERE h.publication_id = {{}}", publication_id)
+        prefix = arguments["metadataPrefix"]
+        rows = await self.db.execute(f"SELECT {STORED[prefix]} WHERE h.publication_id = {{}}", publication_id)
         if not rows:
             raise OaiError("idDoesNotExist", "Tidak ada publikasi dengan pengenal ini")
         body = etree.Element(f"{{{OAI}}}GetRecord")
-        self._record(body, rows[0], arguments["metadataPrefix"])
-        return body, now
+        body.text = SLOT
+        return body, now, await self._records(rows, prefix)
 
     async def _ListIdentifiers(self, arguments: dict, now: datetime):
         return await self._list("ListIdentifiers", arguments, now)
@@ -240,11 +353,11 @@ class Repository:
         if not rows:
             raise OaiError("noRecordsMatch", "Tidak ada rekaman yang cocok dengan argumen ini")
         body = etree.Element(f"{{{OAI}}}{verb}")
-        for row in rows[:limit]:
-            if verb == "ListRecords":
-                self._record(body, row, listing.prefix)
-            else:
-                self._header(body, row)
+        body.text = SLOT
+        if verb == "ListRecords":
+            records = await self._records(rows[:limit], listing.prefix)
+        else:
+            records = "".join(self._header(row) for row in rows[:limit])
         if len(rows) > limit or listing.cursor:
             token = etree.SubElement(body, f"{{{OAI}}}resumptionToken", completeListSize=str(listing.size),
                                      cursor=str(listing.cursor))
@@ -254,7 +367,7 @@ class Repository:
                                     cursor=listing.cursor + limit)
                 token.text = self.token(following, now + TOKEN_TTL)
                 token.set("expirationDate", utc(now + TOKEN_TTL))
-        return body, now
+        return body, now, records
 
     async def first(self, verb: str, arguments: dict) -> tuple[Listing, datetime]:
         """A list's first request: its arguments checked, its moment fixed after the barrier, its size counted."""
@@ -277,7 +390,7 @@ class Repository:
         if listing.after:
             where += " AND (h.datestamp, h.publication_id) > ({}, {})"
             args += [stored(self.db.kind, listing.after[0]), listing.after[1]]
-        columns = RECORD if listing.verb == "ListRecords" else f"{HEADER} FROM oai_headers h"
+        columns = STORED[listing.prefix] if listing.verb == "ListRecords" else f"{HEADER} FROM oai_headers h"
         return (f"SELECT {columns} WHERE {where} ORDER BY h.datestamp, h.publication_id LIMIT {{}}", *args, limit + 1)
 
     def _where(self, listing: Listing) -> tuple[str, list]:
@@ -317,7 +430,7 @@ class Repository:
         try:
             async with self.db.transaction():  # on SQLite, BEGIN IMMEDIATE is itself the wait
                 if self.db.kind == "postgresql":
-                    await self.db.execute("SET LOCAL lock_timeout = '15s'")
+                    await self.db.execute(f"SET LOCAL lock_timeout = '{int(self.lock_wait * 1000)}ms'")
                     await self.db.execute("SELECT n FROM change_counter WHERE id = 1 FOR SHARE")
                 found = await self.db.execute(f"SELECT {NOW[self.db.kind]} AS now")
         except (sqlite3.OperationalError, asyncpg.exceptions.LockNotAvailableError):
@@ -371,33 +484,25 @@ class Repository:
             raise OaiError("idDoesNotExist", "Tidak ada publikasi dengan pengenal ini")
         return rows[0]
 
-    def _header(self, parent, row: dict) -> None:
-        header = etree.SubElement(parent, f"{{{OAI}}}header")
-        if row["deleted"]:
-            header.set("status", "deleted")
-        etree.SubElement(header, f"{{{OAI}}}identifier").text = self.identifier(row["publication_id"])
-        etree.SubElement(header, f"{{{OAI}}}datestamp").text = _shown(row["datestamp"])
-        if row["set_office"]:
-            etree.SubElement(header, f"{{{OAI}}}setSpec").text = f"office:{row['set_office']}"
-        if row["set_type"] and slug(row["set_type"]):
-            etree.SubElement(header, f"{{{OAI}}}setSpec").text = f"type:{slug(row['set_type'])}"
+    def _header(self, row: dict) -> str:
+        return _header(row, self._identifiers)
 
-    def _record(self, parent, row: dict, prefix: str) -> None:
-        record = etree.SubElement(parent, f"{{{OAI}}}record")
-        self._header(record, row)
-        if row["deleted"] or row["title"] is None:
-            return
-        item = dict(row)
-        if any(isinstance(value, str) and NOT_XML.search(value) for value in row.values()):
-            item = {key: _text(value) if isinstance(value, str) else value for key, value in row.items()}
-        item |= {"id": row["publication_id"], "subjects": [s for s in item["subjects"].split(";") if s],
-                 "has_softcopy": row["softcopy_sha256"] is not None}
-        page = f"{self.public_url}/publikasi/{row['publication_id']}"
-        if prefix == "marc21":
-            body = marc.element(marc.record(item, page, moment(row["datestamp"]), moment(row["created_at"])))
-        else:
-            body = _dublin_core(item, page)
-        etree.SubElement(record, f"{{{OAI}}}metadata").append(body)
+    async def _records(self, rows: list[dict], prefix: str) -> str:
+        """`rows` (STORED rows) as `record` elements, as stored and filled in for this portal in one pass over the
+        page; an edition whose records are not written yet gets its record rendered here, the same; a deleted one
+        its header."""
+        missing = [row["publication_id"] for row in rows if row["record"] is None and not row["deleted"]]
+        rendered = {}
+        if missing:
+            marks = ", ".join("{}" for _ in missing)
+            for row in await self.db.execute(f"SELECT {RECORD} WHERE h.publication_id IN ({marks})", *missing):
+                if not row["deleted"] and row["title"] is not None:
+                    rendered[row["publication_id"]] = render(row, prefix)
+        parts = []
+        for row in rows:
+            record = None if row["deleted"] else row["record"] or rendered.get(row["publication_id"])
+            parts.append(record or f"<record>{self._header(row)}</record>")
+        return filled("".join(parts), self.host, self.public_url)
 
 
 def _dublin_core(item: dict, page: str) -> etree._Element:

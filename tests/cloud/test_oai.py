@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -24,7 +25,7 @@ from cloud.catalogue_admin import CatalogueAdmin
 from cloud.catalogue_import import KNOWN_OFFICES
 from cloud.db import Database
 from cloud.migrations import migrate
-from cloud.oai import DC, OAI, OAI_DC, XSI, Listing, Repository, stored
+from cloud.oai import DC, OAI, OAI_DC, XSI, Listing, Repository, render_missing, stored, write_records
 from pst.ids import new_id
 from tests.cloud.conftest import run_db
 from tests.faults.soak import campaign_size
@@ -38,9 +39,10 @@ COLUMNS = ("id", "catalogue_number", "year", "title", "type", "subjects", "isbn"
            "created_at", "updated_at")
 
 
-async def load_publications(db: Database, count: int, newest: datetime) -> None:
+async def load_publications(db: Database, count: int, newest: datetime, records: bool = True) -> None:
     """`count` editions across the province's offices and five types, in a few hundred multi-row INSERTs (not one
-    request each), their OAI headers stamped a second apart up to `newest`."""
+    request each), their OAI headers stamped a second apart up to `newest`, their records written as the portal
+    does in the background (`records=False`: left for pages to render)."""
     offices = sorted(KNOWN_OFFICES.items())
     async with db.transaction():
         for code, name in offices:
@@ -59,6 +61,8 @@ async def load_publications(db: Database, count: int, newest: datetime) -> None:
                 headers.append((rows[-1][0], stored(db.kind, when), False, code, kind))
             await _insert(db, "publications", COLUMNS, rows)
             await _insert(db, "oai_headers", ("publication_id", "datestamp", "deleted", "office_code", "type"), headers)
+    if records:
+        await render_missing(db)
 
 
 async def _insert(db: Database, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -355,8 +359,119 @@ def test_a_post_that_is_not_a_form_is_refused_without_a_server_error(client):
 
 def test_editions_already_in_the_catalogue_get_their_headers_when_the_migration_runs(client, catalogue):
     run_db(client, "DROP TABLE oai_headers")
-    run_db(client, "DELETE FROM cloud_migrations WHERE name = 'm018_oai'")
-    assert client.blocking_portal.call(migrate, client.app.state.db) == ["m018_oai"]
+    run_db(client, "DELETE FROM cloud_migrations WHERE name IN ('m018_oai', 'm019_oai_records')")
+    assert client.blocking_portal.call(migrate, client.app.state.db) == ["m018_oai", "m019_oai_records"]
     headers = list(Harvester(client).ListIdentifiers(metadataPrefix="oai_dc", until="2026-11-30"))
     assert {local(h.identifier) for h in headers} == set(catalogue.values())
     assert {h.datestamp for h in headers} == {"2026-11-30T01:00:00Z"}  # updated_at: the import's Monday 09.00 WITA
+
+
+def _record_answers(client, ids) -> dict[tuple[str, str], bytes]:
+    """GetRecord of every edition in both formats, the answers without their responseDate."""
+    answers = {}
+    for publication_id in ids:
+        for prefix in ("oai_dc", "marc21"):
+            answer = client.get("/oai", params={"verb": "GetRecord", "metadataPrefix": prefix,
+                                                "identifier": f"{IDENTIFIER}{publication_id}"}).content
+            answers[publication_id, prefix] = re.sub(rb"<responseDate>[^<]*</responseDate>", b"", answer)
+    return answers
+
+
+def test_records_are_written_with_their_edition_and_sent_as_they_would_be_rendered(client, clock, catalogue):
+    """The import wrote every edition's records; what a page sends from them is byte for byte what the portal
+    renders for an edition whose records are not written yet, and the background task writes those."""
+    written = run_db(client, "SELECT publication_id, oai_dc, marc21 FROM oai_headers")
+    assert len(written) == len(catalogue) and all(row["oai_dc"] and row["marc21"] for row in written)
+    assert all("portal.test" not in row["oai_dc"] + row["marc21"] for row in written)  # the address is a mark
+    stored_answers = _record_answers(client, catalogue.values())
+
+    run_db(client, "UPDATE oai_headers SET oai_dc = NULL, marc21 = NULL")
+    assert _record_answers(client, catalogue.values()) == stored_answers
+    page = client.get("/oai", params={"verb": "ListRecords", "metadataPrefix": "marc21"}).content
+    assert len(oai_document(page).findall(f".//{q('record')}")) == len(catalogue)
+
+    db = client.app.state.db
+    removed = catalogue["Profil Kemiskinan Provinsi Sulawesi Tenggara 2023"]
+    client.blocking_portal.call(admin(client, clock).remove, removed)
+    run_db(client, "UPDATE oai_headers SET oai_dc = NULL, marc21 = NULL")
+    stop = asyncio.Event()
+    client.blocking_portal.call(write_records, db, stop)  # what the portal runs at start
+    assert client.blocking_portal.call(render_missing, db) == 0
+    rows = {row["publication_id"]: row for row in run_db(client, "SELECT * FROM oai_headers")}
+    assert rows[removed]["deleted"] and rows[removed]["oai_dc"] is None
+    assert all(row["oai_dc"] and row["marc21"] for key, row in rows.items() if key != removed)
+    assert _record_answers(client, set(catalogue.values()) - {removed}) == {
+        key: answer for key, answer in stored_answers.items() if key[0] != removed}
+
+
+def test_a_portal_at_another_address_sends_the_stored_records_with_it(client, catalogue):
+    """Nothing stored names the portal: a repository at another address (with characters XML escapes) sends its
+    own page URLs and identifiers, and each MARC leader counts the record's length with that address."""
+    state = client.app.state
+    state.oai = Repository(state.db, "https://pst.bps.go.id/pustaka&arsip", b"k" * 32, "pst7400@bps.go.id")
+    publication_id = catalogue["Provinsi Sulawesi Tenggara Dalam Angka 2024"]
+    for prefix in ("oai_dc", "marc21"):
+        answer = etree.fromstring(client.get("/oai", params={
+            "verb": "GetRecord", "metadataPrefix": prefix,
+            "identifier": f"oai:pst.bps.go.id:{publication_id}"}).content)
+        assert answer.findtext(q("request")) == "https://pst.bps.go.id/pustaka&arsip/oai"
+        assert answer.findtext(f".//{q('identifier')}") == f"oai:pst.bps.go.id:{publication_id}"
+        page = f"https://pst.bps.go.id/pustaka&arsip/publikasi/{publication_id}"
+        if prefix == "oai_dc":
+            assert page in [element.text for element in answer.iter(f"{{{DC}}}identifier")]
+            continue
+        (record,) = pymarc.parse_xml_to_array(io.BytesIO(etree.tostring(answer.find(f".//{{{MARC}}}record"))))
+        assert record["856"]["u"] == page and int(str(record.leader)[:5]) == len(record.as_marc())
+
+
+def test_catalogue_text_cannot_pass_for_a_mark(client, clock, catalogue):
+    """A title that carries what looks like the stored records' marks comes out as the text it is (the private
+    characters the rendering uses taken out, like any character XML cannot carry)."""
+    publication_id = catalogue["Provinsi Sulawesi Tenggara Dalam Angka 2024"]
+    title = "Data &@portal; &@host; &@length;00001 \ue000\ue001 &amp; <b>"
+    db = client.app.state.db
+
+    async def retitle() -> None:  # straight into the catalogue, as a write of any origin would be
+        async with db.transaction():
+            office = await db.execute("UPDATE publications SET title = {} WHERE id = {} RETURNING office_code",
+                                      title, publication_id)
+            await publication_written(db, publication_id, office[0]["office_code"])
+
+    client.blocking_portal.call(retitle)
+    for prefix, path in (("oai_dc", f".//{{{DC}}}title"), ("marc21", f".//{{{MARC}}}datafield[@tag='245']/*")):
+        answer = oai_document(client.get("/oai", params={"verb": "GetRecord", "metadataPrefix": prefix,
+                                                         "identifier": f"{IDENTIFIER}{publication_id}"}).content)
+        assert answer.findtext(path).startswith("Data &@portal; &@host; &@length;00001  &amp; <b>")
+
+
+def test_a_list_held_back_past_the_lock_wait_is_answered_503_with_retry_after(client, loaded):
+    """A catalogue write that holds the downlink counter longer than a list's first page waits: 503 and
+    Retry-After (the protocol's flow control), then the list once the write is done; a token's page never waits."""
+    state = client.app.state
+    first = {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}
+    token = oai_document(client.get("/oai", params=first).content).findtext(f".//{q('resumptionToken')}")
+    holding, release = threading.Event(), threading.Event()
+
+    async def write() -> None:
+        async with state.db.transaction():
+            await state.db.execute("UPDATE change_counter SET n = n + 1 WHERE id = 1")
+            holding.set()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+
+    kwargs = getattr(state.db.engine, "connection_kwargs", {})  # SQLite's: its busy timeout
+    waits = kwargs.get("timeout")
+    state.oai.lock_wait = kwargs["timeout"] = 0.3  # the lock's wait, made short for the test
+    writer = client.blocking_portal.start_task_soon(write)
+    try:
+        assert holding.wait(10)
+        held = client.get("/oai", params=first)
+        following = client.get("/oai", params={"verb": "ListIdentifiers", "resumptionToken": token})
+    finally:
+        release.set()
+        writer.result(10)
+        state.oai.lock_wait = 15.0
+        kwargs["timeout"] = waits
+    assert held.status_code == 503 and held.headers["retry-after"] == "10"
+    assert following.status_code == 200 and following.content.count(b"<header>") == PAGE * 5
+    assert client.get("/oai", params=first).status_code == 200
