@@ -34,6 +34,7 @@ from edge.tickets import QueueService, Ticket, local_iso
 from edge.visits import CheckIn, VisitService
 from edge.voice import VoiceCaller
 from hardware.builder import Hardware, build_hardware
+from hardware.drivers.escpos_database import keep_printer_database
 from hardware.scanning import build_scanner
 from pst import __version__
 from pst.clock import Clock, SystemClock
@@ -60,6 +61,8 @@ class Appliance:
                       self.store.path, checked.splitlines()[0])
         elif applied := migrate(self.store):
             log.info("migrations applied: %s", ", ".join(applied))
+        if self._hardware is None:
+            keep_printer_database(self.settings.data_dir / "cache")
         self.hardware = self._hardware or build_hardware(self.settings.hardware, self.config)
         self.queue = QueueService(self.store, self.config, self.clock)
         self.spooler = TicketSpooler(self.queue, self.hardware.printer, self.hardware.indicator, self.settings.public_url)

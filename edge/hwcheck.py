@@ -7,12 +7,14 @@ from collections.abc import Callable
 from edge.settings import EdgeSettings
 from edge.slip import check_slip
 from hardware.builder import build_hardware
+from hardware.drivers.escpos_database import keep_printer_database
 from hardware.interfaces import PrinterFault
 from pst.clock import SystemClock
 
 
 def run_check(settings: EdgeSettings, say: Callable[[str], None]) -> bool:
     config = settings.config
+    keep_printer_database(settings.data_dir / "cache")
     hardware = build_hardware(settings.hardware, config)
     try:
         say(f"hardware mode: {settings.hardware}")
