@@ -1,5 +1,5 @@
-"""The appliance fits a Raspberry Pi: its start loads only what every request needs (the heavy libraries of scans,
-report files and the like come with the first request that needs them) and does no password hashing."""
+"""The appliance fits a Raspberry Pi: its start loads only what every request needs (the libraries of the report
+files come with the first request for one; a scan's PDF is made in a process of its own) and hashes no password."""
 
 from __future__ import annotations
 
@@ -46,3 +46,22 @@ def test_no_password_is_hashed_until_someone_signs_in(tmp_path):
         tmp_path,
     )
     assert made == [None, None, True]  # an unknown name is still checked against a hash: the same time as a known one
+
+
+def test_a_scan_leaves_pymupdf_out_of_the_appliance(tmp_path):
+    """The scan's PDF is made in a process of its own (edge.scan_pdf), which gives its memory back when it ends."""
+    job = fresh_process(
+        "import json, os, sys\n"
+        "from edge.appliance import Appliance\n"
+        "from edge.settings import EdgeSettings\n"
+        "appliance = Appliance(EdgeSettings.from_env(os.environ | {'PST_EDGE_HARDWARE': 'sim'})).start()\n"
+        "visit = appliance.check_in({'name': 'Wa Ode Nurhaliza', 'gender': 'P', 'occupation': 'pelajar',\n"
+        "                            'purposes': ['pindai'], 'id_type': 'KTM',\n"
+        "                            'email': 'wa.ode@example.id'}).visit['id']\n"
+        "appliance.hardware.scanner.feed(2)\n"
+        "job = appliance.scans.wait(appliance.scans.start(visit_id=visit), timeout=60)\n"
+        "appliance.stop()\n"
+        "print(json.dumps([job.status, job.pages, 'pymupdf' in sys.modules]))\n",
+        tmp_path,
+    )
+    assert job == ["ready", 2, False]
