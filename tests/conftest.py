@@ -16,6 +16,31 @@ WITA = ZoneInfo("Asia/Makassar")
 MONDAY_MORNING = datetime(2026, 11, 30, 9, 0, tzinfo=WITA)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashes():
+    """Passwords hashed in the tests' own process take argon2id at its smallest cost: a staff test signs in again
+    and again, and the products' cost (RFC 9106's low-memory profile, 64 MiB) takes a tenth of a second a hash here.
+    The products' processes started by tests keep that cost, which tests/test_passwords.py checks. A hash of either
+    cost verifies under the other (argon2 reads its parameters from the hash)."""
+    import argon2
+
+    import cloud.credentials
+    import edge.users
+
+    quick = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    saved = [(module, name, getattr(module, name)) for module in (edge.users, cloud.credentials)
+             for name in ("_hasher", "_DUMMY_HASH")]
+    for module in (edge.users, cloud.credentials):
+        module._hasher, module._DUMMY_HASH = quick, quick.hash("pst-pustaka-no-such-user")
+    PRODUCTS_HASHERS.extend(value for _, name, value in saved if name == "_hasher")
+    yield
+    for module, name, value in saved:
+        setattr(module, name, value)
+
+
+PRODUCTS_HASHERS: list = []  # the products' own hashers, kept for tests/test_passwords.py
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """No PST_* setting of the machine leaks into a test."""
