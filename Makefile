@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.press_to_print
 	$(BIN)/python -m bench.tickets_http
 	$(BIN)/python -m bench.guestbook_submit
+	$(BIN)/python -m bench.appliance_footprint
 	$(BIN)/python -m bench.display_fanout
 	$(BIN)/python -m bench.scan_watermark
 	$(BIN)/python -m bench.portal_watermark

@@ -1,0 +1,270 @@
+"""What the appliance asks of a Raspberry Pi: the memory of `pst edge serve` and `pst sync run` together, and how soon
+a started appliance answers and prints. Goals: ≤ 120 MB resident together at rest after a morning of work, /healthz
+≤ 0.8 s and the first ticket ≤ 1.0 s after the process starts.
+
+The real processes, simulated hardware, on loopback: the appliance, and its sync agent enrolled with a portal
+(`pst cloud serve` on SQLite, in a process of its own that is not counted). The morning: 200 presses of the simulated
+button (`POST /_sim/button`), guestbook entries, a scan of a few pages with its download, the staff's report page.
+Resident (RSS) and proportional (PSS: shared pages divided among the processes sharing them) sizes come from
+/proc/<pid>/smaps_rollup, sampled through the morning for the peak and read again at rest once the agent has sent
+everything; the kernel's own high-water mark (VmHWM) is printed beside the sampled peak.
+
+Baselines, measured in the same run: for memory, a bare interpreter waiting on its standard input, and a hello-world
+Litestar app on uvicorn at rest; for start, the interpreter's own start and exit (`python -c pass`), and the hello
+app's start → its first 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.harness import PST, free_port
+
+GOAL_REST_MB, GOAL_HEALTHZ_S, GOAL_TICKET_S = 120.0, 0.8, 1.0
+DEFAULT_TOML = Path(__file__).parents[1] / "edge" / "default.toml"
+HELLO_APP = """
+import uvicorn
+from litestar import Litestar, get
+
+@get("/healthz", sync_to_thread=False)
+def healthz() -> dict:
+    return {"status": "ok"}
+
+uvicorn.run(Litestar([healthz]), host="127.0.0.1", port=int(__import__("sys").argv[1]), log_level="warning")
+"""
+GUEST = {"gender": "P", "occupation": "peneliti", "institution": "Universitas Halu Oleo", "id_type": "KTP"}
+
+
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in kB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+    return int(fields["Rss"].split()[0]), int(fields["Pss"].split()[0])
+
+
+def high_water_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0])
+
+
+class Sampler:
+    """Reads the processes' sizes every `every` seconds in a thread; keeps the highest of each and of their sum."""
+
+    def __init__(self, pids: dict[str, int], every: float = 0.02):
+        self.pids, self.every = pids, every
+        self.peak = {name: [0, 0] for name in [*pids, "together"]}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            sizes = {name: memory_kb(pid) for name, pid in self.pids.items()}
+            sizes["together"] = tuple(map(sum, zip(*sizes.values())))
+            for name, (rss, pss) in sizes.items():
+                self.peak[name] = [max(self.peak[name][0], rss), max(self.peak[name][1], pss)]
+
+
+def until_ok(client: httpx.Client, url: str, proc: subprocess.Popen, started: float) -> float:
+    """Seconds from `started` to the first 200 from `url`, polled every 5 ms."""
+    while True:
+        try:
+            if client.get(url).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() - started > 60:
+            raise SystemExit(f"{url}: the process did not start")
+        time.sleep(0.005)
+
+
+def pst(env: dict, *args: str, stdin: str | None = None) -> str:
+    return subprocess.run([*PST, *args], env=env, input=stdin, capture_output=True, text=True, check=True).stdout
+
+
+# --- the baselines --------------------------------------------------------------------------------------------------
+
+def interpreter_start(runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        samples.append(time.monotonic() - started)
+    return statistics.median(samples)
+
+
+def bare_interpreter_kb() -> tuple[int, int]:
+    proc = subprocess.Popen([sys.executable, "-c", "print('up', flush=True); import sys; sys.stdin.read()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        return memory_kb(proc.pid)
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
+def hello_app(runs: int) -> tuple[float, tuple[int, int]]:
+    """Median start → first 200 of the hello app, and its sizes at rest after the last start."""
+    samples, sizes = [], (0, 0)
+    with httpx.Client(timeout=1) as client:
+        for _ in range(runs):
+            port = free_port()
+            started = time.monotonic()
+            proc = subprocess.Popen([sys.executable, "-c", HELLO_APP, str(port)])
+            try:
+                samples.append(until_ok(client, f"http://127.0.0.1:{port}/healthz", proc, started))
+                time.sleep(0.5)
+                sizes = memory_kb(proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait()
+    return statistics.median(samples), sizes
+
+
+# --- the appliance --------------------------------------------------------------------------------------------------
+
+def setting_up(root: Path) -> tuple[dict, dict, subprocess.Popen]:
+    """The environments of the appliance and of the portal, the portal running, the appliance enrolled with it and
+    a frontliner added; presses may follow each other at once (the morning is played faster than a desk's)."""
+    config = root / "appliance.toml"
+    config.write_text(DEFAULT_TOML.read_text().replace("min_press_interval_s = 2.0", "min_press_interval_s = 0"))
+    portal_port = free_port()
+    portal = os.environ | {"PST_DATA_DIR": str(root / "portal"), "PST_CLOUD_PORT": str(portal_port),
+                           "PST_CLOUD_SMTP_URL": "smtp://127.0.0.1:1", "PST_CLOUD_SECRET": "f" * 32}
+    edge = os.environ | {"PST_DATA_DIR": str(root / "edge"), "PST_EDGE_HARDWARE": "sim",
+                         "PST_EDGE_PORT": str(free_port()), "PST_EDGE_CONFIG": str(config), "PST_SYNC_INTERVAL": "2"}
+    pst(portal, "cloud", "migrate")
+    pst(portal, "cloud", "office", "add", "7400", "BPS Provinsi Sulawesi Tenggara")
+    code = pst(portal, "cloud", "device", "add", "--office", "7400", "--name", "Meja depan").split()[0]
+    proc = subprocess.Popen([*PST, "cloud", "serve"], env=portal, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with httpx.Client(timeout=1) as client:
+        until_ok(client, f"http://127.0.0.1:{portal_port}/healthz", proc, time.monotonic())
+    pst(edge | {"PST_ENROL_CODE": code}, "edge", "enroll", "--cloud", f"http://127.0.0.1:{portal_port}")
+    pst(edge, "edge", "user", "add", "petugas", "--role", "frontliner", stdin="rahasia-petugas-1\n")
+    return edge, portal, proc
+
+
+def start_appliance(edge: dict, client: httpx.Client) -> tuple[subprocess.Popen, float, float]:
+    """`pst edge serve` started: (process, seconds to /healthz 200, seconds to the first ticket in the printer)."""
+    started = time.monotonic()
+    proc = subprocess.Popen([*PST, "edge", "serve"], env=edge, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    healthy = until_ok(client, "/healthz", proc, started)
+    client.post("/_sim/button").raise_for_status()
+    while not client.get("/_sim/printer").json()["tickets"]:
+        time.sleep(0.005)
+    return proc, healthy, time.monotonic() - started
+
+
+def morning(client: httpx.Client, presses: int, guests: int) -> None:
+    """The presses (one was the first ticket), guestbook entries for some of the tickets, a scan, the report page."""
+    for _ in range(presses - 1):
+        client.post("/_sim/button").raise_for_status()
+    visits = []
+    for i in range(guests):
+        purposes = ["pindai"] if i == 0 else ["baca_tercetak"]
+        answer = client.post("/api/visits", json=GUEST | {"name": f"Pengunjung {i}", "email": f"tamu.{i}@contoh.id",
+                                                          "ticket_number": f"A{i + 1:03d}", "purposes": purposes})
+        answer.raise_for_status()
+        visits.append(answer.json()["id"])
+    client.post("/_sim/scanner/feed", json={"pages": 5}).raise_for_status()
+    job = client.post("/api/scans", json={"visit_id": visits[0]}).json()["id"]
+    while (state := client.get(f"/api/scans/{job}").json())["status"] == "scanning":
+        time.sleep(0.1)
+    if state["status"] != "ready":
+        raise SystemExit(f"the scan ended {state['status']}")
+    client.get(f"/d/{state['download_code']}").raise_for_status()
+    client.post("/api/session", json={"username": "petugas", "password": "rahasia-petugas-1"}).raise_for_status()
+    client.get("/petugas/laporan").raise_for_status()
+
+
+def at_rest(client: httpx.Client, pids: dict[str, int], settle: float) -> dict[str, tuple[int, int]]:
+    """Sizes once the agent has sent every record and `settle` seconds have passed with nothing to do."""
+    deadline = time.monotonic() + 120
+    while client.get("/healthz").json()["outbox_pending"]:
+        if time.monotonic() > deadline:
+            raise SystemExit("the sync agent did not empty the outbox")
+        time.sleep(0.5)
+    time.sleep(settle)
+    sizes = {name: memory_kb(pid) for name, pid in pids.items()}
+    return sizes | {"together": tuple(map(sum, zip(*sizes.values())))}
+
+
+def mb(kb: int) -> str:
+    return f"{kb / 1024:6.1f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--guests", type=int, default=20)
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds idle before the sizes at rest")
+    parser.add_argument("--runs", type=int, default=5, help="starts of each baseline (medians)")
+    parser.add_argument("--starts", type=int, default=4, help="starts of the appliance (median of all but the first)")
+    args = parser.parse_args()
+    python_start, (bare_rss, bare_pss) = interpreter_start(args.runs), bare_interpreter_kb()
+    hello_start, (hello_rss, hello_pss) = hello_app(args.runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        edge, _, portal = setting_up(Path(tmp))
+        base = f"http://127.0.0.1:{edge['PST_EDGE_PORT']}"
+        appliance = agent = None
+        try:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                starts = []  # the first on a fresh data folder (migrations, caches), then as a Pi boots each day
+                for _ in range(args.starts):
+                    if appliance is not None:
+                        appliance.terminate()
+                        appliance.wait(timeout=15)
+                    appliance, *timings = start_appliance(edge, client)
+                    starts.append(timings)
+                healthy, first_ticket = (statistics.median(column) for column in zip(*starts[1:] or starts))
+                agent = subprocess.Popen([*PST, "sync", "run"], env=edge, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+                pids = {"appliance": appliance.pid, "sync agent": agent.pid}
+                with Sampler(pids) as sampler:
+                    morning(client, args.presses, args.guests)  # the first ticket of the last start was the first press
+                    rest = at_rest(client, pids, args.settle)
+                high_water = {name: high_water_kb(pid) for name, pid in pids.items()}
+        finally:
+            for proc in (agent, appliance, portal):
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait(timeout=15)
+    print(f"memory (RSS / PSS) after {args.presses} presses, {args.guests} guests, a scan, the report page:")
+    for name in ("appliance", "sync agent", "together"):
+        (rss, pss), (peak_rss, peak_pss) = rest[name], sampler.peak[name]
+        hwm = f"  VmHWM {mb(high_water[name])}" if name in high_water else ""
+        print(f"  {name:12s} at rest {mb(rss)} / {mb(pss)}   peak {mb(peak_rss)} / {mb(peak_pss)}{hwm}")
+    print(f"  baseline: bare interpreter {mb(bare_rss)} / {mb(bare_pss)};  hello app at rest {mb(hello_rss)} / "
+          f"{mb(hello_pss)}")
+    together = rest["together"][0] / 1024
+    print(f"  ratio at rest together/(2 × bare interpreter): RSS {rest['together'][0] / (2 * bare_rss):.1f}x")
+    print(f"start: /healthz 200 after {healthy:.2f} s, first ticket printed after {first_ticket:.2f} s (medians of "
+          f"{max(1, len(starts) - 1)}; the first start, on a fresh data folder: {starts[0][0]:.2f} s, {starts[0][1]:.2f} s)")
+    print(f"  baseline: python -c pass {python_start:.3f} s;  hello app start → 200 {hello_start:.2f} s "
+          f"(medians of {args.runs})")
+    print(f"  ratio /healthz/hello app: {healthy / hello_start:.1f}x")
+    for goal, value, limit, unit in (("resident at rest together", together, GOAL_REST_MB, " MB"),
+                                     ("start → /healthz", healthy, GOAL_HEALTHZ_S, " s"),
+                                     ("start → first ticket", first_ticket, GOAL_TICKET_S, " s")):
+        print(f"goal {goal} ≤ {limit:g}{unit}: {'met' if value <= limit else 'MISSED'} ({value:.2f}{unit})")
+
+
+if __name__ == "__main__":
+    main()
