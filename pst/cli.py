@@ -18,7 +18,17 @@ class PstError(click.ClickException):
 @click.group(help="PST Pustaka: the library service of a BPS PST office.")
 @click.version_option(package_name="pst-pustaka")
 def main() -> None:
-    pass
+    _without_httpx_command_line()
+
+
+def _without_httpx_command_line() -> None:
+    """httpx's `__init__` imports its own command-line client (`httpx._main`, which loads rich and pygments: some
+    5 MB and 40 ms in every process that imports httpx) only to offer `httpx.main`, and falls back to a stub when
+    that import fails. No process of ours runs httpx's command line, so the import is made to fail (None in
+    sys.modules); the clients, transports and everything else of httpx stay as they are. A process that has
+    imported httpx already is left alone."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)
 
 
 @main.command(help="The whole demo on one machine, simulated hardware, data under ./var; prints the URLs.")

@@ -65,3 +65,22 @@ def test_a_scan_leaves_pymupdf_out_of_the_appliance(tmp_path):
         tmp_path,
     )
     assert job == ["ready", 2, False]
+
+
+def test_the_sync_agent_loads_httpx_without_its_command_line(tmp_path):
+    """httpx's command line (rich, pygments) is left out of every `pst` process; its clients work as before."""
+    loaded = fresh_process(
+        "import json, sys\n"
+        "from pst.cli import main\n"
+        "try:\n"
+        "    main(['sync', 'status'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import httpx\n"
+        "transport = httpx.MockTransport(lambda request: httpx.Response(200, json={'path': request.url.path}))\n"
+        "with httpx.Client(transport=transport, base_url='https://pustaka.example.id') as client:\n"
+        "    answer = client.get('/api/sync/state').json()\n"
+        "print(json.dumps([answer, 'httpx' in sys.modules, [m for m in ('rich', 'pygments') if m in sys.modules]]))\n",
+        tmp_path,
+    )
+    assert loaded == [{"path": "/api/sync/state"}, True, []]
