@@ -128,7 +128,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         routes += [*sim.routes, *scans.sim_routes]
     document_errors(routes)
     secret = secret_key(settings.data_dir, settings.db_path)
-    languages = Languages.load()
+    languages = Languages.load(cache=settings.data_dir / "cache" / "locale")
     channels = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=[display.CHANNEL])
     latency = Latency()  # /metrics' request durations, kept in this process
     tls = settings.public_url.startswith("https://")  # mostly plain HTTP on the office LAN: Secure cookies only then

@@ -1,5 +1,6 @@
 """The languages of the appliance's pages. Indonesian is the source: the text in templates and code is the msgid.
-Other languages are read from `edge/locale/<code>/LC_MESSAGES/messages.po` when the app starts (no compile step).
+Other languages are read from `edge/locale/<code>/LC_MESSAGES/messages.po` when the app starts (no compile step;
+the appliance keeps them compiled in `$PST_DATA_DIR/cache/locale` for its later starts).
 The machinery is shared with the portal (`pst.i18n`); this module names the appliance's catalogue.
 """
 
@@ -19,5 +20,5 @@ class Languages(_shared.Languages):
     """The shared catalogues, loaded from the appliance's own locale directory by default."""
 
     @classmethod
-    def load(cls, directory: Path = LOCALE_DIR) -> Languages:
-        return super().load(directory)
+    def load(cls, directory: Path = LOCALE_DIR, cache: Path | None = None) -> Languages:
+        return super().load(directory, cache)

@@ -1,13 +1,16 @@
 """Pages in more than one language, for both web apps. Indonesian is the source: the text in templates and code is
 the msgid. Other languages are read from `<locale>/<code>/LC_MESSAGES/messages.po` when an app starts (no compile
-step). The language of a request is a context variable set from the `pst_lang` cookie by `language_middleware`;
+step: an app given a cache folder keeps the compiled catalogue there for its later starts). The language of a request is a context variable set from the `pst_lang` cookie by `language_middleware`;
 worker threads see it because anyio runs them in a copy of the caller's context. Framework-free: plain ASGI.
 """
 
 from __future__ import annotations
 
+import functools
 import gettext as stdlib_gettext
+import hashlib
 import io
+import os
 import re
 from contextvars import ContextVar
 from http.cookies import CookieError, SimpleCookie
@@ -44,11 +47,15 @@ class Catalogue:
     def __init__(self, translations: stdlib_gettext.NullTranslations, msgids: frozenset[str] = frozenset()):
         self.translations = translations
         self.msgids = msgids
+
+    @functools.cached_property
+    def patterns(self) -> list[tuple[re.Pattern, str]]:
+        """Made by the first text that is not a msgid itself (hundreds of expressions: not at every start)."""
         # a message with words of its own around its placeholders ("%(a)s: %(b)s" would match any text with a
         # colon); the longest fixed text first, so "Nomor %(n)s dipanggil ulang" wins over a looser message
-        fixed = {msgid: PLACEHOLDER.sub("", msgid) for msgid in msgids if PLACEHOLDER.search(msgid)}
+        fixed = {msgid: PLACEHOLDER.sub("", msgid) for msgid in self.msgids if PLACEHOLDER.search(msgid)}
         patterns = [(_pattern(msgid), msgid) for msgid, text in fixed.items() if any(c.isalpha() for c in text)]
-        self.patterns = sorted(patterns, key=lambda item: -len(fixed[item[1]]))
+        return sorted(patterns, key=lambda item: -len(fixed[item[1]]))
 
     def gettext(self, message: str) -> str:
         return self.translations.gettext(message)
@@ -87,21 +94,46 @@ def _values(match: re.Match, msgid: str) -> dict[str, str]:
     return {name: match.group(f"v{index}") for index, name in enumerate(names)}
 
 
-def read_catalogue(po_file: Path) -> Catalogue:
-    """A .po file as gettext translations: compiled to .mo in memory (fuzzy entries are left out, as msgfmt does)."""
+def read_catalogue(po_file: Path, cache: Path | None = None) -> Catalogue:
+    """A .po file as gettext translations, compiled to .mo (fuzzy entries are left out, as msgfmt does): in memory,
+    or once into the folder `cache`, where later starts find it under the .po's digest (a changed .po is compiled
+    again; Babel's parser, the slow part, is not even imported then)."""
+    source = po_file.read_bytes()
+    if cache is None:
+        return _catalogue(_compile(source))
+    compiled = cache / f"{po_file.parents[1].name}.{hashlib.sha256(source).hexdigest()[:16]}.mo"
+    try:
+        return _catalogue(compiled.read_bytes())
+    except Exception:  # not compiled yet, or a damaged copy: compiled again below
+        pass
+    data = _compile(source)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = compiled.with_name(f"{compiled.name}.{os.getpid()}")  # two processes may start at once
+        partial.write_bytes(data)
+        os.replace(partial, compiled)
+        for stale in cache.glob(f"{po_file.parents[1].name}.*.mo"):
+            if stale != compiled:
+                stale.unlink(missing_ok=True)
+    except OSError:  # a folder not writable: compiled in memory at every start, as without a cache
+        pass
+    return _catalogue(data)
+
+
+def _compile(po_source: bytes) -> bytes:
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with po_file.open("rb") as source:
-        catalog = read_po(source)
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    msgids = frozenset(
-        message.id if isinstance(message.id, str) else message.id[0]
-        for message in catalog if message.id and message.string and not message.fuzzy
-    )
-    return Catalogue(stdlib_gettext.GNUTranslations(buffer), msgids)
+    write_mo(buffer, read_po(io.BytesIO(po_source)))
+    return buffer.getvalue()
+
+
+def _catalogue(mo: bytes) -> Catalogue:
+    translations = stdlib_gettext.GNUTranslations(io.BytesIO(mo))
+    # a .mo holds only the translated entries (the header's msgid is ""); a plural's key is (singular, index)
+    msgids = frozenset(key if isinstance(key, str) else key[0] for key in translations._catalog if key)
+    return Catalogue(translations, msgids)
 
 
 class Languages:
@@ -111,9 +143,10 @@ class Languages:
         self.catalogues = {SOURCE: Catalogue(stdlib_gettext.NullTranslations())} | catalogues
 
     @classmethod
-    def load(cls, directory: Path) -> Languages:
+    def load(cls, directory: Path, cache: Path | None = None) -> Languages:
+        """The catalogues of `directory`; compiled ones kept in `cache` when given (see `read_catalogue`)."""
         files = sorted(directory.glob("*/LC_MESSAGES/messages.po"))
-        return cls({path.parents[1].name: read_catalogue(path) for path in files})
+        return cls({path.parents[1].name: read_catalogue(path, cache) for path in files})
 
     @property
     def codes(self) -> tuple[str, ...]:

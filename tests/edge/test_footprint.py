@@ -84,3 +84,18 @@ def test_the_sync_agent_loads_httpx_without_its_command_line(tmp_path):
         tmp_path,
     )
     assert loaded == [{"path": "/api/sync/state"}, True, []]
+
+
+def test_a_second_start_reads_the_compiled_catalogues(tmp_path):
+    """The first start compiles the message catalogues into the data folder's cache; the next ones read them without
+    Babel's .po parser (0.1 s at each start here)."""
+    start = (
+        "import json, os, sys\n"
+        "from edge.app import create_app\n"
+        "from edge.settings import EdgeSettings\n"
+        "app = create_app(EdgeSettings.from_env(os.environ | {'PST_EDGE_HARDWARE': 'sim'}))\n"
+        "print(json.dumps('babel.messages.pofile' in sys.modules))\n"
+    )
+    assert fresh_process(start, tmp_path) is True
+    assert [path.name.split(".")[0] for path in (tmp_path / "cache" / "locale").iterdir()] == ["en"]
+    assert fresh_process(start, tmp_path) is False

@@ -76,6 +76,29 @@ def test_text_made_by_the_code_is_translated_where_it_is_shown(indonesian, engli
     assert catalogue.translate(indonesian) == english
 
 
+def test_a_catalogue_compiled_into_the_cache_reads_back_the_same(tmp_path):
+    source = LOCALE / "en" / "LC_MESSAGES" / "messages.po"
+    fresh = read_catalogue(source)
+    first, again = read_catalogue(source, tmp_path), read_catalogue(source, tmp_path)
+    assert len(list(tmp_path.glob("en.*.mo"))) == 1
+    assert first.msgids == again.msgids == fresh.msgids and len(fresh.msgids) > 100
+    assert all(again.gettext(msgid) == fresh.gettext(msgid) for msgid in fresh.msgids)
+    assert again.translate("Nomor A007 dipanggil ulang") == fresh.translate("Nomor A007 dipanggil ulang")
+
+
+def test_a_changed_catalogue_is_compiled_again_and_the_old_copy_dropped(tmp_path):
+    po = tmp_path / "locale" / "en" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Buka"\nmsgstr "Open"\n')
+    cache = tmp_path / "cache"
+    assert Languages.load(po.parents[2], cache).catalogues["en"].gettext("Buka") == "Open"
+    po.write_text(po.read_text().replace('"Open"', '"Opened"'))
+    assert Languages.load(po.parents[2], cache).catalogues["en"].gettext("Buka") == "Opened"
+    (only,) = cache.glob("en.*.mo")
+    only.write_bytes(b"not a catalogue")  # a damaged copy is compiled again
+    assert Languages.load(po.parents[2], cache).catalogues["en"].msgids == {"Buka"}
+
+
 def test_office_time_in_each_language():
     assert office_time(MONDAY_MORNING, WITA) == "Senin, 30 November 2026 09.00 WITA"
     assert office_time(MONDAY_MORNING, WITA, "en") == "Monday, 30 November 2026 09:00 WITA"
