@@ -15,7 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from cloud import accounts as accounts_module
-from cloud import fleet_alerts
+from cloud import fleet_alerts, stamping
 from cloud.oai import write_records
 from cloud.accounts import AccountError, Accounts
 from cloud.catalogue import Catalogue, CatalogueError
@@ -134,6 +134,7 @@ def create_app(settings: CloudSettings, clock: Clock | None = None) -> Litestar:
         app.state.oai_records = asyncio.create_task(write_records(db, app.state.oai_stop))
 
     async def stop() -> None:
+        stamping.close()
         if getattr(app.state, "oai_records", None) is not None:
             app.state.oai_stop.set()
             await app.state.oai_records

@@ -5,13 +5,13 @@ in a leaked copy always leads back to a row of `downloads`. Nothing is cached: e
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cloud import stamping
 from cloud.accounts import AccountView
 from cloud.catalogue import CatalogueError
 from cloud.db import Database
@@ -57,7 +57,7 @@ class Reading:
             download_id, reader.id, str(publication_id), row["softcopy_sha256"], disposition, now,
         )
         lines = reader_lines(row["office_name"] or PORTAL, reader, now, self.tz, download_id)
-        path = await asyncio.to_thread(stamp_copy, source, lines)
+        path = await stamping.stamped(source, lines)
         return Copy(path, f"{row['catalogue_number']}-{row['year']}.pdf", download_id)
 
 

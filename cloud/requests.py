@@ -26,7 +26,8 @@ from cloud.changes import record_change
 from cloud.db import Database
 from cloud.deliverables import DeliverableError, Kind, check_table, kind_of, kind_of_stored, personal_copy, store_file
 from cloud.mail import Mail, MailError
-from cloud.reading import PORTAL, WITA, Copy, reader_lines, stamp_copy
+from cloud import stamping
+from cloud.reading import PORTAL, WITA, Copy, reader_lines
 from pst.clock import Clock
 from pst.i18n import N_
 from pst.ids import new_id
@@ -160,7 +161,7 @@ class Requests:
         lines = reader_lines(PORTAL, reader, now, self.tz, download_id)
         kind = kind_of_stored(row["storage_path"])
         if kind.suffix == ".pdf":
-            path = await asyncio.to_thread(stamp_copy, source, lines)
+            path = await stamping.stamped(source, lines)
         else:
             path = await asyncio.to_thread(personal_copy, kind, source, lines)
         return Copy(path, f"permintaan-{row['id']}{kind.suffix}", download_id, kind.media_type)

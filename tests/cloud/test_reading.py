@@ -6,7 +6,9 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import signal
 import tempfile
+import time
 
 import pymupdf
 import pytest
@@ -101,3 +103,25 @@ def test_a_publication_without_softcopy_is_404(reader, catalogue):
     assert reader.get("/api/publications/tidak-ada/softcopy").status_code == 404
     assert reader.get(f"/publikasi/{catalogue['Statistik Daerah Kota Kendari 2024']}/baca").status_code == 404
     assert run_db(reader, "SELECT count(*) AS n FROM downloads")[0]["n"] == 0
+
+
+def test_copies_are_stamped_in_processes_of_their_own_and_a_dead_one_costs_one_503(reader, catalogue):
+    """pymupdf keeps the interpreter lock while it stamps: the portal's worker hands the stamping to processes of
+    its own (cloud.stamping). One of them killed: that download is a 503 (nothing half-made is sent), the next one
+    gets new processes; the worker itself never stopped answering."""
+    from cloud import stamping
+
+    pid = catalogue[TITLE]
+    assert reader.get(f"/api/publications/{pid}/softcopy").status_code == 200
+    stampers = stamping.processes()
+    assert stampers and os.getpid() not in stampers
+    os.kill(stampers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not stamping._pool._broken and time.monotonic() < deadline:  # the pool sees its process gone
+        time.sleep(0.05)
+    failed = reader.get(f"/api/publications/{pid}/softcopy")
+    assert failed.status_code == 503 and failed.json()["detail"].startswith("Salinan digital sedang tidak dapat")
+    assert reader.get("/healthz").status_code == 200
+    again = reader.get(f"/api/publications/{pid}/softcopy")
+    assert again.status_code == 200 and len(pages_text(again.content)) == 5
+    assert set(stamping.processes()).isdisjoint(stampers)
