@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.display_fanout
 	$(BIN)/python -m bench.scan_watermark
 	$(BIN)/python -m bench.portal_watermark
+	$(BIN)/python -m bench.portal_load
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.sync_fleet
 	$(BIN)/python -m bench.sync_health

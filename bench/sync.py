@@ -87,14 +87,14 @@ def postgres() -> Iterator[object]:
 class Server:
     """`pst cloud serve` on a database, in its own process."""
 
-    def __init__(self, url: str, data_dir: Path):
+    def __init__(self, url: str, data_dir: Path, workers: int = 1):
         self.url, self.port = url, free_port()
         self.env = os.environ | {"PST_DATA_DIR": str(data_dir), "PST_CLOUD_DATABASE_URL": url,
                                  "PST_CLOUD_PORT": str(self.port), "PST_CLOUD_SMTP_URL": "smtp://127.0.0.1:1",
                                  "PST_CLOUD_SECRET": SECRET}
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([*PST, "cloud", "serve"], env=self.env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([*PST, "cloud", "serve", "--workers", str(workers)], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
             try:
