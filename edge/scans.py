@@ -271,8 +271,9 @@ class ScanService:
                               text=True, timeout=PDF_TIMEOUT_S)
         if made.returncode != 0:
             raise RuntimeError(f"edge.scan_pdf ended with {made.returncode}: {made.stderr.strip()[-1000:]}")
-        data = target.read_bytes()
-        return str(target.relative_to(self.data_dir)), hashlib.sha256(data).hexdigest(), len(data)
+        with target.open("rb") as made_file:  # read in blocks: a long scan's PDF is tens of MB
+            digest = hashlib.file_digest(made_file, "sha256").hexdigest()
+        return str(target.relative_to(self.data_dir)), digest, target.stat().st_size
 
     @staticmethod
     def _new_code(db: Database) -> str:

@@ -16,12 +16,13 @@ from litestar.response import Template
 from edge.auth import current_user, staff_only
 from edge.errors import ApiError
 from edge.i18n import N_, Languages, language
+from edge.report_file import made_apart
 from edge.reports import ikm_report, office_place, report_figures
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, record_alone
 from pst import formats
 from pst.charts import report_charts
-from pst.report_files import filename, to_csv, to_xlsx
+from pst.report_files import filename, to_csv
 from pst.reports import MAX_DAYS, RangeError, ikm_filename, read_range, service_json
 from pst.skm import PeriodError, grade_bands, periods_around, read_period
 
@@ -110,11 +111,10 @@ async def report_page(request: Request, appliance: ApplianceDep, languages: Lang
 
 def _file(appliance, request: Request, kind: str) -> tuple:
     figures = _figures(appliance, request, True)
-    if kind == "pdf":
-        from pst.report_pdf import to_pdf  # pymupdf: loaded by the first PDF asked for, not by the start
-
-        return figures, to_pdf(figures, place=office_place(appliance.config.office.address))
-    return figures, (to_xlsx if kind == "xlsx" else to_csv)(figures)
+    if kind == "csv":
+        return figures, to_csv(figures)
+    # openpyxl and pymupdf are loaded by a process of the file's own, which gives their memory back when it ends
+    return figures, made_apart(kind, figures, place=office_place(appliance.config.office.address))
 
 
 async def _export(request: Request, appliance, kind: str) -> Response:
@@ -172,11 +172,9 @@ async def ikm_period_page(request: Request, appliance: ApplianceDep) -> Template
 
 @get("/petugas/ikm/periode/pdf", guards=[staff_only])
 async def ikm_period_pdf(request: Request, appliance: ApplianceDep) -> Response:
-    from pst.report_pdf import ikm_pdf
-
     report = await anyio.to_thread.run_sync(_ikm_period, appliance, request)
     data = await anyio.to_thread.run_sync(functools.partial(
-        ikm_pdf, report, place=office_place(appliance.config.office.address)))
+        made_apart, "ikm_pdf", report, place=office_place(appliance.config.office.address)))
     await anyio.to_thread.run_sync(functools.partial(
         record_alone, appliance, actor_of(request), "export.report", "report:ikm", format="pdf",
         start=report.period.start.isoformat(), end=report.period.end.isoformat(),

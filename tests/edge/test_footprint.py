@@ -1,5 +1,6 @@
-"""The appliance fits a Raspberry Pi: its start loads only what every request needs (the libraries of the report
-files come with the first request for one; a scan's PDF is made in a process of its own) and hashes no password."""
+"""The appliance fits a Raspberry Pi: its start loads only what every request needs (a scan's PDF and the report's
+files are made in processes of their own, the message catalogues are read compiled) and hashes no password; its
+processes load httpx without its command line."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import subprocess
 import sys
 
-# Each of these is loaded by the first request that needs it; one imported at module level again fails here.
+# Only the processes that make files load these (edge.scan_pdf, edge.report_file); one imported at module level fails.
 LOADED_ON_FIRST_NEED = ("pymupdf", "fitz", "openpyxl")
 
 
@@ -99,3 +100,25 @@ def test_a_second_start_reads_the_compiled_catalogues(tmp_path):
     assert fresh_process(start, tmp_path) is True
     assert [path.name.split(".")[0] for path in (tmp_path / "cache" / "locale").iterdir()] == ["en"]
     assert fresh_process(start, tmp_path) is False
+
+
+def test_the_report_files_leave_openpyxl_and_pymupdf_out_of_the_appliance(tmp_path):
+    """The month's XLSX and PDF, and the IKM sheet, are made in a process of their own (edge.report_file)."""
+    answers = fresh_process(
+        "import json, os, sys\n"
+        "from litestar.testing import TestClient\n"
+        "from edge.app import create_app\n"
+        "from edge.settings import EdgeSettings\n"
+        "from edge.users import add_user\n"
+        "app = create_app(EdgeSettings.from_env(os.environ | {'PST_EDGE_HARDWARE': 'sim'}))\n"
+        "with TestClient(app) as client:\n"
+        "    appliance = app.state.appliance\n"
+        "    add_user(appliance.store, appliance.clock, 'kepala', 'admin', 'rahasia-kepala-1')\n"
+        "    client.post('/api/session', json={'username': 'kepala', 'password': 'rahasia-kepala-1'})\n"
+        "    kinds = [client.get(path).content[:4] for path in\n"
+        "             ('/petugas/laporan/xlsx', '/petugas/laporan/pdf', '/petugas/ikm/periode/pdf')]\n"
+        "print(json.dumps([[kind.decode('latin-1') for kind in kinds],\n"
+        "                  [name for name in ('openpyxl', 'pymupdf', 'fitz') if name in sys.modules]]))\n",
+        tmp_path,
+    )
+    assert answers == [["PK\x03\x04", "%PDF", "%PDF"], []]
