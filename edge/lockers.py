@@ -15,17 +15,21 @@ import re
 import threading
 from datetime import datetime, timedelta
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils import Database
 
 from edge import audit, outbox
 from edge.alerts import clear_alert, raise_alert
-from edge.config import LockerRules
 from edge.guestbook import ID_TYPES
 from edge.i18n import N_
 from edge.store import EdgeStore
-from hardware.interfaces import LockerBank
 from pst.clock import Clock, iso
 from pst.ids import new_id
+
+if TYPE_CHECKING:
+    from edge.config import LockerRules
+    from hardware.interfaces import LockerBank
 
 log = logging.getLogger(__name__)
 ALERT_PREFIX = "locker_"

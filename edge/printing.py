@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from edge.alerts import clear_alert, raise_alert
 from edge.i18n import N_
-from edge.slip import ticket_slip
-from edge.tickets import QueueService, Ticket
 from hardware.interfaces import Indicator, PrinterFault, PrinterState, TicketPrinter
+
+if TYPE_CHECKING:  # the sync agent reads FAULT_MESSAGES (edge.health) and prints nothing: no slip, no Babel dates
+    from edge.tickets import QueueService, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class TicketSpooler:
 
     def reprint(self, ticket: Ticket) -> None:
         """Staff asked for another copy: printed at once, whatever its print status; raises PrinterFault."""
+        from edge.slip import ticket_slip
+
         slip = ticket_slip(ticket, self.queue.ahead(ticket), self.queue.config, self.public_url, reprint=True)
         self.printer.print_receipt(slip)
         if ticket.print_status != "printed":
@@ -98,6 +102,8 @@ class TicketSpooler:
         self._flush()
 
     def _flush(self) -> None:
+        from edge.slip import ticket_slip
+
         for ticket in self.queue.pending_prints():
             if self.state == "absent":
                 self.queue.record_print(ticket.id, "not_printed", "no printer configured")

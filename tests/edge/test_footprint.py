@@ -122,3 +122,19 @@ def test_the_report_files_leave_openpyxl_and_pymupdf_out_of_the_appliance(tmp_pa
         tmp_path,
     )
     assert answers == [["PK\x03\x04", "%PDF", "%PDF"], []]
+
+
+# The sync agent reads the appliance's store, alerts and settings; it prints no ticket and draws no page.
+NOT_IN_THE_SYNC_AGENT = ("babel.dates", "edge.slip", "edge.tickets", "edge.queue", "rich", "pygments")
+
+
+def test_the_sync_agent_leaves_out_what_it_does_not_do(tmp_path):
+    loaded = fresh_process(
+        "import json, sys\n"
+        "from pst.cli import main\n"
+        "main(['sync', 'status'], standalone_mode=False)\n"
+        "import sync.agent\n"
+        f"print(json.dumps([name for name in {NOT_IN_THE_SYNC_AGENT!r} if name in sys.modules]))\n",
+        tmp_path,
+    )
+    assert loaded == []
