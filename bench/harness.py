@@ -3,6 +3,7 @@ thread beside the benchmark's own database connection, each on a free loopback p
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -77,3 +79,26 @@ def portal_in_thread(data_dir: str, database_url: str) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join()
+
+
+def summary(figure: str, value: float, unit: str, baseline: float | None = None, baseline_name: str = "",
+            goal: str = "", met: bool | None = None, *, baseline_unit: str | None = None,
+            benchmark: str | None = None) -> None:
+    """One figure for the table `make bench` prints at the end: a JSON line appended to the file named by
+    PST_BENCH_SUMMARY; nothing without it, so a benchmark run alone prints what it always did. `met` is the
+    benchmark's own verdict on `goal` (None without a goal); the baseline is in `unit` unless `baseline_unit` says
+    otherwise; `benchmark` defaults to the module run with `python -m bench.…`."""
+    path = os.environ.get("PST_BENCH_SUMMARY")
+    if not path:
+        return
+    line = {"benchmark": benchmark or _running_benchmark(), "figure": figure, "value": value, "unit": unit,
+            "baseline": baseline, "baseline_name": baseline_name, "baseline_unit": baseline_unit or unit,
+            "goal": goal, "met": met}
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _running_benchmark() -> str:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = spec.name if spec is not None else Path(sys.argv[0]).stem
+    return name.removeprefix("bench.")
