@@ -48,22 +48,19 @@ soak: $(STAMP)
 	@$(MAKE) --no-print-directory system-deps
 	PST_SOAK=1 $(BIN)/python -m pytest -q -s -m soak
 
+# Every benchmark, then one table of their figures beside their baselines and goals, and the machine (bench.summary,
+# from test-artifacts/bench-summary.jsonl); a benchmark that fails does not stop the others, make fails after the table.
 bench: $(STAMP)
-	$(BIN)/python -m bench.press_to_print
-	$(BIN)/python -m bench.tickets_http
-	$(BIN)/python -m bench.guestbook_submit
-	$(BIN)/python -m bench.appliance_footprint
-	$(BIN)/python -m bench.display_fanout
-	$(BIN)/python -m bench.scan_watermark
-	$(BIN)/python -m bench.portal_watermark
-	$(BIN)/python -m bench.portal_load
-	$(BIN)/python -m bench.sync
-	$(BIN)/python -m bench.sync_fleet
-	$(BIN)/python -m bench.sync_health
-	$(BIN)/python -m bench.restore
-	$(BIN)/python -m bench.fleet_page --engine both
-	$(BIN)/python -m bench.oai_harvest --engine both
-	$(BIN)/python -m bench.sitemap
+	@summary=$(CURDIR)/test-artifacts/bench-summary.jsonl; failed=""; \
+	mkdir -p test-artifacts && rm -f "$$summary"; \
+	for run in press_to_print tickets_http guestbook_submit appliance_footprint display_fanout scan_watermark \
+	           portal_watermark portal_load sync sync_fleet sync_health restore "fleet_page --engine both" \
+	           "oai_harvest --engine both" sitemap; do \
+	  echo "$(BIN)/python -m bench.$$run"; \
+	  PST_BENCH_SUMMARY="$$summary" $(BIN)/python -m bench.$$run || failed="$$failed bench.$$run"; \
+	done; \
+	echo; $(BIN)/python -m bench.summary "$$summary" || failed="$$failed bench.summary"; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
