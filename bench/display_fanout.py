@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import httpx
 
-from bench.harness import appliance_server, percentile
+from bench.harness import appliance_server, percentile, summary
 
 STAFF, PASSWORD = "bench", "bench-fanout-1"
 WAIT_S = 10.0  # a call not on every board by then aborts the run
@@ -104,6 +104,8 @@ def main() -> None:
     report("baseline: call → 1 board has it", one)
     print(f"ratio {args.boards} boards/1 board: p50 {percentile(many, 50) / percentile(one, 50):.2f}x  "
           f"p95 {percentile(many, 95) / percentile(one, 95):.2f}x")
+    summary(f"call → all {args.boards} boards p95", percentile(many, 95), "ms", percentile(one, 95),
+            "call → 1 board p95")
 
 
 if __name__ == "__main__":

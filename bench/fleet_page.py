@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 
-from bench.harness import percentile, portal_in_thread
+from bench.harness import percentile, portal_in_thread, summary
 from cloud import fleet_alerts
 from cloud.accounts import Accounts
 from cloud.db import Database
@@ -211,6 +211,7 @@ def report(kind: str, found: dict[str, list[float]]) -> None:
     http, bare, every = (percentile(taken, 95) for taken in found.values())
     print(f"{kind:10s} p95 ratio: page / bare list query {http / bare:.2f}x (goal ≤ 3x)   "
           f"page / its 4 statements {http / every:.2f}x")
+    summary(f"GET /kantor/perangkat p95 ({kind})", http, "ms", bare, "bare list query p95", "≤ 3×", http <= 3 * bare)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import time
 
 import httpx
 
-from bench.harness import appliance_server, percentile
+from bench.harness import appliance_server, percentile, summary
 
 OCCUPATIONS = ("pelajar", "peneliti", "asn", "swasta", "wiraswasta")
 
@@ -84,6 +84,8 @@ def main() -> None:
         f"ratio guestbook/baseline: p50 {statistics.median(guestbook_ms) / statistics.median(ticket_ms):.2f}x  "
         f"p95 {percentile(guestbook_ms, 95) / percentile(ticket_ms, 95):.2f}x"
     )
+    summary(f"POST /api/visits ({kind}) p95", percentile(guestbook_ms, 95), "ms", percentile(ticket_ms, 95),
+            "POST /api/tickets p95")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from lxml import etree
 from sickle import Sickle
 
 from bench.fleet_page import Driver, timed
-from bench.harness import percentile, portal_in_thread
+from bench.harness import percentile, portal_in_thread, summary
 from cloud.db import Database, moment
 from cloud.migrations import migrate
 from cloud.oai import OAI, PAGE, Listing, Repository
@@ -123,6 +123,12 @@ def measure(url: str, tmp: str, count: int, rounds: int) -> None:
               f"   ({len(taken)} requests)")
     print(f"{db.kind:10s} p95 ratio: page / its bare query {percentile(http, 95) / percentile(bare, 95):.2f}x"
           " (goal ≤ 3x)")
+    for prefix, (harvested, taken) in figures.items():
+        summary(f"harvest, ListRecords {prefix} ({db.kind})", harvested / taken, "records/s", count / bare_whole,
+                "bare page statements")
+    page_p95, bare_p95 = percentile(http, 95), percentile(bare, 95)
+    summary(f"one ListRecords page oai_dc p95 ({db.kind})", page_p95, "ms", bare_p95, "bare query p95", "≤ 3×",
+            page_p95 <= 3 * bare_p95)
 
 
 def main() -> None:

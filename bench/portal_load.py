@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from bench.cloud_search import SEARCHES, generate, migrated, timed
-from bench.harness import percentile
+from bench.harness import percentile, summary
 from bench.scan_watermark import text_pdf
 from bench.sync import Server, postgres
 from cloud.accounts import Accounts
@@ -145,6 +145,11 @@ def main() -> None:
         if search:
             print(f"{workers} worker(s): search p95 {search['95%']} ms = {float(search['95%']) / percentile(bare, 95):.1f}x"
                   f" the bare answer (goal ≤ 3x); failures {failures} (goal 0)")
+            p95 = float(search["95%"])
+            summary(f"search p95 under load, {workers} worker(s)", p95, "ms", percentile(bare, 95),
+                    "bare answer p95", "≤ 3×", p95 <= 3 * percentile(bare, 95))
+        if failures >= 0:
+            summary(f"failed requests, {workers} worker(s)", failures, "", goal="0", met=failures == 0)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pymupdf
 
+from bench.harness import summary
 from bench.scan_watermark import show, text_pdf, timed
 from cloud.accounts import AccountView
 from cloud.reading import PORTAL, WITA, reader_lines, stamp_copy
@@ -109,6 +110,9 @@ def main() -> None:
         portal = pick(samples["portal"])
         print(f"  ratios ({label:6s}) portal / floor: {portal / pick(samples['floor']):5.2f}x    "
               f"pypdf / portal: {pick(samples['pypdf']) / portal:5.2f}x (how much faster than pypdf)")
+    for baseline, way in (("floor: pymupdf re-save", "floor"), ("pypdf merge_page", "pypdf")):
+        summary(f"a reader's copy, {args.pages} pages, median", statistics.median(samples["portal"]), "ms",
+                statistics.median(samples[way]), baseline)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.harness import PST
+from bench.harness import PST, summary
 from bench.sync import Server
 from edge.demo_activity import generate_activity
 from edge.health import record_backup
@@ -122,6 +122,8 @@ def main() -> None:
         print(f"baseline, the same backup restored from the card, offline: {local_s:.1f} s; a plain copy: {copy_s:.2f} s")
         for line in output.splitlines():
             print("  " + line)
+        summary(f"restore from the portal, {args.days} days", restore_s, "s", local_s, "offline, from the card",
+                f"≤ {GOAL_S:.0f} s", restore_s <= GOAL_S)
         if restore_s > GOAL_S:
             raise SystemExit(f"over the goal: {restore_s:.1f} s > {GOAL_S:.0f} s")
 

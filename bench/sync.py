@@ -40,7 +40,7 @@ import asyncpg
 import httpx
 
 from bench import desk_events
-from bench.harness import PST, free_port
+from bench.harness import PST, free_port, summary
 from bench.sync_wire import Wire
 from cloud.db import Database
 from cloud.devices import DeviceAuth, Devices
@@ -322,15 +322,21 @@ def report(drained: dict, times: dict, synced: int, new: int) -> None:
     print(f"1. drain of {n:,} records: {drained['drain_s']:.1f} s, {rate:,.0f} records/s (goal ≥ 2,000/s)"
           f"   floor, plain multi-row INSERT unindexed: {floor_rate:,.0f} records/s"
           f"   drain / floor: {rate / floor_rate:.2f}x   ({len(posts)} batches of {BATCH})")
+    summary(f"drain of {n:,} records", rate, "records/s", floor_rate, "plain multi-row INSERT", "≥ 2,000/s",
+            rate >= 2000)
     idle, bare = drained["idle"], drained["bare"]
     total = sum(x.up + x.down for x in idle)
     print(f"2. idle round: {len(idle)} request(s), {sum(x.up for x in idle)} B up + {sum(x.down for x in idle)} B down"
           f" = {total} B (goal 1 request < 1,024 B)"
           f"   GET /healthz by a plain client: {bare.up + bare.down} B ({total / (bare.up + bare.down):.2f}x)")
+    summary("idle round, request and answer", total, "B", bare.up + bare.down, "GET /healthz", "1 request, < 1,024 B",
+            len(idle) == 1 and total < 1024)
     small, large = statistics.median(times["small"]), statistics.median(times["large"])
     print(f"3. round sending {new:,} records: {large * 1000:.0f} ms with {synced:,} synced"
           f"   vs {small * 1000:.0f} ms with {new:,} synced: {large / small:.2f}x (goal ≤ 1.10x)"
           f"   [{spread(times['large'])} / {spread(times['small'])} ms, {len(times['small'])} rounds each]")
+    summary(f"round of {new:,} records, {synced:,} synced, median", large * 1000, "ms", small * 1000,
+            f"with {new:,} synced", "≤ 1.10×", large / small <= 1.10)
     up, down = sum(x.up for x in posts), sum(x.down for x in posts)
     print(f"4. on the wire per record: {up / n:.1f} B up (requests with their heads) + {down / n:.2f} B down (acks)"
           f"   gzip body alone {sum(len(x.body) for x in posts) / n:.1f} B   JSON before gzip"

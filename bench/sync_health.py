@@ -16,6 +16,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from bench.harness import summary
 from bench.sync import START, Desk, Server
 from bench.sync_wire import Exchange, Wire
 from edge.alerts import raise_alert
@@ -82,6 +83,9 @@ def report(measured: dict) -> None:
     goal = len(with_health) == 1 and pair < GOAL
     print(f"goal one request, request and answer together under {GOAL:,} B, with health:"
           f" {'met' if goal else 'NOT MET'}")
+    summary("idle round with health, request and answer", pair, "B",
+            up_without + sum(x.down for x in without), "without health (older agent)", f"1 request, < {GOAL:,} B",
+            goal)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import time
 import httpx
 import uvicorn
 
+from bench.harness import summary
 from edge.app import create_app
 from edge.settings import EdgeSettings
 
@@ -64,6 +65,7 @@ def main() -> None:
     print(f"POST /api/tickets: {issued:8.1f} tickets/s  ({n_issued} issued, {numbers} distinct numbers)")
     print(f"baseline GET /healthz: {health:8.1f} requests/s  ({n_health})")
     print(f"ratio issue/baseline: {issued / health:.2f}")
+    summary("POST /api/tickets", issued, "tickets/s", health, "GET /healthz", baseline_unit="requests/s")
 
 
 if __name__ == "__main__":
