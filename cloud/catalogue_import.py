@@ -31,6 +31,9 @@ REQUIRED = ("title", "year", "catalogue_number")
 CATALOGUE_NUMBER = re.compile(r"\d{4,10}(\.\d{1,10}){0,3}")
 OFFICE_CODE = re.compile(r"\d{4}")
 MAX_PDF = 500 * 1024 * 1024
+# Every copy a reader downloads is stamped page by page; the longest BPS publications (Statistik Indonesia) have some
+# 800 pages. A file of more pages is refused where it comes in, so no download can keep a core busy for long.
+MAX_PAGES = 3_000
 # Offices named in a CSV are added when they are one of these (the province of the first offices); any other code
 # must already be in `offices`.
 KNOWN_OFFICES = {
@@ -153,6 +156,8 @@ def _pages(path: Path, shown: str) -> int:
                 raise _Bad(N_("PDF terkunci kata sandi tidak dapat diberi tanda air: %(name)s") % {"name": repr(shown)})
             if doc.page_count < 1:
                 raise _Bad(N_("PDF tanpa halaman: %(name)s") % {"name": repr(shown)})
+            if doc.page_count > MAX_PAGES:
+                raise _Bad(N_("PDF lebih dari %(most)s halaman: %(name)s") % {"most": MAX_PAGES, "name": repr(shown)})
             return doc.page_count
     except _Bad:
         raise

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from cloud.accounts import AccountView
 from cloud.catalogue import CatalogueError
-from cloud.catalogue_import import Softcopy, store_pdf
+from cloud.catalogue_import import MAX_PAGES, Softcopy, store_pdf
 from cloud.changes import record_change
 from cloud.db import Database
 from cloud.deliverables import DeliverableError, Kind, check_table, kind_of, kind_of_stored, personal_copy, store_file
@@ -317,6 +317,10 @@ def _pages(data: bytes) -> int:
                                    {"file": N_("terkunci")})
             if doc.page_count < 1:
                 raise RequestError(400, N_("PDF tanpa halaman"), {"file": N_("tanpa halaman")})
+            if doc.page_count > MAX_PAGES:
+                most = {"most": MAX_PAGES}
+                raise RequestError(400, N_("PDF lebih dari %(most)s halaman") % most,
+                                   {"file": N_("lebih dari %(most)s halaman") % most})
             return doc.page_count
     except RequestError:
         raise

@@ -266,6 +266,23 @@ def test_a_bad_upload_is_refused_and_nothing_is_stored(client, people, catalogue
     assert stored_files(tmp_path) == folder
 
 
+def test_a_pdf_of_more_pages_than_a_copy_may_have_is_refused(client, people, catalogue, tmp_path):
+    import pymupdf
+
+    from cloud.catalogue_import import MAX_PAGES
+
+    publication_id = catalogue["Statistik Daerah Kota Kendari 2024"]
+    before, folder = changes(client), stored_files(tmp_path)
+    long = pymupdf.open()
+    for _ in range(MAX_PAGES + 1):
+        long.new_page()
+    answer = post(client, f"/kantor/katalog/{publication_id}/softcopy",
+                  files={"file": ("panjang.pdf", long.tobytes(), "application/pdf")})
+    assert answer.status_code == 400 and f"PDF lebih dari {MAX_PAGES} halaman" in answer.text
+    assert publication(client, publication_id)["softcopy_sha256"] is None
+    assert changes(client) == before and stored_files(tmp_path) == folder
+
+
 def test_an_oversized_upload_is_refused(client, people, catalogue, tmp_path, monkeypatch):
     import cloud.catalogue_admin
 

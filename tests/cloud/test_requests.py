@@ -211,3 +211,21 @@ def test_the_page_makes_a_request_without_javascript(client, people, catalogue):
     assert made.status_code == 303 and made.headers["location"] == "/akun/permintaan?dikirim=1"
     listed = client.get("/akun/permintaan?dikirim=1").text
     assert "Data IPM kabupaten" in listed and "diajukan" in listed
+
+
+def test_a_pdf_of_more_pages_than_a_copy_may_have_is_refused(client, people, tmp_path):
+    """Every download stamps every page: a file longer than MAX_PAGES never comes in."""
+    import pymupdf
+
+    from cloud.catalogue_import import MAX_PAGES
+
+    request_id = ask(client, description="data saya").json()["id"]
+    before, files = stored_files(tmp_path), rows_in(client, "softcopy_files")
+    long = pymupdf.open()
+    for _ in range(MAX_PAGES + 1):
+        long.new_page()
+    as_(client, people["staff"])
+    answer = client.post(f"/api/staff/requests/{request_id}/fulfil",
+                         files={"file": ("panjang.pdf", long.tobytes(), "application/pdf")})
+    assert answer.status_code == 400 and answer.json()["errors"]["file"] == f"lebih dari {MAX_PAGES} halaman"
+    assert stored_files(tmp_path) == before and rows_in(client, "softcopy_files") == files
