@@ -1,9 +1,8 @@
 """The demo's month of desk activity: made through the appliance's services, so it lands in the outbox like a real
-month, once, and quickly."""
+month, once."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import date, datetime
 
@@ -17,9 +16,7 @@ UNTIL = date(2026, 11, 30)  # a Monday: the month before it is 2026-10-31 … 20
 
 def test_a_month_of_office_days_goes_through_the_services_into_the_outbox(store, settings, clock):
     seed_demo_catalogue(CatalogueService(store, clock))
-    started = time.monotonic()
     visits = generate_activity(store, settings, UNTIL)
-    assert time.monotonic() - started < 10
     days = office_days(settings.config, UNTIL)
     assert len(days) == 20 and days[0] == date(2026, 11, 2) and days[-1] == date(2026, 11, 27)
     read = store.read
