@@ -15,13 +15,13 @@ from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException, NotFoundException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
+from edge import sessions
 from edge.appliance import Appliance, secret_key
 from edge.auth import take_flash
 from edge.errors import error_response
@@ -46,6 +46,7 @@ from edge.routes import (
     staff,
     visitor,
 )
+from edge.sessions import SessionConfig
 from edge.settings import EdgeSettings
 from edge.store import MESSAGES, StoreUnavailable, disk_fault
 from hardware.builder import Hardware
@@ -132,12 +133,22 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     channels = ChannelsPlugin(backend=MemoryChannelsBackend(), channels=[display.CHANNEL])
     latency = Latency()  # /metrics' request durations, kept in this process
     tls = settings.public_url.startswith("https://")  # mostly plain HTTP on the office LAN: Secure cookies only then
+    session_store = FileStore(settings.data_dir / "sessions", create_directories=True)
+    background: dict[str, object] = {}
 
     def start() -> None:
         appliance.start()
         loop = asyncio.get_running_loop()
         # calls are made in worker threads; the channels plugin lives on the event loop
         appliance.publish = lambda event: loop.call_soon_threadsafe(channels.publish, json.dumps(event), display.CHANNEL)
+        background["stop"] = stop = asyncio.Event()  # made on the loop that serves
+        background["purge"] = asyncio.create_task(sessions.purge(session_store, stop))
+
+    async def stop() -> None:
+        if background.get("purge") is not None:
+            background["stop"].set()
+            await background.pop("purge")
+        appliance.stop()
 
     app = Litestar(
         route_handlers=routes,
@@ -147,7 +158,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         },
         plugins=[channels],
         on_startup=[start],
-        on_shutdown=[lambda: appliance.stop()],
+        on_shutdown=[stop],
         template_config=TemplateConfig(
             directory=[HERE / "templates", SHARED_TEMPLATES], engine=JinjaTemplateEngine,
             engine_callback=lambda engine: configure_templates(engine.engine, languages, settings, appliance),
@@ -155,10 +166,10 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
         middleware=[
             timing_middleware(latency),
             DefineMiddleware(language.language_middleware, languages=languages),
-            ServerSideSessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600, httponly=True,
-                                    secure=tls).middleware,
+            SessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600, httponly=True,
+                          secure=tls).middleware,
         ],
-        stores={"sessions": FileStore(settings.data_dir / "sessions", create_directories=True)},
+        stores={"sessions": session_store},
         # JSON endpoints rely on the SameSite=Strict session cookie; every HTML form carries a token.
         csrf_config=CSRFConfig(
             secret=secret.hex(), cookie_name=CSRF_COOKIE, cookie_samesite="strict", exclude=["/api/", "/_sim/"],

@@ -14,6 +14,7 @@ from edge.openapi import SIGN_IN, json_body
 from edge.routes import ApplianceDep
 from edge.routes.audit import Actor, actor_of, record_alone
 from edge.routes.kiosk import json_object
+from edge.sessions import renew
 from edge.users import address_remaining, authenticate, lockout_remaining, record_attempt
 
 Form = URLEncodedBody[dict[str, str]]
@@ -38,8 +39,8 @@ def _sign_in(request: Request, appliance, username: object, password: object) ->
     record_attempt(appliance.store, username, user is not None, appliance.clock, address)
     if user is None:
         return False
-    request.clear_session()
     request.set_session({SESSION_USER: {"id": user.id, "username": user.username, "role": user.role}, "counter": 1})
+    renew(request)  # a new id: one noted or planted before the sign-in never becomes a staff session
     return True
 
 

@@ -72,8 +72,12 @@ def attributes(line: str) -> set[str]:
 @pytest.mark.parametrize("public_url, secure", [(None, False), ("https://pst.bps7400.test", True)])
 def test_cookies_are_httponly_samesite_strict_and_secure_behind_tls(env, clock, public_url, secure):
     settings = EdgeSettings.from_env(env | ({"PST_EDGE_PUBLIC_URL": public_url} if public_url else {}))
-    with TestClient(create_app(settings, clock=clock)) as client:
-        cookies = cookies_of(client.get("/petugas/masuk"))
+    app = create_app(settings, clock=clock)
+    with TestClient(app) as client:
+        add_user(app.state.appliance.store, clock, "dewi", "frontliner", "rahasia-loket-1")
+        cookies = cookies_of(client.get("/petugas/masuk"))  # the form's token; a session only once signed in
+        assert "pst_session" not in cookies
+        cookies |= cookies_of(client.post("/api/session", json={"username": "dewi", "password": "rahasia-loket-1"}))
     for name in ("pst_session", "pst_csrf"):
         assert {"httponly", "samesite=strict"} <= attributes(cookies[name])
         assert ("secure" in attributes(cookies[name])) is secure
