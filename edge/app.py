@@ -28,6 +28,7 @@ from edge.errors import error_response
 from edge.i18n import Languages
 from edge.metrics import Latency, timing_middleware
 from edge.metrics import metrics as metrics_route
+from edge.origin import same_origin_only
 from edge.routes import (
     audit,
     catalogue,
@@ -164,6 +165,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
             engine_callback=lambda engine: configure_templates(engine.engine, languages, settings, appliance),
         ),
         middleware=[
+            DefineMiddleware(same_origin_only, public_url=settings.public_url),
             timing_middleware(latency),
             DefineMiddleware(language.language_middleware, languages=languages),
             SessionConfig(key=SESSION_COOKIE, samesite="strict", max_age=12 * 3600, httponly=True,

@@ -24,10 +24,16 @@ RESULT_SECONDS = 20  # the result page returns to the big button by itself
 RETURNS = {"mulai": "/", "pemindai": "/pemindai"}  # where a kiosk goes back to when a visitor is done
 
 
-async def json_object(request: Request) -> dict[str, Any]:
+async def json_object(request: Request, any_type: bool = False) -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body). Only `application/json` (what a page on another site cannot
+    send without asking first), unless `any_type`: the simulated devices' controls, which the demo documents with
+    curl's default form type."""
     raw = await request.body()
     if not raw.strip():
         return {}
+    if not any_type and request.content_type[0] != "application/json":
+        raise ApiError(415, "Isi permintaan harus JSON (Content-Type: application/json)",
+                       {"content-type": "application/json"})
     if len(raw) > MAX_JSON:
         raise ApiError(413, "Isi permintaan terlalu besar", {"body": f"paling banyak {MAX_JSON} bita"})
     if too_deep(raw):  # before parsing: the parser recurses once per level

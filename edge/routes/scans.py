@@ -129,7 +129,7 @@ def sim_scanner_state(appliance: ApplianceDep) -> dict:
 
 @post("/_sim/scanner/feed", status_code=200)
 async def sim_scanner_feed(request: Request, appliance: ApplianceDep) -> dict:
-    data = await json_object(request)
+    data = await json_object(request, any_type=True)
     errors = {}
     for key in ("pages", "jam_after"):
         value = data.get(key)

@@ -27,7 +27,7 @@ def printer_state(appliance: ApplianceDep) -> dict:
 
 @post("/_sim/printer", status_code=200)
 async def printer_switch(request: Request, appliance: ApplianceDep) -> dict:
-    data = await json_object(request)
+    data = await json_object(request, any_type=True)
     errors = {}
     if "online" in data and not isinstance(data["online"], bool):
         errors["online"] = "harus true atau false"
@@ -71,7 +71,7 @@ def sim_lockers(appliance: ApplianceDep) -> list[dict]:
 
 @post("/_sim/lockers/{number:int}/door", status_code=200)
 async def sim_locker_door(request: Request, number: FromPath[int], appliance: ApplianceDep) -> dict:
-    data = await json_object(request)
+    data = await json_object(request, any_type=True)
     if not isinstance(data.get("open"), bool):
         raise ApiError(400, "open harus true atau false", {"open": "harus true atau false"})
     if number not in appliance.hardware.lockers.numbers:
