@@ -5,8 +5,8 @@ Design against silent stalls and misplaced checkpoints:
   cloud restored from an older backup gets back what it lost (acknowledged rows are kept `RETAIN` long);
 - the downlink cursor is stored in the same transaction as the changes it covers;
 - rounds are driven by a timer, with exponential backoff and full jitter after failures, whether or not anything
-  new was written; `429`/`503` with `Retry-After` are honoured; every failure is recorded where the console and
-  `pst sync status` show it.
+  new was written; `429`/`503` with `Retry-After` are honoured (a batch turned away with 429 waits its turn and goes
+  again within the round); every failure is recorded where the console and `pst sync status` show it.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import random
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ MAX_DELAY = 300.0
 MAX_PASSES = 10_000  # uplink requests in one round at most (a backlog of 5 million events)
 BACKUP_SENT = "cloud_backup"  # meta key: the time (as in the backup marker) of the last backup the cloud has
 BACKUP_RETRY = 600  # seconds after a failed backup upload
+BUSY_PATIENCE = 120.0  # seconds a round waits at most, in all, for the turns of batches the cloud turned away
 
 
 class SyncError(Exception):
@@ -109,6 +112,8 @@ class RoundResult:
     dead: int = 0
     received: int = 0
     requests: int = 0
+    busy: int = 0  # batches the cloud turned away (429) and the round sent again at their turn
+    waited: float = 0.0  # seconds the round waited for those turns
     bytes_up: int = 0
     bytes_down: int = 0
     epoch_rotated: bool = False
@@ -117,8 +122,9 @@ class RoundResult:
 class Agent:
     def __init__(self, store: EdgeStore, enrolment: Enrolment, clock: Clock | None = None,
                  transport: httpx.AsyncBaseTransport | None = None, batch: int = BATCH, timeout: float = 30.0,
-                 data_dir: Path | None = None, health: bool = True):
+                 data_dir: Path | None = None, health: bool = True, busy_patience: float = BUSY_PATIENCE):
         self.store, self.enrolment, self.clock = store, enrolment, clock or SystemClock()
+        self.busy_patience = busy_patience
         self.data_dir = Path(data_dir) if data_dir else Path(store.path).parent  # where scans keep their PDFs
         self.probe = Probe(store, self.data_dir) if health else None  # the health sent with each round's state
         self.clock_offset_ms: int | None = None  # this clock against the cloud's, from the last answer
@@ -221,6 +227,8 @@ class Agent:
                 where = response.json()
                 start = self._start(where.get("last_seq"))
                 continue
+            if await self._waited_turn(response, result):  # turned away: the same batch again at its turn
+                continue
             self._check(response)
             ack = decode(response.content, Ack)
             self._acknowledged(ack.last_seq)
@@ -229,6 +237,17 @@ class Agent:
             result.dead += ack.dead
             start = ack.last_seq + 1
         raise SyncError("uplink did not finish in one round")
+
+    async def _waited_turn(self, response: httpx.Response, result: RoundResult) -> bool:
+        """A batch turned away (429) with the time of its turn: waits for it, when the round's patience allows,
+        without a backoff of its own — the cloud computed the turn from its queue."""
+        wait = _retry_after(response) if response.status_code == 429 else None
+        if wait is None or result.waited + wait > self.busy_patience:
+            return False
+        await asyncio.sleep(wait)
+        result.busy += 1
+        result.waited += wait
+        return True
 
     async def _upload_files(self, result: RoundResult) -> None:
         """Scanned PDFs whose records the cloud has: each file once, by its SHA-256."""
@@ -508,14 +527,20 @@ def _corrected(flag: str | None, boot: str | None, mono: float | None, anchors: 
     return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
+def _retry_after(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """Seconds to wait from `Retry-After`: a number of seconds, fractions allowed (the cloud's back-pressure gives
+    tenths and hundredths), or an HTTP date; kept within 0 … MAX_DELAY. None when absent or unreadable."""
+    value = (response.headers.get("retry-after") or "").strip()
     try:
-        return min(max(float(value), 0.0), MAX_DELAY)
+        seconds = float(value)
     except ValueError:
-        return None
+        try:
+            seconds = (parsedate_to_datetime(value) - (now or datetime.now(UTC))).total_seconds()
+        except (TypeError, ValueError, IndexError):
+            return None
+    if not math.isfinite(seconds):
+        return MAX_DELAY if seconds > 0 else None
+    return min(max(seconds, 0.0), MAX_DELAY)
 
 
 def _problem(response: httpx.Response) -> str:

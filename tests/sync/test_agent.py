@@ -1,9 +1,13 @@
-"""The agent's loop, its clock handling and what the appliance shows about it."""
+"""The agent's loop, its clock handling, how it waits its turn when the cloud is busy, and what the appliance shows
+about it."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+import gzip
+import json
+import time
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -11,7 +15,7 @@ import pytest
 from edge import outbox
 from pst import hlc
 from pst.clock import iso
-from sync.agent import Agent, Enrolment, SyncError, backoff, status
+from sync.agent import Agent, Enrolment, SyncError, _retry_after, backoff, status
 from tests.cloud.conftest import run_db
 from tests.sync.conftest import START, desk_visit, enrol, make_agent, run
 
@@ -122,3 +126,59 @@ def test_the_console_and_api_show_the_sync(client, app, clock):
     assert "Sinkronisasi ke cloud tertunda" in page and f"Tidak terhubung ke cloud sejak {since}" in page
     assert "ConnectError" not in page and "no route to host" not in page
     assert client.get("/api/sync").json()["last_error"] == "ConnectError: no route to host"
+
+
+def busy_then_accepted(turned_away: int, retry_after: str):
+    """A fake cloud: the state says nothing is there yet; the first `turned_away` batches get 429."""
+    calls: list[tuple[str, float]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append((request.url.path, time.monotonic()))
+        if request.url.path.endswith("/state"):
+            return httpx.Response(200, json={"epoch": request.url.params["epoch"], "last_seq": None,
+                                             "last_event_id": None, "changes": [], "more": False,
+                                             "cloud_time": "2026-11-30T01:00:00.000+00:00", "reset": False})
+        if sum(path.endswith("/events") for path, _ in calls) <= turned_away:
+            return httpx.Response(429, headers={"Retry-After": retry_after}, json={"detail": "Sedang sibuk"})
+        body = json.loads(gzip.decompress(request.content))
+        last = body["events"][-1]
+        return httpx.Response(200, json={"epoch": body["epoch"], "last_seq": last["seq"],
+                                         "last_event_id": last["event_id"], "applied": len(body["events"]),
+                                         "duplicates": 0, "dead": 0, "cloud_time": "2026-11-30T01:00:00.000+00:00"})
+
+    return handler, calls
+
+
+def test_the_agent_waits_a_short_retry_after_and_sends_the_batch_again_in_the_round(edge_store):
+    desk_visit(edge_store, START)
+    handler, calls = busy_then_accepted(2, "0.15")
+    agent = Agent(edge_store, ENROLMENT, transport=httpx.MockTransport(handler), health=False)
+    result = run(agent.round())
+    run(agent.close())
+    paths = [path.rsplit("/", 1)[1] for path, _ in calls]
+    assert paths == ["state", "events", "events", "events"]  # no new round, no state request in between
+    gaps = [b - a for (_, a), (_, b) in zip(calls[1:], calls[2:])]
+    assert all(0.14 <= gap < 1.0 for gap in gaps)  # the cloud's 0.15 s, no backoff of its own on top
+    assert result.sent == 4 and result.busy == 2 and result.waited == pytest.approx(0.3)
+    state = status(edge_store)
+    assert state["pending"] == 0 and state["failures"] == 0 and state["last_error"] is None
+
+
+def test_a_round_gives_up_waiting_past_its_patience_and_keeps_the_cloud_s_retry_after(edge_store):
+    desk_visit(edge_store, START)
+    handler, calls = busy_then_accepted(99, "40")
+    agent = Agent(edge_store, ENROLMENT, transport=httpx.MockTransport(handler), health=False, busy_patience=30)
+    with pytest.raises(SyncError) as busy:
+        run(agent.round())
+    run(agent.close())
+    assert busy.value.retry_after == 40 and len(calls) == 2  # not waited in the round: the loop waits 40 s
+    assert status(edge_store)["pending"] == 4
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("0.35", 0.35), ("2", 2.0), ("0", 0.0), ("-3", 0.0), ("1e9", 300.0), ("inf", 300.0), ("nan", None),
+    ("soon", None), ("Thu, 01 Jan 2026 00:00:30 GMT", 30.0), ("Wed, 31 Dec 2025 23:59:00 GMT", 0.0),
+])
+def test_retry_after_read_as_fractional_seconds_or_a_date(value, seconds):
+    response = httpx.Response(429, headers={"Retry-After": value})
+    assert _retry_after(response, now=datetime(2026, 1, 1, tzinfo=UTC)) == seconds
