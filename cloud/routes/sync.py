@@ -1,8 +1,8 @@
 """The sync protocol's HTTP side (sync/PROTOCOL.md): enrolment, the round's state request, uplink batches.
 
-Every request but enrolment carries the device credential; a revoked or unknown one gets 401. Back-pressure: each
-worker applies at most a few batches at once and answers 429 with a jittered Retry-After beyond that, so a fleet
-reconnecting at once spreads itself out instead of queueing on the database.
+Every request but enrolment carries the device credential; a revoked or unknown one gets 401. Back-pressure
+(cloud.sync_admission): each worker applies as many batches at once as its database pool sustains, lets the next
+few wait their turn, and answers 429 beyond that with the Retry-After at which the batch's turn will come.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import logging
 import os
-import random
 import re
 import tempfile
 from datetime import datetime
@@ -30,6 +29,7 @@ from cloud.devices import DeviceAuth, Devices
 from cloud.errors import ApiError
 from cloud.fleet import Fleet
 from cloud.openapi import BATCH, ENROL, STATE_QUERY, documented
+from cloud.sync_admission import Busy, SyncAdmission
 from pst.clock import Clock
 from sync import apply
 from sync.protocol import EPOCH, HEALTH_HEADER, MAX_BODY, MAX_SEQ, PREFIX, Batch, Enrol, decode, encode, read_health
@@ -40,8 +40,6 @@ DatabaseDep = NamedDependency[Database]
 HealthHeader = Annotated[str | None, HeaderParameter(
     name=HEALTH_HEADER, required=False,
     description="The appliance's health (sync.protocol.Health) as compact JSON; ignored when unreadable")]
-APPLYING_AT_ONCE = 4  # per worker
-_applying = asyncio.Semaphore(APPLYING_AT_ONCE)  # requests in flight only: nothing kept between requests
 
 
 def _json(value, status: int = 200, headers: dict | None = None) -> Response:
@@ -77,13 +75,17 @@ async def enroll(request: Request, devices: DevicesDep) -> Response:
 
 @get(f"{PREFIX}/state", operation_class=documented(query=STATE_QUERY, required=("epoch",)))
 async def state(request: Request, devices: DevicesDep, db: DatabaseDep, health: HealthHeader = None) -> Response:
-    device = await _device(request, devices)
-    epoch, after = _epoch_after(request, "0")
-    mark = request.query_params.get("mark", "")[:200]
-    now = request.app.state.clock.now()
-    ignored = await _health(health, db, device, now)
-    return _json(await apply.state(db, device, epoch, after, mark, now),
-                 headers={f"{HEALTH_HEADER}-Ignored": ignored} if ignored else None)
+    try:
+        async with admission(request.app, db).rounds.slot():  # a fleet's rounds take turns, readers keep theirs
+            device = await _device(request, devices)
+            epoch, after = _epoch_after(request, "0")
+            mark = request.query_params.get("mark", "")[:200]
+            now = request.app.state.clock.now()
+            ignored = await _health(health, db, device, now)
+            answer = await apply.state(db, device, epoch, after, mark, now)
+    except Busy as busy:
+        return _busy(busy)
+    return _json(answer, headers={f"{HEALTH_HEADER}-Ignored": ignored} if ignored else None)
 
 
 def _epoch_after(request: Request, default_after: str = "") -> tuple[str, int]:
@@ -115,22 +117,35 @@ async def _health(value: str | None, db: Database, device: DeviceAuth, now) -> s
 
 @post(f"{PREFIX}/events", request_max_body_size=MAX_BODY, status_code=200, operation_class=documented(BATCH))
 async def events(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
-    device = await _device(request, devices)
-    batch = await _body(request, Batch)
-    if not 0 < len(batch.epoch) <= 36 or batch.epoch_start < 1:
-        raise ApiError(400, "Isi permintaan sinkronisasi tidak sah", {"epoch": "wajib"})
-    if _applying.locked():  # checked and taken with no await in between
-        wait = random.randint(2, 15)
-        return _json({"detail": "Sedang sibuk; coba lagi", "errors": {}}, 429, {"Retry-After": str(wait)})
-    async with _applying:
-        try:
+    await request.body()  # whole before its turn: a slow line must not hold a slot
+    try:
+        async with admission(request.app, db).batches.slot():  # and nothing touches the database before it
+            device = await _device(request, devices)
+            batch = await _body(request, Batch)
+            if not 0 < len(batch.epoch) <= 36 or batch.epoch_start < 1:
+                raise ApiError(400, "Isi permintaan sinkronisasi tidak sah", {"epoch": "wajib"})
             ack = await apply.apply_batch(db, device, batch, request.app.state.clock.now())
-        except apply.Gap as gap:
-            return _json({"detail": "Urutan tidak sambung dengan posisi di cloud", "errors": {},
-                          "last_seq": gap.last_seq, "last_event_id": gap.last_event_id}, 409)
-        except ValueError as exc:
-            raise ApiError(400, "Isi permintaan sinkronisasi tidak sah", {"events": str(exc)}) from None
+    except Busy as busy:
+        return _busy(busy)
+    except apply.Gap as gap:
+        return _json({"detail": "Urutan tidak sambung dengan posisi di cloud", "errors": {},
+                      "last_seq": gap.last_seq, "last_event_id": gap.last_event_id}, 409)
+    except ValueError as exc:
+        raise ApiError(400, "Isi permintaan sinkronisasi tidak sah", {"events": str(exc)}) from None
     return _json(ack)
+
+
+def admission(app, db: Database) -> SyncAdmission:
+    """The worker's admission of rounds and batches, made at its first request and sized to its database pool."""
+    admitted = app.state.get("sync_admission")
+    if admitted is None:
+        admitted = app.state.sync_admission = SyncAdmission.sized(db.kind, db.pool_size)
+    return admitted
+
+
+def _busy(busy: Busy) -> Response:
+    """429 with the turn in Retry-After, in seconds with hundredths (sync/PROTOCOL.md, "Back-pressure")."""
+    return _json({"detail": "Sedang sibuk; coba lagi", "errors": {}}, 429, {"Retry-After": f"{busy.retry_after:.2f}"})
 
 
 MAX_FILE = 200 * 2**20
