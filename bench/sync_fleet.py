@@ -3,21 +3,28 @@ against one portal (`pst cloud serve`, one process, on PostgreSQL as in bench.sy
 internet of a whole province comes back.
 
 Printed: time until every backlog is drained and everything checked in the cloud (each record exactly once, none
-refused), how many requests the portal turned away with 429 + Retry-After, whether any failed otherwise, and how the
-portal answered a reader meanwhile: p95 of `GET /healthz` (a database round trip) probed every 100 ms during the
-storm, against the same probe on the idle portal before it (the baseline, same run). Beside the drain, the same
-number of records drained by one appliance alone (second baseline): the fleet pays for its 500 × 2 rounds and the
-waits it was asked to make.
+refused), how many requests the portal turned away with 429 + Retry-After (sent again within the round or in a
+later one), whether any failed otherwise, and how the portal answered a reader meanwhile: p95 of `GET /healthz` (a
+database round trip) probed every 100 ms during the storm by a process of its own, against the same probe on the
+idle portal before it (the baseline, same run). Beside the drain, the same number of records drained by one
+appliance alone (second baseline): the fleet pays for its 500 × 2 requests and the waits it was asked to make.
+
+The agents are made before the clock starts, as they stand when the internet comes back (their HTTP clients made,
+`timedatectl` asked): 500 of them share this machine's cores, where 500 appliances would each have their own.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -79,15 +86,24 @@ class Counts:
         self.busy = self.failed = self.rounds = 0
 
 
-async def drain_one(store: EdgeStore, enrolment: Enrolment, limits: httpx.Limits, counts: Counts) -> None:
-    """One appliance's agent until its backlog is empty: what `Agent.run` does, without the idle interval."""
+def ready_agent(store: EdgeStore, enrolment: Enrolment, limits: httpx.Limits) -> Agent:
+    """An appliance's agent as it stands when the internet comes back: its client made, its health probe warm (an
+    agent that has run for a while asked `timedatectl` already). Made before the clock starts: on one machine 500
+    agents' TLS contexts and `timedatectl` calls would take seconds of this process, not of the portal."""
     agent = Agent(store, enrolment, transport=httpx.AsyncHTTPTransport(limits=limits))
+    agent.probe.collect(datetime.now(UTC))
+    return agent
+
+
+async def drain_one(agent: Agent, counts: Counts) -> None:
+    """One appliance's agent until its backlog is empty: what `Agent.run` does, without the idle interval."""
     failures = 0
     try:
-        while store.read.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]:
+        while agent.store.read.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]:
             counts.rounds += 1
             try:
-                await agent.round()
+                result = await agent.round()
+                counts.busy += result.busy  # sent again at their turn; added after the await, not across it
                 failures = 0
             except SyncError as exc:
                 failures += 1
@@ -100,32 +116,48 @@ async def drain_one(store: EdgeStore, enrolment: Enrolment, limits: httpx.Limits
         await agent.close()
 
 
-async def probe(base: str, stop: asyncio.Event) -> list[float]:
+def probe(base: str, ready, stop, answer) -> None:
+    """A reader of the portal, in a process of its own (the fleet's event loop would delay it, not the portal):
+    `GET /healthz` every 100 ms until `stop` is set; the durations are sent to `answer`."""
     samples = []
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30) as client:
         while not stop.is_set():
             started = time.perf_counter()
-            response = await client.get("/healthz")
+            response = client.get("/healthz")
             if response.status_code == 200:
                 samples.append(time.perf_counter() - started)
-            await asyncio.sleep(0.1)
-    return samples
+            ready.set()
+            stop.wait(0.1)
+    answer.send(samples)
+
+
+@contextmanager
+def reader(base: str) -> Iterator[list[float]]:
+    """The reader's samples while the block runs."""
+    spawn = multiprocessing.get_context("spawn")
+    ready, stop, (receive, send) = spawn.Event(), spawn.Event(), spawn.Pipe(duplex=False)
+    process = spawn.Process(target=probe, args=(base, ready, stop, send), daemon=True)
+    process.start()
+    ready.wait(60)
+    samples: list[float] = []
+    try:
+        yield samples
+    finally:
+        stop.set()
+        samples += receive.recv()
+        process.join()
 
 
 async def storm(server: Server, stores: list[EdgeStore], fleet: list[Enrolment]) -> dict:
-    stop = asyncio.Event()
-    idle_probe = asyncio.create_task(probe(server.base, stop))
-    await asyncio.sleep(3)
-    stop.set()
-    idle = await idle_probe
-    stop = asyncio.Event()
-    busy_probe = asyncio.create_task(probe(server.base, stop))
+    with reader(server.base) as idle:
+        await asyncio.sleep(3)
     counts, limits = Counts(), httpx.Limits(max_connections=1)
-    started = time.perf_counter()
-    await asyncio.gather(*(drain_one(s, e, limits, counts) for s, e in zip(stores, fleet)))
-    elapsed = time.perf_counter() - started
-    stop.set()
-    return {"elapsed": elapsed, "idle": idle, "busy": await busy_probe, "counts": counts}
+    agents = [ready_agent(s, e, limits) for s, e in zip(stores, fleet)]
+    with reader(server.base) as busy:
+        started = time.perf_counter()
+        await asyncio.gather(*(drain_one(agent, counts) for agent in agents))
+        elapsed = time.perf_counter() - started
+    return {"elapsed": elapsed, "idle": idle, "busy": busy, "counts": counts}
 
 
 async def alone(server: Server, tmp: Path, records: int) -> float:
