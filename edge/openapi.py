@@ -47,7 +47,10 @@ SCORES = {
 }
 RATING = {
     "type": "object", "additionalProperties": False, "required": ["scores"],
-    "properties": {"visit_id": {"type": "string"}, "scores": SCORES, "comment": _text(COMMENT_MAX)},
+    "properties": {"visit_id": {"type": "string"}, "token": {"type": "string"}, "scores": SCORES,
+                   "comment": _text(COMMENT_MAX)},
+    "description": "A visit's rating needs its visitor's key (`token`, from her guestbook entry); a visit_id alone is"
+                   " refused with 403; neither: an anonymous rating.",
 }
 SIGN_IN = {
     "type": "object", "additionalProperties": False, "required": ["username", "password"],

@@ -87,7 +87,7 @@ class ScanJob:
     def json(self, now: datetime) -> dict:
         live = self.download_code is not None and not self.expired(now)
         return {
-            "id": self.id, "visit_id": self.visit_id, "status": self.status, "pages": self.pages,
+            "id": self.id, "status": self.status, "pages": self.pages,  # never the visit: anyone may start a scan
             "download_code": self.download_code if live else None,
             "code_expires_at": self.code_expires_at if live else None,
             "started_at": self.started_at, "finished_at": self.finished_at, "error": self.error,

@@ -316,6 +316,7 @@ def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDe
         "locker": appliance.lockers.held_by(visit_id),
         "scan_pages": appliance.scans.pages_for_visit(visit_id), **visit_fetches_context(appliance, visit_id),
         "rated": appliance.ratings.rated(visit_id),
+        "rating_token": appliance.visits.token_of(visit_id),  # the visitor's own key to the SKM form
         "softcopy_requests": appliance.softcopy_requests.of_visit(visit_id),
         "softcopy_purposes": SOFTCOPY_PURPOSES, "softcopy_words": SOFTCOPY_WORDS,
     })

@@ -24,15 +24,22 @@ CHOICES = {
 
 
 def visit_json(appliance, result) -> dict:
+    """The visit as its guestbook entry answers it; a new entry also gets the visitor's own key (`token`: her ticket
+    page, `page`, and the proof a rating of this visit needs), an entry typed again never does (anyone who knows a
+    ticket number could type one)."""
     tz = appliance.config.office.tz
     visit = result.visit
-    return {
+    answer = {
         "id": visit["id"],
         "ticket_number": result.ticket.number,
         "checked_in_at": local_iso(visit["checked_in_at"], tz),
         "serve_by": local_iso(visit["serve_by"], tz),
         "welcome_back": not result.created,
     }
+    if result.created:
+        token = appliance.visits.token_of(visit["id"])
+        answer |= {"token": token, "page": f"/kunjungan/{token}"}
+    return answer
 
 
 @post("/api/visits", status_code=201, operation_class=json_body(VISIT))

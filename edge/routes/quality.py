@@ -71,11 +71,26 @@ def _unknown(data: dict, allowed: set[str]) -> None:
 # --- JSON API ------------------------------------------------------------------------------------------------------
 @post("/api/ratings", status_code=201, operation_class=json_body(RATING))
 async def api_rate(request: Request, appliance: ApplianceDep) -> dict:
+    """A visit's rating needs the visitor's own key (`token`, given with her guestbook entry and her ticket page):
+    a visit's id alone is no proof; without either the rating is anonymous."""
     data = await json_object(request)
-    _unknown(data, {"visit_id", "scores", "comment"})
+    _unknown(data, {"visit_id", "token", "scores", "comment"})
+    visit_id = await anyio.to_thread.run_sync(_proven_visit, appliance, data.get("visit_id"), data.get("token"))
     return await anyio.to_thread.run_sync(
-        _run, appliance.ratings.submit, data.get("visit_id"), data.get("scores"), data.get("comment"), "api"
+        _run, appliance.ratings.submit, visit_id, data.get("scores"), data.get("comment"), "api"
     )
+
+
+def _proven_visit(appliance, visit_id: object, token: object) -> str | None:
+    if token is None:
+        if visit_id is not None:
+            raise ApiError(403, N_("Penilaian sebuah kunjungan memerlukan kunci halaman pengunjung"),
+                           {"token": N_("wajib bersama visit_id")})
+        return None
+    visit = appliance.visits.by_token(token) if isinstance(token, str) else None
+    if visit is None or visit_id not in (None, visit["id"]):
+        raise ApiError(403, N_("Kunci halaman pengunjung tidak cocok"), {"token": N_("tidak cocok")})
+    return visit["id"]
 
 
 @post("/api/complaints", status_code=201)
@@ -152,16 +167,18 @@ def api_ikm_report(request: Request, appliance: ApplianceDep) -> dict:
 
 
 # --- the questionnaire (kiosk tablet or the visitor's phone) --------------------------------------------------------
-def _questionnaire(appliance, visit: dict | None, values: dict, errors: dict, status_code: int = 200) -> Template:
+def _questionnaire(appliance, visit: dict | None, values: dict, errors: dict, status_code: int = 200,
+                   token: str | None = None) -> Template:
     return Template("rating.html", status_code=status_code, context={
         "office": appliance.config.office, "visit": visit, "elements": ELEMENTS, "values": values,
         "errors": errors, "comment_max": COMMENT_MAX,
-        "action": f"/penilaian/{visit['id']}" if visit else "/penilaian",
+        "action": f"/penilaian/{token}" if visit else "/penilaian",
     })
 
 
-def _visit_or_404(appliance, visit_id: str) -> dict:
-    visit = appliance.visits.get(visit_id)
+def _visit_or_404(appliance, token: str) -> dict:
+    """The visit whose visitor holds this key (her ticket page's); a visit's id opens nothing here."""
+    visit = appliance.visits.by_token(token)
     if visit is None:
         raise ApiError(404, "Kunjungan tidak ditemukan")
     return visit
@@ -179,16 +196,16 @@ async def rating_thanks(request: Request, appliance: ApplianceDep) -> Template:
     })
 
 
-@get("/penilaian/{visit_id:str}")
-async def rating_page(visit_id: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
+@get("/penilaian/{token:str}")
+async def rating_page(token: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
     # async: a sync handler is wrapped twice when another handler shares its path (Litestar 2.25)
-    visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, visit_id)
-    if await anyio.to_thread.run_sync(appliance.ratings.rated, visit_id):
+    visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, token)
+    if await anyio.to_thread.run_sync(appliance.ratings.rated, visit["id"]):
         return Redirect("/penilaian/terima-kasih?sudah=1", status_code=303)
-    return _questionnaire(appliance, visit, {}, {})
+    return _questionnaire(appliance, visit, {}, {}, token=token)
 
 
-async def _submit_form(request: Request, appliance, visit: dict | None) -> Template | Redirect:
+async def _submit_form(request: Request, appliance, visit: dict | None, token: str | None = None) -> Template | Redirect:
     form = await request.form()
     scores = {code: form.get(code) for code in CODES}
     comment = form.get("comment")
@@ -201,7 +218,7 @@ async def _submit_form(request: Request, appliance, visit: dict | None) -> Templ
             return Redirect("/penilaian/terima-kasih?sudah=1", status_code=303)
         errors = exc.errors or {"scores": str(exc)}
         values = {code: form.get(code) for code in CODES} | {"comment": comment or ""}
-        return _questionnaire(appliance, visit, values, errors, status_code=exc.status)
+        return _questionnaire(appliance, visit, values, errors, status_code=exc.status, token=token)
     return Redirect("/penilaian/terima-kasih", status_code=303)
 
 
@@ -210,10 +227,10 @@ async def rating_walk_up_submit(request: Request, appliance: ApplianceDep) -> Te
     return await _submit_form(request, appliance, None)
 
 
-@post("/penilaian/{visit_id:str}")
-async def rating_submit(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
-    visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, visit_id)
-    return await _submit_form(request, appliance, visit)
+@post("/penilaian/{token:str}")
+async def rating_submit(request: Request, token: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
+    visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, token)
+    return await _submit_form(request, appliance, visit, token)
 
 
 # --- complaints: the complainant's form and lookup ----------------------------------------------------------------

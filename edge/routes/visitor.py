@@ -75,7 +75,7 @@ def status_context(appliance, visit: dict, token: str) -> dict:
         "serve_by_text": office_time(datetime.fromisoformat(visit["serve_by"]), appliance.config.office.tz,
                                      language())[-10:],
         "downloads": _downloads(appliance, visit, appliance.clock.now()),
-        "rating_url": f"/penilaian/{visit['id']}" if state["status"] == "done" and not rated else None,
+        "rating_url": f"/penilaian/{token}" if state["status"] == "done" and not rated else None,
         "rated": rated,
         "refresh": REFRESH_S if state["status"] in ("waiting", "called", "serving") else None,
     }

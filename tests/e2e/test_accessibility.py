@@ -172,13 +172,15 @@ def seed_appliance(servers: Servers, desk: APIRequestContext, phone: Page) -> No
     ok(desk.post("/api/session", data={"username": STAFF["frontliner"], "password": PASSWORD}), "sign-in")
     data["token"] = fill_guestbook(phone, ok(desk.post("/api/tickets", data={}), "her number")["id"])
     data["visit"] = ok(desk.get("/api/visits", params={"q": READER["email"]}), "her visit")[0]["id"]
-    budi, data["unrated"] = (ok(desk.post("/api/visits", data=guest), "a guestbook")["id"] for guest in OTHERS)
+    budi, unrated = (ok(desk.post("/api/visits", data=guest), "a guestbook") for guest in OTHERS)
+    data["unrated"] = unrated["token"]  # the rating page opens with the visitor's own key
     data["ticket"] = ok(desk.post("/api/tickets", data={}), "a number without a guestbook")["id"]
     ok(desk.post("/api/counters/1/call", data={}), "her call")
     budi_ticket = ok(desk.post("/api/counters/2/call", data={}), "Budi's call")["id"]
     for step in ("serve", "done"):
         ok(desk.post(f"/api/tickets/{budi_ticket}/{step}", data={}), f"Budi: {step}")
-    ok(desk.post("/api/ratings", data={"visit_id": budi, "scores": SCORES, "comment": "Ruang baca nyaman."}), "rating")
+    ok(desk.post("/api/ratings", data={"token": budi["token"], "scores": SCORES, "comment": "Ruang baca nyaman."}),
+       "rating")
     ok(desk.post(f"/api/visits/{data['visit']}/locker", data={"id_type": "KTP", "id_number": "7471015708990002"}),
        "a locker")
     for is_open in (True, False):

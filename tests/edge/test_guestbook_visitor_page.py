@@ -111,11 +111,12 @@ def test_after_service_the_page_offers_the_scan_the_rating_and_complaint_trackin
     staff("POST", f"/api/tickets/{ticket['id']}/done")
     page = client.get(path).text
     assert f'href="/d/{job.download_code}"' in page and "Unduh PDF (2 halaman)" in page
-    assert f'href="/penilaian/{job.visit_id}"' in page
+    token = path.rsplit("/", 1)[-1]  # the page's own key opens the rating form
+    assert f'href="/penilaian/{token}"' in page
     assert 'href="/pengaduan"' in page and 'href="/pengaduan/cek"' in page
     assert '<meta http-equiv="refresh"' not in page  # nothing more to wait for
     scores = {f"U{i}": 4 for i in range(1, 10)}
-    assert client.post("/api/ratings", json={"visit_id": job.visit_id, "scores": scores}).status_code == 201
+    assert client.post("/api/ratings", json={"token": token, "scores": scores}).status_code == 201
     rated = client.get(path).text
     assert "penilaian Anda sudah kami terima" in rated and "/penilaian/" not in rated
 

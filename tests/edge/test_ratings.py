@@ -27,12 +27,13 @@ def staff(client, app, clock):
     return sign_in(client, app, clock)
 
 
-def visit(client, name="Wa Ode", **change) -> str:
+def visit(client, name="Wa Ode", **change) -> dict:
+    """A guestbook entry's answer: the visit's `id` and the visitor's own key, `token`."""
     ticket = client.post("/api/tickets").json()
     body = GUEST | {"ticket_number": ticket["number"], "name": name, "email": f"{name.split()[0].lower()}@example.id"}
     answer = client.post("/api/visits", json=body | change)
     assert answer.status_code == 201, answer.text
-    return answer.json()["id"]
+    return answer.json()
 
 
 def csrf(page: str) -> str:
@@ -45,10 +46,10 @@ def count(app, table="ratings") -> int:
 
 # --- one rating per visit, over the API ----------------------------------------------------------------------------
 def test_a_visit_is_rated_once_and_a_second_rating_is_409(client, app):
-    visit_id = visit(client)
-    first = client.post("/api/ratings", json={"visit_id": visit_id, "scores": ALL_FOUR, "comment": "Bagus"})
+    token = visit(client)["token"]
+    first = client.post("/api/ratings", json={"token": token, "scores": ALL_FOUR, "comment": "Bagus"})
     assert first.status_code == 201 and first.json()["anonymous"] is False
-    second = client.post("/api/ratings", json={"visit_id": visit_id, "scores": dict.fromkeys(skm.CODES, 1)})
+    second = client.post("/api/ratings", json={"token": token, "scores": dict.fromkeys(skm.CODES, 1)})
     assert second.status_code == 409 and "sudah dinilai" in second.json()["detail"]
     assert count(app) == 1
 
@@ -61,8 +62,8 @@ def test_the_database_refuses_a_second_rating_even_past_the_check(appliance):
 
 
 def test_the_respondent_profile_is_copied_from_the_guestbook_without_the_name(client, app):
-    visit_id = visit(client, "Wa Ode Nurhaliza", age=34, occupation="peneliti", gender="P", education="s2")
-    client.post("/api/ratings", json={"visit_id": visit_id, "scores": ALL_FOUR})
+    made = visit(client, "Wa Ode Nurhaliza", age=34, occupation="peneliti", gender="P", education="s2")
+    client.post("/api/ratings", json={"visit_id": made["id"], "token": made["token"], "scores": ALL_FOUR})
     row = app.state.appliance.store.read.execute(
         "SELECT gender, age_band, education, occupation FROM ratings").fetchone()
     assert row == ("P", "30-39", "s2", "peneliti")
@@ -103,7 +104,9 @@ def test_the_api_takes_a_partial_answer(client):
         ({"scores": ALL_FOUR, "comment": "x" * 1001}, "comment", 400),
         ({"scores": ALL_FOUR, "comment": 12}, "comment", 400),
         ({"scores": ALL_FOUR, "rating": 5}, "rating", 400),
-        ({"scores": ALL_FOUR, "visit_id": "no-such-visit"}, None, 404),
+        ({"scores": ALL_FOUR, "visit_id": "no-such-visit"}, "token", 403),
+        ({"scores": ALL_FOUR, "token": "no-such-visitor-page-key"}, "token", 403),
+        ({"scores": ALL_FOUR, "token": 12}, "token", 403),
     ],
 )
 def test_a_bad_rating_is_refused_and_nothing_is_stored(client, app, body, field, status):
@@ -132,7 +135,7 @@ def test_walk_up_ratings_are_braked_after_a_few_a_minute(appliance, clock):
 
 # --- the kiosk questionnaire -----------------------------------------------------------------------------------------
 def test_the_questionnaire_asks_the_nine_elements_with_the_regulations_answer_words(client):
-    page = client.get(f"/penilaian/{visit(client)}")
+    page = client.get(f"/penilaian/{visit(client)['token']}")
     assert page.status_code == 200 and 'name="_csrf_token"' in page.text
     for element in skm.ELEMENTS:
         assert element.question in page.text and element.name in page.text
@@ -142,25 +145,25 @@ def test_the_questionnaire_asks_the_nine_elements_with_the_regulations_answer_wo
 
 
 def test_the_kiosk_form_needs_all_nine_and_keeps_what_was_chosen(client, app):
-    visit_id = visit(client)
-    page = client.get(f"/penilaian/{visit_id}").text
+    token = visit(client)["token"]
+    page = client.get(f"/penilaian/{token}").text
     form = {"_csrf_token": csrf(page), **{code: "3" for code in skm.CODES if code != "U4"}, "comment": "Baik"}
-    answer = client.post(f"/penilaian/{visit_id}", data=form)
+    answer = client.post(f"/penilaian/{token}", data=form)
     assert answer.status_code == 400 and 'id="err-U4"' in answer.text
     assert 'name="U1" value="3" required checked' in answer.text and ">Baik</textarea>" in answer.text
     assert count(app) == 0
 
 
 def test_the_kiosk_form_rates_the_visit_and_then_only_thanks(client, app):
-    visit_id = visit(client)
-    page = client.get(f"/penilaian/{visit_id}").text
+    made = visit(client)
+    page = client.get(f"/penilaian/{made['token']}").text
     form = {"_csrf_token": csrf(page), **{code: "4" for code in skm.CODES}}
-    done = client.post(f"/penilaian/{visit_id}", data=form)
+    done = client.post(f"/penilaian/{made['token']}", data=form)
     assert done.status_code == 200 and str(done.url).endswith("/penilaian/terima-kasih") and "Terima kasih" in done.text
-    again = client.get(f"/penilaian/{visit_id}")
+    again = client.get(f"/penilaian/{made['token']}")
     assert "sudah dinilai" in again.text and count(app) == 1
     row = app.state.appliance.store.read.execute("SELECT source, visit_id FROM ratings").fetchone()
-    assert row == ("kiosk", visit_id)
+    assert row == ("kiosk", made["id"])
 
 
 def test_the_walk_up_form_makes_an_anonymous_rating(client, app):
@@ -172,6 +175,24 @@ def test_the_walk_up_form_makes_an_anonymous_rating(client, app):
 
 def test_an_unknown_visit_has_no_questionnaire(client):
     assert client.get("/penilaian/tidak-ada").status_code == 404
+    known = visit(client)
+    assert client.get(f"/penilaian/{known['id']}").status_code == 404  # a visit's id is not its visitor's key
+
+
+def test_a_visit_id_learnt_elsewhere_rates_nothing_and_the_visitor_still_can(client, app):
+    """A scan started with a ticket number (anyone can type one) no longer tells its visit; and even a visit's id
+    is no proof: the rating needs the visitor's own key."""
+    made = visit(client)
+    scan = client.post("/api/scans", json={"ticket_number": made["ticket_number"]})
+    assert scan.status_code == 201
+    state = client.get(f"/api/scans/{scan.json()['id']}").json()
+    assert made["id"] not in str(state) and "visit_id" not in state
+    forged = client.post("/api/ratings", json={"visit_id": made["id"], "scores": dict.fromkeys(skm.CODES, 1)})
+    assert forged.status_code == 403 and count(app) == 0
+    other = visit(client, "Budi")
+    mixed = client.post("/api/ratings", json={"visit_id": made["id"], "token": other["token"], "scores": ALL_FOUR})
+    assert mixed.status_code == 403 and count(app) == 0
+    assert client.post("/api/ratings", json={"token": made["token"], "scores": ALL_FOUR}).status_code == 201
 
 
 def test_the_questionnaire_in_english(client):
@@ -194,7 +215,7 @@ def test_the_ikm_report_matches_a_table_computed_by_hand(staff, clock):
     # weighted = (8 × 10/3 + 4) / 9 = 92/27 = 3.40740… → IKM 85.185… → B; U9 strongest, U1 first of the ties
     threes = dict.fromkeys(skm.CODES, 3) | {"U9": 4}
     for name, scores in (("Ani", ALL_FOUR), ("Budi", threes), ("Citra", threes)):
-        assert staff.post("/api/ratings", json={"visit_id": visit(staff, name), "scores": scores}).status_code == 201
+        assert staff.post("/api/ratings", json={"token": visit(staff, name)["token"], "scores": scores}).status_code == 201
     report = staff.get("/api/reports/ikm").json()
     assert report["respondents"] == 3 and report["nrr"]["U1"] == 3.3333 and report["nrr"]["U9"] == 4.0
     assert report["nrr_weighted"] == 3.4074 and report["ikm"] == 85.18 and report["grade"] == "B"

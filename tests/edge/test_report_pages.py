@@ -40,7 +40,7 @@ def served_day(staff, clock):
     clock.advance(minutes=5)
     called = staff.post("/api/counters/2/call").json()
     staff.post(f"/api/tickets/{called['id']}/serve")
-    staff.post("/api/ratings", json={"visit_id": first["id"], "scores": {f"U{i}": 4 for i in range(1, 10)} | {"U3": 2}})
+    staff.post("/api/ratings", json={"token": first["token"], "scores": {f"U{i}": 4 for i in range(1, 10)} | {"U3": 2}})
     staff.post("/api/complaints", json={"channel": "langsung", "text": "Antrian di loket terlalu lama hari ini"})
     return staff
 

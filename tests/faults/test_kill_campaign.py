@@ -111,7 +111,7 @@ class Writers:
         if visit is None:
             return
         comment = f"uji {next(self.serial)}"
-        answer = client.post("/api/ratings", json={"visit_id": visit["id"], "scores": SCORES, "comment": comment})
+        answer = client.post("/api/ratings", json={"token": visit["token"], "scores": SCORES, "comment": comment})
         self._answer(answer, "ratings", lambda body: (body["id"], comment))
 
     def _locker(self, client: httpx.Client) -> None:

@@ -193,7 +193,7 @@ class Desk:
         self._post(f"/api/tickets/{ticket['id']}/serve")
         self._post(f"/api/tickets/{ticket['id']}/done")
         if rate:
-            self._post("/api/ratings", {"visit_id": visit["id"], "scores": SCORES, "comment": f"nomor {number}"},
+            self._post("/api/ratings", {"token": visit["token"], "scores": SCORES, "comment": f"nomor {number}"},
                        status=201)
 
     def anonymous_rating(self) -> None:

@@ -51,7 +51,7 @@ def a_day_at_the_desk(desk, appliance, clock) -> None:
         assert desk.post(f"/api/tickets/{called['id']}/serve").status_code == 200
         clock.advance(minutes=3)
     for visit, sheet in zip(visits, SHEETS):
-        assert desk.post("/api/ratings", json={"visit_id": visit["id"], "scores": sheet}).status_code == 201
+        assert desk.post("/api/ratings", json={"token": visit["token"], "scores": sheet}).status_code == 201
     desk.post("/api/visits", json=GUEST | {"name": "Tamu menunggu", "email": "menunggu@example.id"})
     complaint = desk.post("/api/complaints", json={"channel": "langsung", "text": "Ruang baca terlalu panas siang ini"})
     desk.post("/api/complaints", json={"channel": "kotak_saran", "text": "Mohon tambah colokan listrik di meja baca"})
