@@ -18,7 +18,7 @@ MAX_WAIT = 1.0  # seconds a batch may wait in the queue for its turn instead of 
 QUEUE_PER_SLOT = 8  # and at most this many batches waiting per slot (each holds its request's body meanwhile)
 ROUND_WAIT = 15.0  # seconds a round's state request may wait (half the agent's timeout); it holds no body
 LONGEST = 300.0  # the longest wait ever asked for (the agent waits no longer either)
-READERS = 2  # connections of a worker's pool left to everything but the sync: readers' pages, /healthz
+READERS = 4  # connections of a worker's pool left to everything but the sync: readers' pages, /healthz
 
 
 class Busy(Exception):
@@ -125,10 +125,10 @@ class SyncAdmission:
 
     @classmethod
     def sized(cls, kind: str, pool_size: int) -> SyncAdmission:
-        """On PostgreSQL a third of the pool for the rounds and the rest less READERS for the batches (of ten: three
-        and five; bench/sync_fleet.py drained fastest so with /healthz within its bound); on SQLite, whose writers
-        take turns, two of each: one writing, one getting ready."""
+        """On PostgreSQL a fifth of the pool for the rounds and the rest less READERS for the batches (of ten: two
+        and four; on two cores bench/sync_fleet.py drained no faster with three and five, and /healthz waited
+        longer); on SQLite, whose writers take turns, two of each: one writing, one getting ready."""
         if kind != "postgresql":
             return cls(Admission(2, ROUND_WAIT, None), Admission(2))
-        rounds = max(1, pool_size // 3)
+        rounds = max(1, pool_size // 5)
         return cls(Admission(rounds, ROUND_WAIT, None), Admission(max(1, pool_size - rounds - READERS)))
