@@ -55,9 +55,8 @@ def edge_store(tmp_path):
     opened.close()
 
 
-def test_sync_batches_records_429s_sessions_and_the_fleet_are_counted(portal, edge_store, tmp_path, clock,
-                                                                       monkeypatch):
-    from cloud.routes import sync as sync_routes
+def test_sync_batches_records_429s_sessions_and_the_fleet_are_counted(portal, edge_store, tmp_path, clock):
+    from cloud.sync_admission import Admission, SyncAdmission
     from sync.agent import SyncError
 
     add_reader(portal, "wa.ode@example.id", "Wa Ode")
@@ -70,10 +69,13 @@ def test_sync_batches_records_429s_sessions_and_the_fleet_are_counted(portal, ed
     agent, transport = make_agent(edge_store, enrolment, portal)
     run(agent.round())
     desk_visit(edge_store, START)
-    monkeypatch.setattr(sync_routes, "_applying", asyncio.Semaphore(0))  # every slot taken: 429
+    # the one batch slot taken and no queue: the next batch is turned away (429), and the agent does not wait for it
+    admitted = portal.app.state.sync_admission = SyncAdmission(Admission(2), Admission(1, max_wait=0, queue_per_slot=0))
+    admitted.batches.in_flight = 1
+    agent.busy_patience = 0
     with pytest.raises(SyncError):
         run(agent.round())
-    monkeypatch.undo()
+    admitted.batches.in_flight = 0
     posted = [status for method, path, status in transport.log if path == "/sync/v1/events"]
     assert posted == [200, 429]
 
