@@ -3,7 +3,6 @@ with the bearer token from the settings."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
