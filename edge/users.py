@@ -10,13 +10,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from edge import audit
+from edge.roles import ROLES
 from edge.store import EdgeStore
 from pst.clock import Clock, iso
 from pst.ids import new_id
 from pst.passwords import password_weakness
 from pst.throttle import WINDOW, address_wait
 
-ROLES = ("frontliner", "librarian", "admin")
 _hasher = PasswordHasher()
 # Verifying against this when the name is unknown keeps the answer time the same, so names cannot be probed. Made
 # on the first sign-in, not at import: a hash costs a tenth of a second and 64 MiB, which the appliance's start
