@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 
 from edge import sessions
 from edge.appliance import Appliance, secret_key
-from edge.auth import take_flash
+from edge.auth import RoleRefused, can, current_user, take_flash
 from edge.errors import error_response
 from edge.i18n import Languages
 from edge.metrics import Latency, timing_middleware
@@ -32,6 +32,7 @@ from edge.origin import same_origin_only
 from edge.routes import (
     audit,
     catalogue,
+    complaint_desk,
     console,
     display,
     guestbook,
@@ -79,6 +80,9 @@ def source_code() -> Response:
 def handle_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, NotAuthorizedException) and request.url.path.startswith("/petugas"):
         return Redirect("/petugas/masuk", status_code=303)
+    if isinstance(exc, RoleRefused) and request.url.path.startswith("/petugas"):  # a page, with the staff bar
+        return Template("refused.html", status_code=exc.status_code, context={
+            "office": request.app.state.appliance.config.office, "user": current_user(request)})
     return error_response(request, exc)
 
 
@@ -111,6 +115,7 @@ def configure_templates(env, languages, settings: EdgeSettings, appliance: Appli
     # every page says so while the store refuses writes (base.html)
     env.globals["storage_notice"] = lambda: MESSAGES.get(appliance.store.state) if appliance.store else None
     env.globals["take_flash"] = take_flash  # a form's message for the page after its redirect (flash.html)
+    env.globals["can"] = can  # a staff page shows a link or a button only to the roles it is for (edge.roles)
     env.globals["source_url"] = source.link(settings.source_url)  # every page's footer (the AGPL)
     env.globals["pst_version"] = __version__
 
@@ -120,7 +125,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     routes = [
         healthz, source_code, *kiosk.routes, *guestbook.routes, *staff.routes, *console.routes, *display.routes, *reports.routes,
         *lockers.routes, *scans.routes, *catalogue.routes, *quality.routes, *language.routes, *softcopy.routes,
-        *privacy.routes, *visitor.routes,
+        *complaint_desk.routes, *privacy.routes, *visitor.routes,
         *audit.routes, metrics_route,
         create_static_files_router(path="/static", directories=[HERE / "static"],
                                    exception_handlers={ValueError: no_such_file, OSError: no_such_file,

@@ -6,9 +6,13 @@ token as well.
 
 from __future__ import annotations
 
+from jinja2 import pass_context
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+
+from edge.i18n import N_
+from edge.roles import allowed
 
 SESSION_USER = "user"
 SESSION_FLASH = "flash"
@@ -20,14 +24,29 @@ def current_user(connection: ASGIConnection) -> dict | None:
     return session.get(SESSION_USER)
 
 
+class RoleRefused(PermissionDeniedException):
+    """A signed-in staff member whose role does not hold the route's capability (a page shows refused.html)."""
+
+
+REFUSED = N_("Peran Anda tidak diizinkan untuk tindakan ini")
+
+
 def staff_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Guard: any signed-in staff member; a handler may narrow it with opt={"roles": (...)}."""
+    """Guard: a signed-in staff member whose role holds the capability the handler names, `opt=needs("desk")`
+    (edge.roles); a handler that names none is refused to every role."""
     user = current_user(connection)
     if user is None:
         raise NotAuthorizedException(detail="Silakan masuk sebagai petugas")
-    roles = handler.opt.get("roles")
-    if roles and user["role"] not in roles:
-        raise PermissionDeniedException(detail="Peran Anda tidak diizinkan untuk tindakan ini")
+    if not allowed(user["role"], handler.opt.get("capability")):
+        raise RoleRefused(detail=REFUSED)
+
+
+@pass_context
+def can(context, capability: str) -> bool:
+    """For templates: `{% if can("reports") %}` — whether the signed-in staff member may use what the link leads to."""
+    request = context.get("request")
+    user = current_user(request) if request is not None else None
+    return user is not None and allowed(user["role"], capability)
 
 
 def flash(connection: ASGIConnection, kind: str, text: str) -> None:

@@ -16,10 +16,10 @@ from edge.audit import Actor
 from edge.auth import current_user, staff_only
 from edge.errors import ApiError
 from edge.i18n import N_, language
+from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.slip import office_time
 
-ADMINS = {"roles": ("admin",)}
 FILTERS = ("person", "action", "record", "from", "to")
 
 
@@ -76,7 +76,7 @@ def _lines(appliance, values: dict[str, str], page: int, per_page: int = audit.P
     return audit.search(db, **query, limit=per_page, offset=(page - 1) * per_page), audit.count(db, **query)
 
 
-@get("/api/audit", guards=[staff_only], opt=ADMINS, sync_to_thread=True)
+@get("/api/audit", guards=[staff_only], opt=needs("audit"), sync_to_thread=True)
 def api_audit(request: Request, appliance: ApplianceDep) -> dict:
     values, page = _filters(request), _page_number(request)
     lines, total = _lines(appliance, values, page)
@@ -85,7 +85,7 @@ def api_audit(request: Request, appliance: ApplianceDep) -> dict:
     return {"lines": shown, "total": total, "page": page, "per_page": audit.PAGE}
 
 
-@get("/petugas/audit", guards=[staff_only], opt=ADMINS, sync_to_thread=True)
+@get("/petugas/audit", guards=[staff_only], opt=needs("audit"), sync_to_thread=True)
 def audit_page(request: Request, appliance: ApplianceDep) -> Template:
     try:
         values, error = _filters(request), None

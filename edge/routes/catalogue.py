@@ -17,6 +17,7 @@ from edge.catalogue import LOCATIONS, CatalogueError
 from edge.errors import ApiError
 from edge.fetches import STATUS_WORDS, FetchError
 from edge.i18n import N_
+from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
@@ -80,13 +81,13 @@ def api_publication(publication_id: FromPath[str], appliance: ApplianceDep) -> d
     return publication
 
 
-@post("/api/catalogue/{publication_id:str}/use", guards=[staff_only], status_code=201)
+@post("/api/catalogue/{publication_id:str}/use", guards=[staff_only], opt=needs("library"), status_code=201)
 async def api_count_use(request: Request, publication_id: FromPath[str], appliance: ApplianceDep) -> dict:
     staff = current_user(request)["id"]
     return await anyio.to_thread.run_sync(_run, appliance.catalogue.count_use, publication_id, staff)
 
 
-@post("/api/visits/{visit_id:str}/fetches", guards=[staff_only], status_code=201)
+@post("/api/visits/{visit_id:str}/fetches", guards=[staff_only], opt=needs("desk"), status_code=201)
 async def api_request_fetch(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     staff = current_user(request)["id"]
@@ -96,7 +97,7 @@ async def api_request_fetch(request: Request, visit_id: FromPath[str], appliance
     return fetch_json(item, appliance.config.office.tz)
 
 
-@get("/api/visits/{visit_id:str}/fetches", guards=[staff_only], sync_to_thread=True)
+@get("/api/visits/{visit_id:str}/fetches", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def api_visit_fetches(visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
     if appliance.visits.get(visit_id) is None:
         raise ApiError(404, N_("Kunjungan tidak ditemukan"))
@@ -104,7 +105,7 @@ def api_visit_fetches(visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
     return {"requests": [fetch_json(r, tz) for r in appliance.fetches.of_visit(visit_id)]}
 
 
-@post("/api/fetches/{request_id:str}/{status:str}", guards=[staff_only], status_code=200)
+@post("/api/fetches/{request_id:str}/{status:str}", guards=[staff_only], opt=needs("library"), status_code=200)
 async def api_advance_fetch(request: Request, request_id: FromPath[str], status: FromPath[str], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     staff = current_user(request)["id"]
@@ -114,7 +115,7 @@ async def api_advance_fetch(request: Request, request_id: FromPath[str], status:
     return fetch_json(item, appliance.config.office.tz)
 
 
-@get("/api/fetches", guards=[staff_only], sync_to_thread=True)
+@get("/api/fetches", guards=[staff_only], opt=needs("library"), sync_to_thread=True)
 def api_fetch_queue(appliance: ApplianceDep) -> dict:
     tz = appliance.config.office.tz
     return {"requests": [fetch_json(r, tz) for r in appliance.fetches.queue()]}
@@ -176,20 +177,20 @@ def _fetch_queue_context(appliance) -> dict:
     }
 
 
-@get("/petugas/permintaan", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/permintaan", guards=[staff_only], opt=needs("library"), sync_to_thread=True)
 def fetch_queue_page(request: Request, appliance: ApplianceDep) -> Template:
     return Template("fetch_queue.html", context=_fetch_queue_context(appliance) | {
         "office": appliance.config.office, "user": current_user(request),
     })
 
 
-@get("/petugas/permintaan/daftar", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/permintaan/daftar", guards=[staff_only], opt=needs("library"), sync_to_thread=True)
 def fetch_queue_fragment(appliance: ApplianceDep) -> Template:
     """The queue's lists alone, fetched by live.js so the page never reloads under a half-typed reason."""
     return Template("fetch_queue_list.html", context=_fetch_queue_context(appliance))
 
 
-@get("/petugas/kunjungan/{visit_id:str}/katalog", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/kunjungan/{visit_id:str}/katalog", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def visit_catalogue_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> Template:
     visit = appliance.visits.get(visit_id)
     if visit is None:
@@ -200,7 +201,7 @@ def visit_catalogue_page(request: Request, visit_id: FromPath[str], appliance: A
     })
 
 
-@post("/petugas/kunjungan/{visit_id:str}/permintaan", guards=[staff_only])
+@post("/petugas/kunjungan/{visit_id:str}/permintaan", guards=[staff_only], opt=needs("desk"))
 async def request_fetch_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
     try:
@@ -213,7 +214,7 @@ async def request_fetch_form(request: Request, visit_id: FromPath[str], applianc
     return _back(data.get("kembali"), f"/petugas/kunjungan/{visit_id}")
 
 
-@post("/petugas/permintaan/{request_id:str}/{status:str}", guards=[staff_only])
+@post("/petugas/permintaan/{request_id:str}/{status:str}", guards=[staff_only], opt=needs("library"))
 async def advance_fetch_form(request: Request, request_id: FromPath[str], status: FromPath[str], appliance: ApplianceDep,
                              data: Form) -> Redirect:
     staff = current_user(request)["id"]
@@ -228,7 +229,7 @@ async def advance_fetch_form(request: Request, request_id: FromPath[str], status
     return _back(data.get("kembali"), "/petugas/permintaan")
 
 
-@post("/petugas/katalog/{publication_id:str}/pakai", guards=[staff_only])
+@post("/petugas/katalog/{publication_id:str}/pakai", guards=[staff_only], opt=needs("library"))
 async def count_use_form(request: Request, publication_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
     try:

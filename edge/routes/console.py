@@ -15,6 +15,7 @@ from edge.calls import STATUS_WORDS, DeskError
 from edge.errors import ApiError
 from edge.guestbook import EDUCATION, GENDERS, ID_TYPES, OCCUPATIONS, PURPOSES
 from edge.i18n import N_, language
+from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.routes.audit import Actor, actor_of, audited, record_alone
 from edge.routes.catalogue import visit_fetches_context
@@ -148,7 +149,7 @@ def _counter(request: Request, appliance, value=None) -> int:
     return counter
 
 
-@post("/api/counters/{counter:int}/call", guards=[staff_only], status_code=200)
+@post("/api/counters/{counter:int}/call", guards=[staff_only], opt=needs("desk"), status_code=200)
 async def api_call_next(request: Request, counter: FromPath[int], appliance: ApplianceDep) -> Response:
     counter = _counter(request, appliance, counter)
     staff = current_user(request)["id"]
@@ -158,7 +159,7 @@ async def api_call_next(request: Request, counter: FromPath[int], appliance: App
     return Response(ticket_json(ticket, appliance.config.office.tz), status_code=200)
 
 
-@post("/api/tickets/{ticket_id:str}/{action:str}", guards=[staff_only], status_code=200)
+@post("/api/tickets/{ticket_id:str}/{action:str}", guards=[staff_only], opt=needs("desk"), status_code=200)
 async def api_ticket_action(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> dict:
     ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"],
                                             actor_of(request))
@@ -200,17 +201,17 @@ def _reprint(appliance, ticket_id: str):
     return appliance.queue.get(ticket_id)
 
 
-@get("/api/alerts", guards=[staff_only], sync_to_thread=True)
+@get("/api/alerts", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def api_alerts(appliance: ApplianceDep) -> list[dict]:
     return console_view(appliance)["alerts"]
 
 
-@get("/api/console", guards=[staff_only], sync_to_thread=True)
+@get("/api/console", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def api_console(appliance: ApplianceDep) -> dict:
     return console_view(appliance)
 
 
-@get("/api/sync", guards=[staff_only], sync_to_thread=True)
+@get("/api/sync", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def api_sync(appliance: ApplianceDep) -> dict:
     """`{"pending", "last_success_at", "last_error", ...}`: the backlog and the last round of the sync agent."""
     view = sync_view(appliance)
@@ -218,13 +219,13 @@ def api_sync(appliance: ApplianceDep) -> dict:
     return view
 
 
-@get("/api/visits", guards=[staff_only], sync_to_thread=True)
+@get("/api/visits", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def api_visits(request: Request, appliance: ApplianceDep) -> list[dict]:
     query = request.query_params.get("q", "").strip()[:100]
     return appliance.visits.of_day(appliance.queue.today().isoformat(), query)
 
 
-@get("/petugas", guards=[staff_only], sync_to_thread=True)
+@get("/petugas", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def console_page(request: Request, appliance: ApplianceDep) -> Template:
     return Template("console.html", context={
         "office": appliance.config.office, "user": current_user(request), "view": console_view(appliance),
@@ -234,7 +235,7 @@ def console_page(request: Request, appliance: ApplianceDep) -> Template:
     })
 
 
-@get("/petugas/antrian", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/antrian", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def console_fragment(request: Request, appliance: ApplianceDep) -> Template:
     """The live part of the console, fetched every few seconds by the console's script."""
     return Template("console_queue.html", context={
@@ -242,7 +243,7 @@ def console_fragment(request: Request, appliance: ApplianceDep) -> Template:
     })
 
 
-@post("/petugas/loket", guards=[staff_only])
+@post("/petugas/loket", guards=[staff_only], opt=needs("desk"))
 async def choose_counter(request: Request, appliance: ApplianceDep, data: URLEncodedBody[dict[str, str]]) -> Redirect:
     request.session["counter"] = _counter(request, appliance, data.get("counter"))
     return Redirect("/petugas", status_code=303)
@@ -255,7 +256,7 @@ def _busy(request: Request, appliance):
         return None
 
 
-@post("/petugas/panggil", guards=[staff_only])
+@post("/petugas/panggil", guards=[staff_only], opt=needs("desk"))
 async def call_next_form(request: Request, appliance: ApplianceDep, data: URLEncodedBody[dict[str, str]]) -> Redirect:
     counter = _counter(request, appliance)
     busy = await anyio.to_thread.run_sync(appliance.desk.busy_at, counter)
@@ -270,13 +271,13 @@ async def call_next_form(request: Request, appliance: ApplianceDep, data: URLEnc
                  N_("Nomor %(number)s dipanggil ke loket %(counter)s") % {"number": ticket.number, "counter": counter})
 
 
-@post("/petugas/tiket", guards=[staff_only])
+@post("/petugas/tiket", guards=[staff_only], opt=needs("desk"))
 async def issue_form(request: Request, appliance: ApplianceDep) -> Redirect:
     ticket = await anyio.to_thread.run_sync(appliance.issue, "staff")
     return _back(request, "success", N_("Nomor %(number)s diterbitkan") % {"number": ticket.number})
 
 
-@post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only])
+@post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only], opt=needs("desk"))
 async def ticket_action_form(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> Redirect:
     try:
         ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"],
@@ -291,7 +292,7 @@ def _back(request: Request, kind: str, message: str) -> Redirect:
     return Redirect("/petugas", status_code=303)
 
 
-@get("/petugas/kunjungan", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/kunjungan", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def visits_page(request: Request, appliance: ApplianceDep) -> Template:
     query = request.query_params.get("q", "").strip()[:100]
     return Template("visits.html", context={
@@ -303,7 +304,7 @@ def visits_page(request: Request, appliance: ApplianceDep) -> Template:
     })
 
 
-@get("/petugas/kunjungan/{visit_id:str}", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/kunjungan/{visit_id:str}", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def visit_page(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> Template:
     visit = appliance.visits.get(visit_id)
     if visit is None:

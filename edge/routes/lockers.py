@@ -13,6 +13,7 @@ from edge.errors import ApiError
 from edge.i18n import N_
 from edge.alerts import open_alerts
 from edge.lockers import ALERT_PREFIX, LockerError
+from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
@@ -32,7 +33,7 @@ def _set_in_service(appliance, actor, number: int, in_service: bool) -> None:
         _run(appliance.lockers.set_in_service, number, in_service)
 
 
-@post("/api/visits/{visit_id:str}/locker", guards=[staff_only], status_code=201)
+@post("/api/visits/{visit_id:str}/locker", guards=[staff_only], opt=needs("desk"), status_code=201)
 async def api_assign_locker(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     staff = current_user(request)["id"]
@@ -42,7 +43,7 @@ async def api_assign_locker(request: Request, visit_id: FromPath[str], appliance
     return {"locker": number}
 
 
-@post("/api/visits/{visit_id:str}/checkout", guards=[staff_only], status_code=200)
+@post("/api/visits/{visit_id:str}/checkout", guards=[staff_only], opt=needs("desk"), status_code=200)
 async def api_checkout(request: Request, visit_id: FromPath[str], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     return await anyio.to_thread.run_sync(
@@ -50,12 +51,12 @@ async def api_checkout(request: Request, visit_id: FromPath[str], appliance: App
     )
 
 
-@get("/api/lockers", guards=[staff_only], sync_to_thread=True)
+@get("/api/lockers", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def api_lockers(appliance: ApplianceDep) -> dict:
     return {"lockers": appliance.lockers.bank_state(), "checklist": appliance.lockers.checklist()}
 
 
-@post("/api/lockers/{number:int}/service", guards=[staff_only], status_code=200)
+@post("/api/lockers/{number:int}/service", guards=[staff_only], opt=needs("locker_service"), status_code=200)
 async def api_locker_service(request: Request, number: FromPath[int], appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     if not isinstance(data.get("in_service"), bool):
@@ -72,7 +73,7 @@ def _acknowledge(appliance, actor, number: int) -> bool:
     return not line["skip"]
 
 
-@post("/api/lockers/{number:int}/acknowledge", guards=[staff_only], status_code=200)
+@post("/api/lockers/{number:int}/acknowledge", guards=[staff_only], opt=needs("desk"), status_code=200)
 async def api_locker_acknowledge(request: Request, number: FromPath[int], appliance: ApplianceDep) -> dict:
     """Staff saw the door's alert: it closes and is not raised again until the door's next unlock or opening."""
     done = await anyio.to_thread.run_sync(_acknowledge, appliance, actor_of(request), number)
@@ -86,20 +87,20 @@ def _bank_context(appliance) -> dict:
             "locker_alerts": alerts}
 
 
-@get("/petugas/loker", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/loker", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def lockers_page(request: Request, appliance: ApplianceDep) -> Template:
     return Template("lockers.html", context=_bank_context(appliance) | {
         "office": appliance.config.office, "user": current_user(request),
     })
 
 
-@get("/petugas/loker/daftar", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/loker/daftar", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def lockers_fragment(appliance: ApplianceDep) -> Template:
     """The bank and the checklist alone, fetched by live.js (the page itself never reloads)."""
     return Template("lockers_bank.html", context=_bank_context(appliance))
 
 
-@post("/petugas/loker/{number:int}/peringatan", guards=[staff_only])
+@post("/petugas/loker/{number:int}/peringatan", guards=[staff_only], opt=needs("desk"))
 async def locker_acknowledge_form(request: Request, number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
     done = await anyio.to_thread.run_sync(_acknowledge, appliance, actor_of(request), number)
     if done:
@@ -109,7 +110,7 @@ async def locker_acknowledge_form(request: Request, number: FromPath[int], appli
     return Redirect("/petugas" if data.get("kembali") == "/petugas" else "/petugas/loker", status_code=303)
 
 
-@post("/petugas/loker/{number:int}/layanan", guards=[staff_only])
+@post("/petugas/loker/{number:int}/layanan", guards=[staff_only], opt=needs("locker_service"))
 async def locker_service_form(request: Request, number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
     in_service = data.get("in_service") == "1"
     await anyio.to_thread.run_sync(_set_in_service, appliance, actor_of(request), number, in_service)
@@ -118,7 +119,7 @@ async def locker_service_form(request: Request, number: FromPath[int], appliance
     return Redirect("/petugas/loker", status_code=303)
 
 
-@post("/petugas/kunjungan/{visit_id:str}/loker", guards=[staff_only])
+@post("/petugas/kunjungan/{visit_id:str}/loker", guards=[staff_only], opt=needs("desk"))
 async def assign_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
     try:
@@ -132,7 +133,7 @@ async def assign_form(request: Request, visit_id: FromPath[str], appliance: Appl
     return Redirect(f"/petugas/kunjungan/{visit_id}", status_code=303)
 
 
-@post("/petugas/kunjungan/{visit_id:str}/checkout", guards=[staff_only])
+@post("/petugas/kunjungan/{visit_id:str}/checkout", guards=[staff_only], opt=needs("desk"))
 async def checkout_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     try:
         result = await anyio.to_thread.run_sync(

@@ -13,10 +13,10 @@ from litestar.response import Template
 from edge.auth import current_user, staff_only
 from edge.guestbook import EMAIL
 from edge.i18n import N_
+from edge.roles import needs
 from edge.routes import ApplianceDep
 
 Form = URLEncodedBody[dict[str, str]]
-ADMIN = {"roles": ("admin",)}
 NO_STORE = {"Cache-Control": "private, no-store"}
 
 
@@ -44,12 +44,12 @@ def _email(data: dict) -> str | None:
     return email if EMAIL.fullmatch(email) else None
 
 
-@get("/petugas/privasi", guards=[staff_only], opt=ADMIN, sync_to_thread=False)
+@get("/petugas/privasi", guards=[staff_only], opt=needs("privacy"), sync_to_thread=False)
 def staff_page(request: Request, appliance: ApplianceDep) -> Template:
     return _staff_page(request, appliance)
 
 
-@post("/petugas/privasi/ekspor", guards=[staff_only], opt=ADMIN, status_code=200)
+@post("/petugas/privasi/ekspor", guards=[staff_only], opt=needs("privacy"), status_code=200)
 async def export_form(request: Request, appliance: ApplianceDep, data: Form) -> Response:
     email = _email(data)
     if email is None:
@@ -62,7 +62,7 @@ async def export_form(request: Request, appliance: ApplianceDep, data: Form) -> 
         **NO_STORE, "Content-Disposition": 'attachment; filename="data-pribadi.json"'})
 
 
-@post("/petugas/privasi/hapus", guards=[staff_only], opt=ADMIN, status_code=200)
+@post("/petugas/privasi/hapus", guards=[staff_only], opt=needs("privacy"), status_code=200)
 async def erase_form(request: Request, appliance: ApplianceDep, data: Form) -> Template:
     """First post: what would be erased, and a confirmation button; second post (`confirm=ya`): erased."""
     email = _email(data)

@@ -17,6 +17,7 @@ from edge.errors import ApiError
 from edge.i18n import N_, language
 from edge.ratings import COMMENT_MAX, RatingError, ikm_json
 from edge.openapi import RATING, json_body
+from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
@@ -115,7 +116,7 @@ def api_complaint_lookup(tracking: FromPath[str], appliance: ApplianceDep) -> di
     return found
 
 
-@get("/api/complaints", guards=[staff_only], sync_to_thread=True)
+@get("/api/complaints", guards=[staff_only], opt=needs("complaints"), sync_to_thread=True)
 def api_complaints(request: Request, appliance: ApplianceDep) -> list[dict]:
     status = request.query_params.get("status")
     if status and status not in STATUS_WORDS:
@@ -123,7 +124,7 @@ def api_complaints(request: Request, appliance: ApplianceDep) -> list[dict]:
     return appliance.complaints.queue(status)
 
 
-@post("/api/complaints/{complaint_id:str}/{status:str}", guards=[staff_only], status_code=200)
+@post("/api/complaints/{complaint_id:str}/{status:str}", guards=[staff_only], opt=needs("complaints"), status_code=200)
 async def api_complaint_advance(request: Request, complaint_id: FromPath[str], status: FromPath[str],
                                 appliance: ApplianceDep) -> dict:
     data = await json_object(request)
@@ -160,7 +161,7 @@ def _ikm_report(appliance, start_raw: str | None, end_raw: str | None) -> tuple[
     return period | ikm_json(result), result
 
 
-@get("/api/reports/ikm", guards=[staff_only], sync_to_thread=True)
+@get("/api/reports/ikm", guards=[staff_only], opt=needs("reports"), sync_to_thread=True)
 def api_ikm_report(request: Request, appliance: ApplianceDep) -> dict:
     """Ratings made in [from, to] office days; see pst.skm for partial answers, weights and grade boundaries."""
     return _ikm_report(appliance, request.query_params.get("from"), request.query_params.get("to"))[0]
@@ -276,7 +277,7 @@ ACTIONS = {"diterima": ("ditindaklanjuti", "selesai"), "ditindaklanjuti": ("sele
 ACTION_WORDS = {"ditindaklanjuti": N_("Tindak lanjuti"), "selesai": N_("Selesaikan")}
 
 
-@get("/petugas/pengaduan", guards=[staff_only])
+@get("/petugas/pengaduan", guards=[staff_only], opt=needs("complaints"))
 async def complaints_page(request: Request, appliance: ApplianceDep) -> Template:
     rows = await anyio.to_thread.run_sync(appliance.complaints.queue)
     names = await anyio.to_thread.run_sync(staff_names, appliance.store)
@@ -294,7 +295,7 @@ def _back(request: Request, kind: str, message: str) -> Redirect:
     return Redirect("/petugas/pengaduan", status_code=303)
 
 
-@post("/petugas/pengaduan", guards=[staff_only])
+@post("/petugas/pengaduan", guards=[staff_only], opt=needs("complaints"))
 async def complaint_staff_entry(request: Request, appliance: ApplianceDep, data: Form) -> Redirect:
     """A complaint that came by box, e-mail, WhatsApp or SP4N LAPOR, typed in by staff."""
     staff = current_user(request)["id"]
@@ -308,7 +309,7 @@ async def complaint_staff_entry(request: Request, appliance: ApplianceDep, data:
     return _back(request, "success", N_("Pengaduan dicatat dengan nomor %(number)s") % {"number": complaint["tracking"]})
 
 
-@post("/petugas/pengaduan/{complaint_id:str}/{status:str}", guards=[staff_only])
+@post("/petugas/pengaduan/{complaint_id:str}/{status:str}", guards=[staff_only], opt=needs("complaints"))
 async def complaint_advance_form(request: Request, complaint_id: FromPath[str], status: FromPath[str],
                                  appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
@@ -322,7 +323,7 @@ async def complaint_advance_form(request: Request, complaint_id: FromPath[str], 
     return _back(request, "success", N_("Pengaduan %(number)s: %(status)s") % words)
 
 
-@get("/petugas/ikm", guards=[staff_only], sync_to_thread=True)
+@get("/petugas/ikm", guards=[staff_only], opt=needs("reports"), sync_to_thread=True)
 def ikm_page(request: Request, appliance: ApplianceDep) -> Template:
     start, end = request.query_params.get("from"), request.query_params.get("to")
     try:

@@ -18,6 +18,7 @@ from edge.errors import ApiError
 from edge.i18n import N_, Languages, language
 from edge.report_file import made_apart
 from edge.reports import ikm_report, office_place, report_figures
+from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, record_alone
 from pst import formats
@@ -67,7 +68,7 @@ def _figures(appliance, request: Request, month_by_default: bool = False):
     return report_figures(appliance.store, appliance.config, start, end, appliance.clock.now())
 
 
-@get("/api/reports/service", guards=[staff_only], sync_to_thread=True)
+@get("/api/reports/service", guards=[staff_only], opt=needs("reports"), sync_to_thread=True)
 def service_report_api(request: Request, appliance: ApplianceDep) -> dict:
     """Wait = guestbook submitted → service started; days in office time. The contract's fields, then the
     report's other figures (visitor profile, weeks and months, fetches, scans, complaints)."""
@@ -87,7 +88,7 @@ def _months_around(today: date) -> list[tuple[str, date, date]]:
     return links
 
 
-@get("/petugas/laporan", guards=[staff_only])
+@get("/petugas/laporan", guards=[staff_only], opt=needs("reports"))
 async def report_page(request: Request, appliance: ApplianceDep, languages: LanguagesDep) -> Template:
     try:
         figures = await anyio.to_thread.run_sync(_figures, appliance, request, True)
@@ -129,17 +130,17 @@ async def _export(request: Request, appliance, kind: str) -> Response:
     })
 
 
-@get("/petugas/laporan/csv", guards=[staff_only])
+@get("/petugas/laporan/csv", guards=[staff_only], opt=needs("reports"))
 async def report_csv(request: Request, appliance: ApplianceDep) -> Response:
     return await _export(request, appliance, "csv")
 
 
-@get("/petugas/laporan/xlsx", guards=[staff_only])
+@get("/petugas/laporan/xlsx", guards=[staff_only], opt=needs("reports"))
 async def report_xlsx(request: Request, appliance: ApplianceDep) -> Response:
     return await _export(request, appliance, "xlsx")
 
 
-@get("/petugas/laporan/pdf", guards=[staff_only])
+@get("/petugas/laporan/pdf", guards=[staff_only], opt=needs("reports"))
 async def report_pdf(request: Request, appliance: ApplianceDep) -> Response:
     return await _export(request, appliance, "pdf")
 
@@ -154,7 +155,7 @@ def _ikm_period(appliance, request: Request):
     return ikm_report(appliance.ratings, appliance.config, period, appliance.clock.now())
 
 
-@get("/petugas/ikm/periode", guards=[staff_only])
+@get("/petugas/ikm/periode", guards=[staff_only], opt=needs("reports"))
 async def ikm_period_page(request: Request, appliance: ApplianceDep) -> Template:
     """The IKM of a month, quarter, semester or year at one click, laid out as the A4 sheet (which prints as is)."""
     try:
@@ -170,7 +171,7 @@ async def ikm_period_page(request: Request, appliance: ApplianceDep) -> Template
     })
 
 
-@get("/petugas/ikm/periode/pdf", guards=[staff_only])
+@get("/petugas/ikm/periode/pdf", guards=[staff_only], opt=needs("reports"))
 async def ikm_period_pdf(request: Request, appliance: ApplianceDep) -> Response:
     report = await anyio.to_thread.run_sync(_ikm_period, appliance, request)
     data = await anyio.to_thread.run_sync(functools.partial(

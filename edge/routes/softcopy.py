@@ -12,6 +12,7 @@ from litestar.response import Redirect
 from edge.auth import flash, staff_only
 from edge.errors import ApiError
 from edge.i18n import N_
+from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
@@ -25,7 +26,7 @@ def _run(fn, *args):
         raise ApiError(exc.status, exc.message, exc.errors) from None
 
 
-@post("/api/softcopy-requests", status_code=201, guards=[staff_only])
+@post("/api/softcopy-requests", status_code=201, guards=[staff_only], opt=needs("desk"))
 async def api_create(request: Request, appliance: ApplianceDep) -> dict:
     """`{"visit_id", "publication_id"? | "description", "purpose"}` → 201 the request (status diajukan)."""
     data = await json_object(request)
@@ -46,13 +47,13 @@ def _create(appliance, actor, visit_id, publication_id, description, purpose) ->
     return made
 
 
-@get("/api/visits/{visit_id:str}/softcopy-requests", guards=[staff_only], sync_to_thread=True)
+@get("/api/visits/{visit_id:str}/softcopy-requests", guards=[staff_only], opt=needs("desk"), sync_to_thread=True)
 def api_of_visit(visit_id: FromPath[str], appliance: ApplianceDep) -> list[dict]:
     """The visit's softcopy requests with the status the cloud last gave them."""
     return appliance.softcopy_requests.of_visit(visit_id)
 
 
-@post("/petugas/kunjungan/{visit_id:str}/softcopy", guards=[staff_only])
+@post("/petugas/kunjungan/{visit_id:str}/softcopy", guards=[staff_only], opt=needs("desk"))
 async def visit_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep,
                      data: URLEncodedBody[dict[str, str]]) -> Redirect:
     """The visit page's form; back to the page with a message either way (the form keeps nothing on an error)."""

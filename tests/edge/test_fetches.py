@@ -297,11 +297,14 @@ def test_the_visit_page_include_shows_the_requests_and_offers_a_search(desk, app
     request = appliance.fetches.request(guest, publication(appliance, "1102001.7411")["id"])
     appliance.fetches.advance(request["id"], "diambil")
     include = app.template_engine.engine.get_template("visit_fetches.html")
-    html = include.render(visit=appliance.visits.get(guest), csrf_input="", **visit_fetches_context(appliance, guest))
+    as_librarian = {"can": lambda capability: capability == "library"}  # as a signed-in librarian sees it
+    html = include.render(visit=appliance.visits.get(guest), csrf_input="", **as_librarian,
+                          **visit_fetches_context(appliance, guest))
     assert "Kabupaten Kolaka Timur Dalam Angka 2024" in html and "diambil dari penyimpanan" in html
     assert f'action="/petugas/permintaan/{request["id"]}/diserahkan"' in html
     assert f'name="kembali" value="/petugas/kunjungan/{guest}"' in html  # the buttons come back to the visit page
     assert f'action="/petugas/kunjungan/{guest}/katalog"' in html
     appliance.checkout.checkout(guest)
-    closed = include.render(visit=appliance.visits.get(guest), csrf_input="", **visit_fetches_context(appliance, guest))
+    closed = include.render(visit=appliance.visits.get(guest), csrf_input="", **as_librarian,
+                            **visit_fetches_context(appliance, guest))
     assert "dibatalkan" in closed and "/katalog" not in closed and "<button" not in closed

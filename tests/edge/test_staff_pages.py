@@ -14,12 +14,27 @@ SHELVES = [{"title": "Kecamatan Mandonga Dalam Angka 2024", "year": 2024, "subje
             "catalogue_number": "1102001.7471", "location": "storage", "shelf": "G-01-2"}]
 
 
+def signed_in(client, app, clock, username: str, role: str):
+    add_user(app.state.appliance.store, clock, username, role, f"rahasia-{username}-1")
+    assert client.post("/api/session", json={"username": username, "password": f"rahasia-{username}-1"}).status_code == 200
+    return client
+
+
 @pytest.fixture
 def desk(client, app, clock):
     """A signed-in frontliner."""
-    add_user(app.state.appliance.store, clock, "dewi", "frontliner", "rahasia-loket-1")
-    assert client.post("/api/session", json={"username": "dewi", "password": "rahasia-loket-1"}).status_code == 200
-    return client
+    return signed_in(client, app, clock, "dewi", "frontliner")
+
+
+@pytest.fixture
+def librarian(client, app, clock):
+    return signed_in(client, app, clock, "rina", "librarian")
+
+
+@pytest.fixture
+def head(client, app, clock):
+    """The office head: an admin, who may open every staff page."""
+    return signed_in(client, app, clock, "kepala", "admin")
 
 
 def guest(client, name="Ani"):
@@ -30,12 +45,12 @@ def token(client, path="/petugas"):
     return re.search(r'name="_csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
-def test_no_staff_page_shows_words_from_the_address(desk):
-    visit = guest(desk)["id"]
+def test_no_staff_page_shows_words_from_the_address(head):
+    visit = guest(head)["id"]
     pages = ["/petugas", "/petugas/loker", "/petugas/permintaan", f"/petugas/kunjungan/{visit}", "/petugas/pengaduan",
-             "/katalog", f"/petugas/kunjungan/{visit}/katalog"]
+             "/petugas/pengaduan/baru", "/katalog", f"/petugas/kunjungan/{visit}/katalog"]
     for page in pages:
-        answer = desk.get(page, params={"pesan": "HACKED: call 0800"})
+        answer = head.get(page, params={"pesan": "HACKED: call 0800"})
         assert answer.status_code == 200, page
         assert "HACKED" not in answer.text, page
 
@@ -84,22 +99,22 @@ def test_the_card_matches_by_its_last_four_or_its_whole_number(appliance, typed,
     ("/petugas/permintaan", "/petugas/permintaan/daftar", "Tidak ada permintaan yang menunggu."),
     ("/petugas/loker", "/petugas/loker/daftar", 'data-live-key="locker-1"'),
 ])
-def test_live_pages_update_their_list_without_reloading(desk, page, fragment, inside):
-    html = desk.get(page).text
+def test_live_pages_update_their_list_without_reloading(librarian, page, fragment, inside):
+    html = librarian.get(page).text
     assert 'http-equiv="refresh"' not in html
     assert f'data-live-src="{fragment}"' in html and '<script src="/static/live.js" defer></script>' in html
     assert f'<a href="{page}">Muat ulang</a>' in html  # without JavaScript
-    part = desk.get(fragment)
+    part = librarian.get(fragment)
     assert part.status_code == 200 and "<html" not in part.text and inside in part.text and inside in html
-    assert desk.get("/static/live.js").status_code == 200
+    assert librarian.get("/static/live.js").status_code == 200
 
 
-def test_the_fetch_list_keeps_its_forms_pointing_at_the_page(desk, app):
+def test_the_fetch_list_keeps_its_forms_pointing_at_the_page(librarian, app):
     app.state.appliance.catalogue.import_rows(SHELVES)
-    visit = guest(desk)["id"]
-    item = desk.get("/api/catalogue", params={"q": "mandonga"}).json()["items"][0]["id"]
-    assert desk.post(f"/api/visits/{visit}/fetches", json={"publication_id": item}).status_code == 201
-    part = desk.get("/petugas/permintaan/daftar").text
+    visit = guest(librarian)["id"]
+    item = librarian.get("/api/catalogue", params={"q": "mandonga"}).json()["items"][0]["id"]
+    assert librarian.post(f"/api/visits/{visit}/fetches", json={"publication_id": item}).status_code == 201
+    part = librarian.get("/petugas/permintaan/daftar").text
     assert "Kecamatan Mandonga Dalam Angka 2024" in part and 'name="kembali" value="/petugas/permintaan"' in part
     assert 'name="note"' in part and "_csrf_token" in part
 
@@ -204,10 +219,21 @@ def test_staff_appear_by_name_in_a_visits_fetch_history(desk, app):
     assert '<span class="muted staff-name">dewi</span>' in page and staff_id not in page
 
 
-def test_a_complaint_says_who_entered_it(desk):
-    sent = desk.post("/petugas/pengaduan", data={"_csrf_token": token(desk, "/petugas/pengaduan"), "channel": "email",
+def test_a_complaint_says_who_entered_it(head):
+    sent = head.post("/petugas/pengaduan", data={"_csrf_token": token(head, "/petugas/pengaduan"), "channel": "email",
                                                  "text": "Ruang baca terlalu dingin sepanjang hari ini."})
-    assert "dicatat oleh dewi" in sent.text and 'role="status">Pengaduan dicatat dengan nomor' in sent.text
+    assert "dicatat oleh kepala" in sent.text and 'role="status">Pengaduan dicatat dengan nomor' in sent.text
+
+
+def test_the_desk_records_a_complaint_and_gives_its_number_without_the_queue(desk, app):
+    form = {"_csrf_token": token(desk, "/petugas/pengaduan/baru"), "channel": "whatsapp",
+            "text": "Petugas loket 2 tidak ada di tempat.", "contact": "0812 3456 7890"}
+    sent = desk.post("/petugas/pengaduan/baru", data=form)
+    tracking = app.state.appliance.store.read.execute("SELECT tracking FROM complaints").fetchone()[0]
+    assert sent.url.path == "/petugas/pengaduan/baru"
+    assert f'role="status">Pengaduan dicatat dengan nomor {tracking}</p>' in sent.text
+    assert "0812 3456 7890" not in sent.text and 'href="/petugas/pengaduan"' not in sent.text
+    assert desk.get("/petugas/pengaduan").status_code == 403
 
 
 @pytest.mark.parametrize("start, end, words", [
@@ -215,7 +241,7 @@ def test_a_complaint_says_who_entered_it(desk):
     ("2026-11-xx", "2026-11-01", "Tanggal harus ditulis TTTT-BB-HH, misalnya 2026-12-03"),
     ("2024-01-01", "2026-11-01", "Rentang tanggal paling panjang 366 hari"),
 ])
-def test_the_reports_date_error_is_a_sentence(desk, start, end, words):
-    page = desk.get("/petugas/laporan", params={"from": start, "to": end})
+def test_the_reports_date_error_is_a_sentence(head, start, end, words):
+    page = head.get("/petugas/laporan", params={"from": start, "to": end})
     assert page.status_code == 400 and f'<p class="fault" role="alert">{words}</p>' in page.text
     assert "tidak boleh setelah" not in page.text
