@@ -44,9 +44,10 @@ class Forward(httpx.AsyncBaseTransport):
         if fault == "drop_request":
             raise httpx.ConnectError("dropped before reaching the cloud", request=request)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        body = await request.aread()  # a file goes up as a stream of blocks
         for _ in range(2 if fault == "duplicate" else 1):
             answer = await asyncio.to_thread(self.client.request, request.method, request.url.raw_path.decode(),
-                                             content=request.read(), headers=headers)
+                                             content=body, headers=headers)
         self.log.append((request.method, request.url.path, answer.status_code))
         if fault == "drop_answer":
             raise httpx.ReadTimeout("answer lost after the cloud committed", request=request)
