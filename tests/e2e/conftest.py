@@ -101,11 +101,27 @@ def live_appliance(settings, clock, listening_socket) -> Iterator[LiveAppliance]
     assert not thread.is_alive(), f"the appliance's server did not stop within {SHUTDOWN_S} s"
 
 
+def staff_account(live_appliance, username: str, role: str) -> StaffLogin:
+    login = StaffLogin(username, "rahasia-loket-1")
+    add_user(live_appliance.appliance.store, live_appliance.clock, login.username, role, login.password)
+    return login
+
+
 @pytest.fixture
 def staff_login(live_appliance) -> StaffLogin:
-    login = StaffLogin("wa_ode", "rahasia-loket-1")
-    add_user(live_appliance.appliance.store, live_appliance.clock, login.username, "frontliner", login.password)
-    return login
+    """A frontliner's account."""
+    return staff_account(live_appliance, "wa_ode", "frontliner")
+
+
+@pytest.fixture
+def librarian_login(live_appliance) -> StaffLogin:
+    return staff_account(live_appliance, "la_ode", "librarian")
+
+
+@pytest.fixture
+def head_login(live_appliance) -> StaffLogin:
+    """The office head's account (admin): the reports, the complaint queue."""
+    return staff_account(live_appliance, "kepala_pst", "admin")
 
 
 @pytest.fixture(scope="package")

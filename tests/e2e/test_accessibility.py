@@ -195,6 +195,7 @@ def seed_appliance(servers: Servers, desk: APIRequestContext, phone: Page) -> No
     complaint = {"channel": "langsung", "text": "Kursi ruang baca kurang.", "contact": "ami@example.id"}
     data["tracking"] = ok(desk.post("/api/complaints", data=complaint), "a complaint")["tracking"]
     by_mail = ok(desk.post("/api/complaints", data=complaint | {"channel": "email"}), "a complaint by e-mail")
+    ok(desk.post("/api/session", data={"username": STAFF["admin"], "password": PASSWORD}), "the head's sign-in")
     ok(desk.post(f"/api/complaints/{by_mail['id']}/ditindaklanjuti", data={"response": "Kursi ditambah besok."}),
        "its follow-up")
 
@@ -486,16 +487,13 @@ STAFF_PAGES = {
         Screen("visit", "/petugas/kunjungan/{visit}"),
         Screen("visit catalogue", "/petugas/kunjungan/{visit}/katalog?q=Kendari"),
         Screen("lockers", "/petugas/loker"),
-        Screen("fetch requests", "/petugas/permintaan"),
         Screen("catalogue", "/katalog?q=Kendari"),
-        Screen("complaints", "/petugas/pengaduan"),
-        Screen("ikm", "/petugas/ikm"),
-        Screen("ikm of this month", "/petugas/ikm/periode?periode=bulan-ini"),
-        Screen("report", "/petugas/laporan"),
+        Screen("record a complaint", "/petugas/pengaduan/baru"),
     ],
     "librarian": [Screen("console", "/petugas"), Screen("fetch requests", "/petugas/permintaan")],
-    "admin": [Screen("console", "/petugas"), Screen("audit trail", "/petugas/audit"),
-              Screen("privacy", "/petugas/privasi")],
+    "admin": [Screen("console", "/petugas"), Screen("complaints", "/petugas/pengaduan"), Screen("ikm", "/petugas/ikm"),
+              Screen("ikm of this month", "/petugas/ikm/periode?periode=bulan-ini"), Screen("report", "/petugas/laporan"),
+              Screen("audit trail", "/petugas/audit"), Screen("privacy", "/petugas/privasi")],
 }
 PORTAL_PAGES = [
     Screen("home", "/"),

@@ -11,11 +11,11 @@ from edge.demo_activity import generate_activity
 from tests.e2e.test_desk_journey import sign_in
 
 
-def test_the_monthly_report_in_the_browser(live_appliance, staff_login, staff_page, screenshot, settings):
+def test_the_monthly_report_in_the_browser(live_appliance, head_login, staff_page, screenshot, settings):
     appliance = live_appliance.appliance
     visits = generate_activity(appliance.store, settings, until=date(2026, 11, 30), days=29)
     assert visits > 100
-    sign_in(staff_page, staff_login)
+    sign_in(staff_page, head_login)
     staff_page.goto("/petugas/laporan?from=2026-11-01&to=2026-11-29")
     expect(staff_page.locator("h1")).to_be_visible()
     charts = staff_page.locator("svg")
@@ -30,10 +30,10 @@ def test_the_monthly_report_in_the_browser(live_appliance, staff_login, staff_pa
         assert answer.ok and media in answer.headers["content-type"]
 
 
-def test_the_ikm_of_a_quarter_at_one_click_prints_as_an_a4_sheet(live_appliance, staff_login, staff_page, screenshot,
+def test_the_ikm_of_a_quarter_at_one_click_prints_as_an_a4_sheet(live_appliance, head_login, staff_page, screenshot,
                                                                 settings):
     generate_activity(live_appliance.appliance.store, settings, until=date(2026, 11, 30), days=29)
-    sign_in(staff_page, staff_login)
+    sign_in(staff_page, head_login)
     staff_page.goto("/petugas/ikm")
     staff_page.get_by_role("link", name="Triwulan ini").click()
     sheet = staff_page.locator("article.sheet")

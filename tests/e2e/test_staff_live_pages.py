@@ -25,12 +25,12 @@ def publication(appliance, title: str) -> str:
     return next(i["id"] for i in appliance.catalogue.search(title)["items"] if i["title"] == title)
 
 
-def test_a_half_typed_reason_survives_the_fetch_list_updating(live_appliance, staff_login, staff_page):
+def test_a_half_typed_reason_survives_the_fetch_list_updating(live_appliance, librarian_login, staff_page):
     appliance = live_appliance.appliance
     appliance.catalogue.import_rows(SHELVES)
     ani = appliance.check_in(GUEST | {"name": "Ani", "email": "ani@example.id"}).visit["id"]
     appliance.fetches.request(ani, publication(appliance, "Kecamatan Mandonga Dalam Angka 2024"))
-    sign_in(staff_page, staff_login)
+    sign_in(staff_page, librarian_login)
     staff_page.goto("/petugas/permintaan")
     loads = navigations(staff_page)
     reason = staff_page.locator("input[name=note]").first
