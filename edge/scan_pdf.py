@@ -15,7 +15,7 @@ def write_pdf(pages: list[tuple[str, float]], lines: list[str], target: Path) ->
     """The spooled JPEGs as one PDF, watermarked with `lines`, written whole to `target`."""
     from pst.pdfstamp import images_to_pdf, stamp
 
-    images = [(Path(path).read_bytes(), dpi) for path, dpi in pages]
+    images = ((Path(path).read_bytes(), dpi) for path, dpi in pages)  # read one at a time, as each page goes in
     with images_to_pdf(images) as doc:
         save_atomically(stamp(doc, lines), target)
 
