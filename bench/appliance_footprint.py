@@ -225,7 +225,8 @@ def hello_app(runs: int, env: dict) -> tuple[float, tuple[int, int]]:
 
 def setting_up(root: Path, appliance_env: dict) -> tuple[dict, dict, subprocess.Popen]:
     """The environments of the appliance and of the portal, the portal running, the appliance enrolled with it and
-    a frontliner added; presses may follow each other at once (the morning is played faster than a desk's)."""
+    the office head (an admin: the reports are hers) added; presses may follow each other at once (the morning is played
+    faster than a desk's)."""
     config = root / "appliance.toml"
     config.write_text(DEFAULT_TOML.read_text().replace("min_press_interval_s = 2.0", "min_press_interval_s = 0"))
     portal_port = free_port()
@@ -240,7 +241,7 @@ def setting_up(root: Path, appliance_env: dict) -> tuple[dict, dict, subprocess.
     with httpx.Client(timeout=1) as client:
         until_ok(client, f"http://127.0.0.1:{portal_port}/healthz", proc, time.monotonic())
     pst(edge | {"PST_ENROL_CODE": code}, "edge", "enroll", "--cloud", f"http://127.0.0.1:{portal_port}")
-    pst(edge, "edge", "user", "add", "petugas", "--role", "frontliner", stdin="rahasia-petugas-1\n")
+    pst(edge, "edge", "user", "add", "petugas", "--role", "admin", stdin="rahasia-petugas-1\n")
     return edge, portal, proc
 
 
