@@ -27,6 +27,11 @@ Epoch = Annotated[str, msgspec.Meta(pattern=EPOCH)]
 Text = Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*$")]  # PostgreSQL's text cannot hold a NUL character
 
 
+def _text(most: int) -> Any:
+    """Text of at most `most` characters: the width of the cloud's column it goes into (SQLite would store more)."""
+    return Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*$", max_length=most)]
+
+
 class Enrol(msgspec.Struct, forbid_unknown_fields=True):
     code: str
 
@@ -43,16 +48,16 @@ class Event(msgspec.Struct, forbid_unknown_fields=True):
     """One outbox row. `created_at` is the appliance's wall clock; `hlc` its ordering stamp; `clock_flag` says the
     wall clock was not trustworthy, and then `corrected_at` (when known) is the cloud-clock time of the event."""
 
-    event_id: Text
+    event_id: _text(36)  # a UUIDv7
     seq: Seq
-    entity: Text
-    entity_id: Text
-    op: Text
+    entity: _text(24)
+    entity_id: _text(64)
+    op: _text(24)
     payload: dict[str, Any]
-    created_at: str
-    hlc: str | None = None
-    clock_flag: str | None = None
-    corrected_at: str | None = None
+    created_at: _text(40)
+    hlc: _text(64) | None = None
+    clock_flag: _text(40) | None = None
+    corrected_at: _text(40) | None = None
 
 
 class Batch(msgspec.Struct, forbid_unknown_fields=True):

@@ -166,3 +166,30 @@ def test_a_password_longer_than_the_strength_estimator_takes_is_judged_not_a_ser
     assert answer.status_code == 201, answer.text
     refused(portal.post("/api/accounts", json={"email": "lemah@example.id", "name": "Sandi Lemah",
                                                "password": "0" * 300}))
+
+
+@pytest.mark.parametrize(("field", "width"), [("event_id", 36), ("entity", 24), ("entity_id", 64), ("op", 24),
+                                              ("created_at", 40), ("hlc", 64), ("clock_flag", 40),
+                                              ("corrected_at", 40)])
+def test_an_event_wider_than_the_cloud_s_columns_is_refused_and_nothing_is_stored(portal, device, field, width):
+    """SQLite would store a 100,000-character `event_id` in a 36-character column; the protocol's widths are those
+    of the columns."""
+    for too_wide in ("x" * (width + 1), "x" * 100_000):
+        batch = _batch(1)
+        batch["events"][0][field] = too_wide
+        answer = portal.post("/sync/v1/events", json=batch, headers=device)
+        assert answer.status_code == 400 and field in answer.json()["errors"]["body"], answer.text
+    assert rows_in(portal, "sync_events") == 0 and rows_in(portal, "sync_cursors") == 0
+
+
+def test_a_batch_of_more_events_than_the_protocol_allows_is_refused_and_nothing_is_stored(portal, device):
+    batch = _batch(1)
+    event = batch["events"][0]
+    batch["events"] = [event | {"event_id": new_id(), "entity_id": new_id(), "seq": seq} for seq in range(1, 1_502)]
+    for body in (json.dumps(batch).encode(), gzip.compress(json.dumps(batch).encode())):
+        headers = {**device, **JSON, **({"Content-Encoding": "gzip"} if body[:2] == b"\x1f\x8b" else {})}
+        answer = portal.post("/sync/v1/events", content=body, headers=headers)
+        assert answer.status_code == 400 and "1000" in answer.json()["errors"]["body"], answer.text
+    batch["events"] = batch["events"][:1000]  # the most a batch may carry
+    assert portal.post("/sync/v1/events", json=batch, headers=device).status_code == 200
+    assert rows_in(portal, "sync_events") == 1000
