@@ -22,3 +22,33 @@ def address_wait(failures: Iterable[datetime], now: datetime) -> int:
 def wait_message(seconds: int) -> str:
     minutes = max(1, round(seconds / 60))
     return f"Terlalu banyak percobaan masuk yang salah dari alamat ini. Coba lagi dalam {minutes} menit."
+
+
+class Misses:
+    """Wrong guesses per client address (a lookup of something that is not there, e.g. a complaint's tracking
+    number), kept in memory, not on the card: past `limit` within `window` the address waits until the oldest leaves
+    the window, while other addresses go on. The `addresses` most recently seen are kept."""
+
+    def __init__(self, limit: int = ADDRESS_LIMIT, window: timedelta = WINDOW, addresses: int = 10_000):
+        import threading
+        from collections import OrderedDict
+
+        self.limit, self.window, self.addresses = limit, window, addresses
+        self._seen: OrderedDict[str, list[datetime]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait(self, address: str | None, now: datetime) -> int:
+        """Seconds until `address` may guess again (0: now)."""
+        with self._lock:
+            recent = [at for at in self._seen.get(address or "", ()) if at > now - self.window]
+        if len(recent) < self.limit:
+            return 0
+        return max(1, int((recent[-self.limit] + self.window - now).total_seconds()))
+
+    def missed(self, address: str | None, now: datetime) -> None:
+        key = address or ""
+        with self._lock:
+            recent = [at for at in self._seen.pop(key, ()) if at > now - self.window][-self.limit:]
+            self._seen[key] = [*recent, now]  # newest last: the least recently seen go first
+            while len(self._seen) > self.addresses:
+                self._seen.popitem(last=False)

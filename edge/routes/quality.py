@@ -25,6 +25,7 @@ from edge.routes.reports import _range
 from edge.slip import office_time
 from edge.users import staff_names
 from pst.skm import CODES, ELEMENTS, GRADES, SCALE_WORDS, shown
+from pst.throttle import Misses
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -109,11 +110,38 @@ async def api_complain(request: Request, appliance: ApplianceDep) -> dict:
 
 
 @get("/api/complaints/{tracking:str}", sync_to_thread=True)
-def api_complaint_lookup(tracking: FromPath[str], appliance: ApplianceDep) -> dict:
-    found = appliance.complaints.lookup(tracking)
+def api_complaint_lookup(request: Request, tracking: FromPath[str], appliance: ApplianceDep) -> dict:
+    found, wait = _look_up(request, appliance, tracking)
+    if wait:
+        refused = ApiError(429, _guessing(wait))
+        refused.headers = {"Retry-After": str(wait)}
+        raise refused
     if found is None:
         raise ApiError(404, "Nomor pengaduan tidak ditemukan")
     return found
+
+
+GUESSING = N_("Terlalu banyak nomor pengaduan yang salah dari alamat ini. Coba lagi dalam %(minutes)s menit.")
+
+
+def _look_up(request: Request, appliance, tracking: str) -> tuple[dict | None, int]:
+    """The complaint of a tracking number, or how long this address must wait: past 20 wrong numbers in 10 minutes
+    (some 500 a second were tried) it gets 429 until the oldest leaves the window."""
+    address, now = request.client.host if request.client else None, appliance.clock.now()
+    guesses = request.app.state.get("tracking_guesses")
+    if guesses is None:  # wrong numbers per address, kept by this app in memory
+        guesses = request.app.state.tracking_guesses = Misses(limit=20, window=timedelta(minutes=10))
+    wait = guesses.wait(address, now)
+    if wait:
+        return None, wait
+    found = appliance.complaints.lookup(tracking)
+    if found is None:
+        guesses.missed(address, now)
+    return found, 0
+
+
+def _guessing(wait: int) -> str:
+    return GUESSING % {"minutes": max(1, round(wait / 60))}
 
 
 @get("/api/complaints", guards=[staff_only], opt=needs("complaints"), sync_to_thread=True)
@@ -263,10 +291,13 @@ async def complaint_submit(request: Request, appliance: ApplianceDep) -> Templat
 @get("/pengaduan/cek", sync_to_thread=True)
 def complaint_lookup_page(request: Request, appliance: ApplianceDep) -> Template:
     number = request.query_params.get("nomor", "").strip()[:40]
-    found = appliance.complaints.lookup(number) if number else None
+    found, wait = _look_up(request, appliance, number) if number else (None, 0)
     tz = appliance.config.office.tz
-    return Template("complaint_status.html", status_code=404 if number and not found else 200, context={
+    status = 429 if wait else 404 if number and not found else 200
+    return Template("complaint_status.html", status_code=status, headers={"Retry-After": str(wait)} if wait else None,
+                    context={
         "office": appliance.config.office, "number": number, "found": found, "status_words": STATUS_WORDS,
+        "refused": _guessing(wait) if wait else None,
         "new": request.query_params.get("baru") == "1",
         "time_of": lambda v: office_time(datetime.fromisoformat(v), tz, language()) if v else "—",
     })

@@ -156,3 +156,21 @@ def test_staff_enter_follow_up_and_resolve_from_the_queue_page(staff):
     staff.post(f"/petugas/pengaduan/{complaint['id']}/selesai", data=form | {"response": "Sudah ditangani."})
     final = staff.get("/petugas/pengaduan").text
     assert "Sudah ditangani." in final and "selesai dalam 0 jam 0 mnt" in final
+
+
+def test_guessing_tracking_numbers_is_braked_per_address(client, app, clock):
+    """Some 500 wrong numbers a second were tried: past 20 wrong ones in 10 minutes an address waits (429 with
+    Retry-After, on the page too) until the oldest leaves the window, even for a right number; it keeps no record on
+    the card."""
+    tracking = client.post("/api/complaints", json={"channel": "langsung", "text": TEXT}).json()["tracking"]
+    for n in range(20):
+        assert client.get(f"/api/complaints/PGD-0000-{n:04d}").status_code == 404
+    refused = client.get(f"/api/complaints/{tracking}")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert refused.json()["detail"].startswith("Terlalu banyak nomor pengaduan yang salah")
+    page = client.get("/pengaduan/cek", params={"nomor": tracking})
+    assert page.status_code == 429 and "Terlalu banyak nomor pengaduan yang salah" in page.text
+    assert "Belum ada tanggapan" not in page.text
+    clock.advance(minutes=10)
+    assert client.get(f"/api/complaints/{tracking}").status_code == 200
+    assert client.get("/pengaduan/cek", params={"nomor": tracking}).status_code == 200
