@@ -10,7 +10,6 @@ that serves the requests.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from cloud.settings import database_kind
 from cloud.tables import TABLES
+from pst.privacy import private_file
 
 
 class Database:
@@ -36,7 +36,7 @@ class Database:
         if self.kind == "sqlite":
             path = Path(unquote(url[len("sqlite:///"):]))
             path.parent.mkdir(parents=True, exist_ok=True)  # a fresh data folder: the first command makes it
-            private(path)
+            private_file(path)
             self.engine = SQLiteEngine(path=str(path), timeout=15)
         else:
             # Piccolo connects once here to read the server version and only warns when it cannot; the first query
@@ -130,18 +130,6 @@ class _Readers:
             for connection in self.opened:
                 connection.close()
             self.opened.clear()
-
-
-def private(path: Path) -> None:
-    """The database file readable by its owner only, whatever the umask (it holds personal data): made so when new,
-    made so when found more open; SQLite gives its -wal and -shm files the database file's mode."""
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
-            if part.exists() and part.stat().st_mode & 0o077:
-                part.chmod(0o600)
-    except OSError:  # a read-only mount or a file of another owner: SQLite says what is wrong when it opens it
-        pass
 
 
 def is_unique_violation(exc: BaseException) -> bool:

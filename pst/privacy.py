@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from datetime import datetime
+from pathlib import Path
 
 ERASED_NAME = "(dihapus)"  # what an anonymised record shows where the name was
 # what a person's erasure strips from the records an appliance sends (its outbox, the portal's journal of them)
@@ -54,3 +56,17 @@ def months_before(now: datetime, months: int) -> datetime:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+def private_file(path: str | Path) -> None:
+    """A database file (and SQLite's -wal and -shm beside it, which take its mode) readable by its owner only,
+    whatever the umask: made so when new, made so when found more open. A file that cannot be made or changed (a
+    read-only mount, another owner) is left for SQLite to report when it opens it."""
+    path = Path(path)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+            if part.exists() and part.stat().st_mode & 0o077:
+                part.chmod(0o600)
+    except OSError:
+        pass
