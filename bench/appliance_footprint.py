@@ -41,7 +41,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import PST, free_port
+from bench.harness import PST, free_port, summary
 
 GOAL_REST_MB, GOAL_PEAK_MB, GOAL_HEALTHZ_S, GOAL_TICKET_S = 120.0, 180.0, 0.8, 1.0
 ROOT = Path(__file__).parents[1]
@@ -381,12 +381,16 @@ def main() -> None:
     print(f"  baseline: python -c pass {python_start:.3f} s;  hello app start → 200 {hello_start:.2f} s "
           f"(medians of {args.runs})")
     print(f"  ratio /healthz/hello app: {healthy / hello_start:.1f}x")
+    baselines = {"resident at rest together (PSS)": (2 * bare_pss / 1024, "2 × bare interpreter (PSS)"),
+                 "start → /healthz": (hello_start, "hello app start → 200")}
     for goal, value, limit, unit in (("resident at rest together (PSS)", together, GOAL_REST_MB, " MB"),
                                      ("peak of the busy minute together (PSS)", busy.peak["together"][1] / 1024,
                                       GOAL_PEAK_MB, " MB"),
                                      ("start → /healthz", healthy, GOAL_HEALTHZ_S, " s"),
                                      ("start → first ticket", first_ticket, GOAL_TICKET_S, " s")):
         print(f"goal {goal} ≤ {limit:g}{unit}: {'met' if value <= limit else 'MISSED'} ({value:.2f}{unit})")
+        baseline, baseline_name = baselines.get(goal, (None, ""))
+        summary(goal, value, unit.strip(), baseline, baseline_name, f"≤ {limit:g}{unit}", value <= limit)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench import desk_events
-from bench.harness import percentile
+from bench.harness import percentile, summary
 from bench.sync import START, Desk, Server, postgres
 from cloud.db import Database
 from cloud.devices import Devices
@@ -220,6 +220,13 @@ def main() -> None:
           f"   idle baseline p95 {idle95:.1f} ms ({busy95 / idle95:.1f}x)")
     print(f"  one appliance alone with the same {total:,} records: {alone_s:.1f} s"
           f"   fleet / alone: {result['elapsed'] / alone_s:.1f}x")
+    drained = result["elapsed"]
+    summary(f"{args.offices} appliances × {args.records} records drained", drained, "s", alone_s,
+            "one appliance alone, the same records", "≤ 3×", drained <= 3 * alone_s)
+    summary("GET /healthz p95 during the drain", busy95, "ms", idle95, "idle portal p95", "≤ 5×",
+            busy95 <= 5 * idle95)
+    wrong = left + doubled + dead + counts.failed
+    summary("records left, duplicated or refused; other failures", wrong, "", goal="0", met=wrong == 0)
 
 
 if __name__ == "__main__":
