@@ -64,9 +64,12 @@ def private_file(path: str | Path) -> None:
     read-only mount, another owner) is left for SQLite to report when it opens it."""
     path = Path(path)
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if not path.exists():
+            # made empty, before any connection: an existing database file is never opened here, since closing any
+            # descriptor of a file drops every POSIX lock this process holds on it (SQLite's locks among them)
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
             if part.exists() and part.stat().st_mode & 0o077:
                 part.chmod(0o600)
-    except OSError:
+    except OSError:  # FileExistsError too: another process made it first
         pass
