@@ -22,7 +22,6 @@ from typing import TypeVar
 from sqlite_utils import Database
 
 from edge.i18n import N_
-from pst.privacy import private_file
 
 BUSY_TIMEOUT_MS = 10_000
 SPACE_MARGIN = 1 << 20  # bytes free on the data folder's file system before a full disk counts as fixed
@@ -132,10 +131,7 @@ def disk_fault(exc: sqlite3.Error) -> str | None:
 
 
 def connect(path: str | Path) -> Database:
-    """Open the file with the pragmas the appliance relies on (they are per connection, except WAL); the file is
-    its owner's alone (it holds visitors' personal data)."""
-    if str(path) != ":memory:":
-        private_file(path)
+    """Open the file with the pragmas the appliance relies on (they are per connection, except WAL)."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -272,7 +268,6 @@ class EdgeStore:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + ".partial")
-        private_file(partial)  # a backup holds what the database holds
         target = sqlite3.connect(str(partial))
         try:
             with self._write_lock:

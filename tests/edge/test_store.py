@@ -124,25 +124,3 @@ def test_what_follows_a_commit_runs_after_the_outermost_commit_and_never_after_a
     store.after_commit(lambda: seen.append(2))
     assert seen == [-1, 1, 2]
 
-
-def test_the_database_and_its_backups_are_their_owner_s_alone_whatever_the_umask(tmp_path):
-    import os
-    import stat
-
-    from edge.migrations import migrate
-    from edge.store import EdgeStore
-
-    old = os.umask(0o022)
-    try:
-        store = EdgeStore(tmp_path / "edge.db")
-        migrate(store)
-        with store.write() as db:
-            db.execute("CREATE TABLE catatan (x TEXT)")
-        files = {f.name: stat.S_IMODE(f.stat().st_mode) for f in tmp_path.iterdir()
-                 if f.name.startswith("edge.db") and not f.name.endswith("lock")}
-        backup = store.backup(tmp_path / "backups" / "edge-1.db")
-        store.close()
-    finally:
-        os.umask(old)
-    assert files and set(files.values()) == {0o600}, files
-    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
