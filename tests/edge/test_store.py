@@ -123,4 +123,3 @@ def test_what_follows_a_commit_runs_after_the_outermost_commit_and_never_after_a
         raise RuntimeError("the act fails")
     store.after_commit(lambda: seen.append(2))
     assert seen == [-1, 1, 2]
-
