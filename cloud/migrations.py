@@ -7,6 +7,8 @@ On PostgreSQL an advisory lock makes workers starting together apply each migrat
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Callable
 
 from cloud.db import Database
@@ -441,8 +443,8 @@ def _full_text() -> list[Statement]:
 async def migrate(db: Database, clock: Clock | None = None) -> list[str]:
     """Apply what is missing; returns the names applied (none when up to date). Safe to run again, and at once."""
     clock = clock or SystemClock()
-    if db.kind == "sqlite" and (await db.execute("PRAGMA journal_mode"))[0]["journal_mode"] != "wal":
-        await db.execute("PRAGMA journal_mode = WAL")  # persists in the file; readers never wait for the writer
+    if db.kind == "sqlite":
+        await _wal(db)
     async with db.transaction():
         await _lock(db)
         await db.run_ddl(
@@ -461,6 +463,25 @@ async def migrate(db: Database, clock: Clock | None = None) -> list[str]:
             await db.execute("INSERT INTO cloud_migrations (name, applied_at) VALUES ({}, {})", name, clock.now())
         applied.append(name)
     return applied
+
+
+async def _wal(db: Database, wait: float = 15.0) -> None:
+    """SQLite's WAL mode, which persists in the file (readers never wait for the writer). Switching takes the file's
+    exclusive lock without SQLite's busy handler, so workers starting together on a new file get "database is locked"
+    at once: tried again until `wait` seconds have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    pause = 0.02
+    while True:
+        try:
+            if (await db.execute("PRAGMA journal_mode"))[0]["journal_mode"] != "wal":
+                await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 async def _lock(db: Database) -> None:
