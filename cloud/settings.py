@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pst.serving import READ_TIMEOUT, read_timeout_from
+
 
 class ConfigError(ValueError):
     """A setting the operator has to fix; the message names it."""
@@ -48,6 +50,9 @@ class CloudSettings:
     metrics_token: str | None = field(default=None, repr=False)
     """PST_CLOUD_METRICS_TOKEN: the bearer token Prometheus sends to scrape /metrics (≥ 32 characters, e.g.
     `openssl rand -hex 32`); unset: the portal has no /metrics at all (404). Never logged."""
+    read_timeout: float = READ_TIMEOUT
+    """PST_CLOUD_READ_TIMEOUT: seconds a client has to send a request's headers, and at most between two pieces of its
+    body, before the portal closes the connection (1–600, default 20; pst.serving)."""
     source_url: str = ""
     """PST_SOURCE_URL: where the source of the running version is published (`{version}` replaced), the footer's
     "Kode sumber"; else the portal serves its own at /kode-sumber (pst.source)."""
@@ -96,6 +101,7 @@ class CloudSettings:
             secret=secret,
             metrics_token=metrics_token,
             source_url=(env.get("PST_SOURCE_URL") or "").strip(),
+            read_timeout=read_timeout_from(env, "PST_CLOUD_READ_TIMEOUT", ConfigError),
         )
 
     def signing_key(self) -> bytes:

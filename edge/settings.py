@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.config import ApplianceConfig, ConfigError, load_config
+from pst.serving import READ_TIMEOUT, read_timeout_from
 
 HARDWARE_MODES = ("sim", "pi")
 
@@ -31,6 +32,9 @@ class EdgeSettings:
     """PST_EDGE_CONFIG: the appliance TOML (office, pins, printer, services, hours); built-in default when unset."""
     public_url: str
     """PST_EDGE_PUBLIC_URL: base URL phones use to reach the appliance (the ticket's QR); else config, else host:port."""
+    read_timeout: float = READ_TIMEOUT
+    """PST_EDGE_READ_TIMEOUT: seconds a client has to send a request's headers, and at most between two pieces of its
+    body, before the appliance closes the connection (1–600, default 20; pst.serving)."""
     source_url: str = ""
     """PST_SOURCE_URL: where the source of the running version is published (`{version}` replaced), the footer's
     "Kode sumber"; else the appliance serves its own at /kode-sumber (pst.source)."""
@@ -60,6 +64,7 @@ class EdgeSettings:
             config=config,
             public_url=public_url,
             source_url=(env.get("PST_SOURCE_URL") or "").strip(),
+            read_timeout=read_timeout_from(env, "PST_EDGE_READ_TIMEOUT", ConfigError),
         )
 
 

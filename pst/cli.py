@@ -466,6 +466,7 @@ def cloud_serve(demo: bool, workers: int) -> None:
     from cloud.app import create_app
     from cloud.mailsink import MailSink
     from pst.logsafe import uvicorn_log_config
+    from pst.serving import protocol
 
     settings = _cloud_settings(demo=demo)
     sink = None
@@ -484,10 +485,11 @@ def cloud_serve(demo: bool, workers: int) -> None:
         if workers > 1:
             _cloud_call(create_app, settings)  # refuse bad settings here, once, before any worker starts
             uvicorn.run("cloud.app:app_from_env", factory=True, workers=workers, host=settings.host,
-                        port=settings.port, log_level="info", log_config=uvicorn_log_config())
+                        port=settings.port, log_level="info", log_config=uvicorn_log_config(),
+                        http=protocol(settings.read_timeout))
         else:
             uvicorn.run(_cloud_call(create_app, settings), host=settings.host, port=settings.port, log_level="info",
-                        log_config=uvicorn_log_config())
+                        log_config=uvicorn_log_config(), http=protocol(settings.read_timeout))
     finally:
         if sink is not None:
             sink.stop()
@@ -869,6 +871,7 @@ def _serve_edge(settings) -> None:
     from edge.app import create_app
     from edge.store import EdgeStore, StoreCorrupt, serve_lock
     from pst.logsafe import uvicorn_log_config
+    from pst.serving import protocol
 
     try:  # a file that is not a database at all is refused; a damaged one is served (pages say so, writes refused)
         store = EdgeStore(settings.db_path)
@@ -888,7 +891,7 @@ def _serve_edge(settings) -> None:
         if not held:
             raise PstError(f"{settings.data_dir}: another `pst edge serve` or `pst edge restore` uses this data folder")
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                    log_config=uvicorn_log_config())
+                    log_config=uvicorn_log_config(), http=protocol(settings.read_timeout))
 
 
 def _add_privacy_commands() -> None:
