@@ -70,17 +70,21 @@ def reader_lines(office: str, reader: AccountView, moment, tz: ZoneInfo, downloa
     return lines
 
 
-def stamp_copy(source: Path, lines: list[str]) -> Path:
-    """Stamp every page and write the whole file (never an incremental save) to a new temporary file."""
+def stamp_copy(source: Path, lines: list[str], stop_when: Path | None = None) -> Path:
+    """Stamp every page and write the whole file (never an incremental save) to a new temporary file. Once a file
+    `stop_when` exists, the work ends early (pst.pdfstamp.Stopped) and nothing is left behind."""
     import pymupdf
 
-    from pst.pdfstamp import stamp
+    from pst.pdfstamp import Stopped, stamp
 
+    stop = (lambda: stop_when.exists()) if stop_when is not None else None
     handle, name = tempfile.mkstemp(prefix="pst-softcopy-", suffix=".pdf")
     os.close(handle)
     try:
         with pymupdf.open(source, filetype="pdf") as doc:
-            stamp(doc, lines)
+            stamp(doc, lines, stop=stop)
+            if stop is not None and stop():
+                raise Stopped(doc.page_count, doc.page_count)  # before the save, the last long step
             doc.save(name, garbage=0, deflate=False)
     except BaseException:
         os.unlink(name)

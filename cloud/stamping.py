@@ -10,8 +10,11 @@ at once; more downloads wait their turn in the pool's queue.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
+import tempfile
 import threading
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -21,21 +24,61 @@ from pst.i18n import N_
 
 STAMPERS = 2  # processes per portal worker
 
+log = logging.getLogger("cloud.stamping")
+
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 
 
+class Job:
+    """One copy being stamped in a stamping process. `stop()` ends it early: a job still queued never starts (or,
+    the one the pool has already handed to its processes' queue, stops before its first page), a running one sees
+    the file `stop_when` appear within 64 pages (pst.pdfstamp.STOP_EVERY) and gives up."""
+
+    def __init__(self, pool: ProcessPoolExecutor, source: Path, lines: list[str]):
+        from cloud.reading import stamp_copy
+
+        self.stop_when = Path(tempfile.gettempdir()) / f"pst-stamping-stop-{uuid.uuid4().hex}"
+        self.future = pool.submit(stamp_copy, source, lines, self.stop_when)
+        self.future.add_done_callback(lambda _: self.stop_when.unlink(missing_ok=True))
+
+    def stop(self) -> None:
+        self.future.add_done_callback(_remove_copy)  # a copy that got finished all the same is nobody's
+        if not self.future.cancel() and not self.future.done():
+            self.stop_when.touch()
+            if self.future.done():  # it ended between the two looks: its callback has run already
+                self.stop_when.unlink(missing_ok=True)
+
+
+def _remove_copy(future) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().unlink(missing_ok=True)
+
+
 async def stamped(source: Path, lines: list[str]) -> Path:
     """`cloud.reading.stamp_copy(source, lines)` in a stamping process: the copy's temporary file. 503 when the
-    process died under it (the next copy gets new processes)."""
-    from cloud.reading import stamp_copy
-
+    process died under it (the next copy gets new processes). Cancelled (the reader left, the server stops), it
+    stops the stamping process's work too."""
     pool = _stampers()
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, stamp_copy, source, lines)
+        job = Job(pool, source, lines)  # a pool that lost a process refuses at once
     except BrokenProcessPool:
-        _discard(pool)
-        raise CatalogueError(503, N_("Salinan digital sedang tidak dapat dibuat; coba lagi sebentar lagi")) from None
+        raise _unavailable(pool) from None
+    copy = asyncio.wrap_future(job.future)
+    try:
+        return await asyncio.shield(copy)
+    except asyncio.CancelledError:
+        copy.add_done_callback(lambda done: done.cancelled() or done.exception())  # its Stopped is expected
+        job.stop()
+        log.info("stopped stamping a copy nobody waits for any more")
+        raise
+    except BrokenProcessPool:
+        raise _unavailable(pool) from None
+
+
+def _unavailable(pool: ProcessPoolExecutor) -> CatalogueError:
+    _discard(pool)
+    return CatalogueError(503, N_("Salinan digital sedang tidak dapat dibuat; coba lagi sebentar lagi"))
 
 
 def _stampers() -> ProcessPoolExecutor:

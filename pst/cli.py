@@ -78,6 +78,9 @@ _portal: list = []  # the processes `pst up` started: the portal, then the sync 
 _stopping: list = []
 _portal_lock = threading.Lock()
 STOP_GRACE_S = 15  # how long the portal and the agent get to finish what they do before they are killed
+# how long a stopping portal lets the requests in flight finish before it cancels them (a copy being stamped stops
+# with its request), within systemd's TimeoutStopSec=30 of pst-portal.service
+PORTAL_STOP_GRACE_S = 20
 
 
 def _leave_on_signals() -> None:
@@ -486,10 +489,11 @@ def cloud_serve(demo: bool, workers: int) -> None:
             _cloud_call(create_app, settings)  # refuse bad settings here, once, before any worker starts
             uvicorn.run("cloud.app:app_from_env", factory=True, workers=workers, host=settings.host,
                         port=settings.port, log_level="info", log_config=uvicorn_log_config(),
-                        http=protocol(settings.read_timeout))
+                        http=protocol(settings.read_timeout), timeout_graceful_shutdown=PORTAL_STOP_GRACE_S)
         else:
             uvicorn.run(_cloud_call(create_app, settings), host=settings.host, port=settings.port, log_level="info",
-                        log_config=uvicorn_log_config(), http=protocol(settings.read_timeout))
+                        log_config=uvicorn_log_config(), http=protocol(settings.read_timeout),
+                        timeout_graceful_shutdown=PORTAL_STOP_GRACE_S)
     finally:
         if sink is not None:
             sink.stop()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pymupdf
@@ -41,12 +41,28 @@ class StampStyle:
     numbered: bool = True  # "hal. 3/50" at the end of every footer
 
 
-def stamp(doc: pymupdf.Document, lines: list[str], style: StampStyle = StampStyle()) -> pymupdf.Document:
+class Stopped(Exception):
+    """Stamping given up because `stop()` said so; `pages` were stamped before it asked."""
+
+    def __init__(self, pages: int, count: int):
+        super().__init__(pages, count)  # its args: it crosses from a stamping process as a pickle
+        self.pages, self.count = pages, count
+
+    def __str__(self) -> str:
+        return f"stopped after {self.pages} of {self.count} pages"
+
+
+STOP_EVERY = 64  # pages between two questions to `stop`
+
+
+def stamp(doc: pymupdf.Document, lines: list[str], style: StampStyle = StampStyle(),
+          stop: Callable[[], bool] | None = None) -> pymupdf.Document:
     """`lines` across and at the foot of every page of `doc`, in place. Save it whole afterwards: `doc.save(path)`
-    (fast, written by MuPDF itself) or `stamp_pdf` for bytes; never `incremental=True`."""
+    (fast, written by MuPDF itself) or `stamp_pdf` for bytes; never `incremental=True`. `stop`, asked every
+    STOP_EVERY pages, ends the work early (`Stopped`; the document is then half-stamped and only fit to close)."""
     if doc.is_encrypted or doc.needs_pass:
         raise ValueError("cannot watermark an encrypted PDF")
-    _Stamper(doc, lines, style).stamp_all()
+    _Stamper(doc, lines, style).stamp_all(stop)
     return doc
 
 
@@ -107,13 +123,15 @@ class _Stamper:
         self.widths: dict[str, float] = {}
         self.base_width = self._width(self.base_footer)
 
-    def stamp_all(self) -> None:
+    def stamp_all(self, stop: Callable[[], bool] | None = None) -> None:
         count = self.doc.page_count
         # every page found before any is changed: once the document has changes, MuPDF's walk of the page tree from
         # its root slows with the pages already stamped, and stamping grew with the square of the pages (4,000 pages:
         # 1.8 s, two thirds of it finding pages; 16,000: 35 s)
         pages = [mupdf.pdf_lookup_page_obj(self.pdf, number) for number in range(count)]
         for number, page in enumerate(pages):
+            if stop is not None and number % STOP_EVERY == 0 and stop():
+                raise Stopped(number, count)
             suffix = f"{SEPARATOR}hal. {number + 1}/{count}" if self.style.numbered else ""
             self._stamp(page, suffix)
 

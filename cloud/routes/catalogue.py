@@ -3,9 +3,11 @@ and its softcopy, watermarked for the signed-in reader ("Baca" opens it in the b
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get
@@ -24,6 +26,7 @@ from pst.i18n import N_
 CatalogueDep = NamedDependency[Catalogue]
 ReadingDep = NamedDependency[Reading]
 SEARCH_PARAMS = ("q", "year", "subject", "type", "page")
+T = TypeVar("T")
 NO_STORE = {"Cache-Control": "private, no-store", "Pragma": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
@@ -50,12 +53,39 @@ async def softcopy(request: Request, publication_id: FromPath[str], accounts: Ac
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
         raise ApiError(401, "Masuk terlebih dahulu untuk membaca salinan digital")
-    return await _serve(reading, publication_id, reader, request.query_params.get("unduh") in ("1", "true"))
+    return await _serve(request, reading, publication_id, reader, request.query_params.get("unduh") in ("1", "true"))
 
 
-async def _serve(reading: Reading, publication_id: str, reader, download: bool) -> Stream:
+async def _serve(request: Request, reading: Reading, publication_id: str, reader, download: bool) -> Response:
     disposition = "attachment" if download else "inline"
-    return softcopy_stream(await reading.softcopy(publication_id, reader, disposition), disposition)
+    copy = await while_connected(request, reading.softcopy(publication_id, reader, disposition))
+    return copy if isinstance(copy, Response) else softcopy_stream(copy, disposition)
+
+
+CLIENT_GONE = 499  # nginx's "client closed request": an answer nobody receives, for the access log
+
+
+async def while_connected(request: Request, work: Awaitable[T]) -> T | Response:
+    """`work` (a copy being stamped), given up when the client disconnects first: a reader who closed the tab or
+    whose connection dropped leaves no stamping process working for nobody. Its answer is then CLIENT_GONE."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:  # cancelled itself (the server stopping): both go
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.wait((task,))
+    if task.cancelled():
+        return Response(b"", status_code=CLIENT_GONE, headers=NO_STORE)
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (the request has no body to read: what comes before is dropped)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def softcopy_stream(copy, disposition: str) -> Stream:
@@ -130,7 +160,7 @@ async def _page_copy(request, publication_id, accounts, reading, download: bool)
     if reader is None:
         return Redirect(sign_in_path(request), status_code=303, headers=NO_STORE)
     try:
-        return await _serve(reading, publication_id, reader, download)
+        return await _serve(request, reading, publication_id, reader, download)
     except CatalogueError as exc:
         return Template("notice.html", context={"title": N_("Salinan digital tidak tersedia"), "text": exc.detail,
                                                 "error": None, "link": (f"/publikasi/{publication_id}", N_("Kembali"))},

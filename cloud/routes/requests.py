@@ -18,7 +18,7 @@ from cloud.requests import MAX_PDF, PURPOSES, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
 from cloud.routes.accounts import sign_in_path
 from cloud.routes.auditing import audited
-from cloud.routes.catalogue import NO_STORE, CatalogueDep, softcopy_stream
+from cloud.routes.catalogue import NO_STORE, CatalogueDep, softcopy_stream, while_connected
 
 RequestsDep = NamedDependency[Requests]
 Form = URLEncodedBody[dict[str, str]]
@@ -50,11 +50,12 @@ async def one(request: Request, request_id: FromPath[str], accounts: AccountsDep
 
 
 @get("/api/requests/{request_id:str}/softcopy")
-async def softcopy(request: Request, request_id: FromPath[str], accounts: AccountsDep, requests: RequestsDep) -> Stream:
+async def softcopy(request: Request, request_id: FromPath[str], accounts: AccountsDep, requests: RequestsDep) -> Response:
     """`?unduh=1` asks the browser to save it; otherwise it opens inline. Never cached, made for this request."""
     reader = await _signed_in(request, accounts)
     disposition = "attachment" if request.query_params.get("unduh") in ("1", "true") else "inline"
-    return softcopy_stream(await requests.softcopy(reader, request_id), disposition)
+    copy = await while_connected(request, requests.softcopy(reader, request_id))
+    return copy if isinstance(copy, Response) else softcopy_stream(copy, disposition)
 
 
 # --- staff ---------------------------------------------------------------------------------------------------------
