@@ -18,7 +18,10 @@ class PstError(click.ClickException):
 @click.group(help="PST Pustaka: the library service of a BPS PST office.")
 @click.version_option(package_name="pst-pustaka")
 def main() -> None:
+    from pst.privacy import private_umask
+
     _without_httpx_command_line()
+    private_umask()
 
 
 def _without_httpx_command_line() -> None:
@@ -875,8 +878,10 @@ def _serve_edge(settings) -> None:
     from edge.app import create_app
     from edge.store import EdgeStore, StoreCorrupt, serve_lock
     from pst.logsafe import uvicorn_log_config
+    from pst.privacy import keep_private
     from pst.serving import protocol
 
+    keep_private(settings.db_path)  # one made more open before (by an older version, or copied in)
     try:  # a file that is not a database at all is refused; a damaged one is served (pages say so, writes refused)
         store = EdgeStore(settings.db_path)
     except StoreCorrupt as exc:

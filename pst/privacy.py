@@ -68,8 +68,25 @@ def private_file(path: str | Path) -> None:
             # made empty, before any connection: an existing database file is never opened here, since closing any
             # descriptor of a file drops every POSIX lock this process holds on it (SQLite's locks among them)
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
-            if part.exists() and part.stat().st_mode & 0o077:
-                part.chmod(0o600)
     except OSError:  # FileExistsError too: another process made it first
         pass
+    keep_private(path)
+
+
+def keep_private(path: str | Path) -> None:
+    """An existing database file, its -wal and its -shm made readable by their owner only when found more open (by
+    chmod, which opens nothing: safe beside live connections). Files the pst command makes are private already
+    (`private_umask`); this mends those made before, or by another program."""
+    path = Path(path)
+    for part in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            if part.exists() and part.stat().st_mode & 0o077:
+                part.chmod(0o600)
+        except OSError:  # a read-only mount, another owner: SQLite reports what matters when it opens the file
+            pass
+
+
+def private_umask() -> None:
+    """Files and folders the process makes from now on are its owner's only (0600, 0700): databases and their
+    journals, backups, scans, exports, keys — personal data, whatever the umask it was started with."""
+    os.umask(os.umask(0o077) | 0o077)

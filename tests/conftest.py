@@ -49,6 +49,16 @@ def clean_environment(monkeypatch):
             monkeypatch.delenv(key)
 
 
+@pytest.fixture(autouse=True)
+def unchanged_umask():
+    """A `pst` command run in the tests' own process (click's CliRunner) makes its files private by the umask
+    (pst.privacy.private_umask); the next test starts with the umask the run began with."""
+    found = os.umask(0o022)
+    os.umask(found)
+    yield
+    os.umask(found)
+
+
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     return {"PST_DATA_DIR": str(tmp_path / "var"), "PST_EDGE_HARDWARE": "sim"}

@@ -111,3 +111,50 @@ def test_hw_check_prints_a_test_ticket_in_sim(run):
     assert "printer:   emulator 127.0.0.1:" in result.output and ": ok" in result.output
     assert "test ticket: printed" in result.output
     assert "UJI PRINTER" in result.output
+
+
+def test_the_files_pst_makes_are_its_owners_only_whatever_the_umask(tmp_path):
+    """Databases hold personal data: `pst edge migrate` started with umask 022 makes the folder and the database
+    private, and `pst edge serve` mends a database left readable by others before (an older version, a copy)."""
+    import os
+    import stat
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from cloud.mailsink import free_port
+
+    pst = str(Path(sys.executable).with_name("pst"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PST_")} | {
+        "PST_DATA_DIR": str(tmp_path / "var"), "PST_EDGE_HARDWARE": "sim", "PST_EDGE_PORT": str(port)}
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    def as_with_umask_022(*args: str, **kwargs):
+        return subprocess.Popen(["sh", "-c", 'umask 022 && exec "$@"', "sh", pst, *args], env=env, **kwargs)
+
+    assert as_with_umask_022("edge", "migrate", stdout=subprocess.DEVNULL).wait(timeout=60) == 0
+    database = tmp_path / "var" / "edge.db"
+    assert (mode(tmp_path / "var"), mode(database)) == (0o700, 0o600)
+    database.chmod(0o644)
+    serving = as_with_umask_022("edge", "serve", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and serving.poll() is None, "pst edge serve did not start"
+            time.sleep(0.2)
+        parts = {path.name: mode(path) for path in database.parent.glob("edge.db*")}
+        assert parts and set(parts.values()) == {0o600}, parts
+    finally:
+        serving.terminate()
+        serving.wait(timeout=20)

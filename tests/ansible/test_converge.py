@@ -203,6 +203,7 @@ def test_the_services_run_as_pst_with_their_settings_owner_only(site):
         assert host.systemctl("show", "-p", "ProtectSystem", "--value", unit) == "strict"
     assert site.portal.run("stat", "-c", "%U %a", "/etc/pst/portal.env").stdout.split() == ["root", "600"]
     assert site.desk.run("stat", "-c", "%U %a", "/var/lib/pst/sync-enrolment.json").stdout.split() == ["pst", "600"]
+    assert site.desk.run("stat", "-c", "%U %a", "/var/lib/pst/edge.db").stdout.split() == ["pst", "600"]
     venv = site.desk.run("readlink", "/opt/pst/venv").stdout.strip()
     assert venv.startswith("/opt/pst/releases/") and venv.endswith("/venv")
     installed = site.desk.run(f"{venv}/bin/python", "-m", "pip", "list", "--format=freeze").stdout.lower()
