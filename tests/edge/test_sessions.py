@@ -71,6 +71,17 @@ def test_every_sign_in_gets_a_new_id_and_a_planted_one_is_never_a_staff_session(
     assert session_files(app) == [] and staff_page(client) == 303
 
 
+def test_a_cross_site_link_leaves_the_staff_session_alone(client, app, clock):
+    """A link from another site arrives without the Strict cookie: the answer sets none, so the browser keeps the
+    staff's (it used to get a new anonymous one in its place, and staff were signed out)."""
+    staff(app, clock)
+    session = given(client.post("/api/session", json={"username": "dewi", "password": PASSWORD}))
+    client.cookies.clear()
+    for path in ("/petugas", "/", "/api/queue"):
+        assert given(client.get(path, follow_redirects=False)) is None, path
+    assert staff_page(browser(client, session)) == 200
+
+
 def test_expired_sessions_are_purged(client, app, clock):
     from edge.sessions import purge
 
