@@ -86,6 +86,13 @@ def handle_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc)
 
 
+def unexpected_error(request: Request, exc: Exception) -> Response:
+    """A fault no other handler knows: logged, and answered with the error body and nothing of its internals, as
+    every other error is (Litestar's own answer has no `errors`, and it logs nothing outside debug mode)."""
+    log.error("unhandled error on %s %s", request.method, redact_path(request.url.path), exc_info=exc)
+    return Response({"detail": "Terjadi kesalahan pada server", "errors": {}}, status_code=500)
+
+
 def no_such_file(request: Request, exc: Exception) -> Response:
     """A path the file system cannot even look up (a NUL byte; a name too long, which Litestar's file adapter turns
     into a 500) is simply not there."""
@@ -183,7 +190,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
             cookie_secure=tls, cookie_httponly=True,  # the token reaches forms through csrf_input, never through JS
         ),
         exception_handlers={HTTPException: handle_error, StoreUnavailable: storage_refused,
-                            sqlite3.DatabaseError: storage_refused},
+                            sqlite3.DatabaseError: storage_refused, Exception: unexpected_error},
         before_send=[security_headers(strict_transport=False)],
         debug=False,
     )

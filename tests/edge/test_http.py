@@ -1,5 +1,6 @@
 """The appliance's HTTP contract (ARCHITECTURE.md) through Litestar's test client, on a real SQLite file."""
 
+import logging
 import re
 
 import pytest
@@ -51,6 +52,18 @@ def test_malformed_bodies_get_a_clear_error(client, app, raw):
     assert response.status_code == 400
     assert response.json()["detail"]
     assert ticket_count(app) == 0
+
+
+def test_an_unexpected_fault_is_logged_and_answered_with_the_error_body(client, app, monkeypatch, caplog):
+    def broken():
+        raise RuntimeError("the board's state is gone")
+
+    monkeypatch.setattr(app.state.appliance, "board", broken)
+    with caplog.at_level(logging.ERROR, logger="edge.app"):
+        answer = client.get("/api/display")
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "Terjadi kesalahan pada server", "errors": {}}  # nothing of the fault
+    assert "unhandled error on GET /api/display" in caplog.text and "the board's state is gone" in caplog.text
 
 
 def test_queue_lists_waiting_tickets_in_order(client):
