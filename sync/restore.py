@@ -62,8 +62,10 @@ def cloud_copy(path: Path) -> Path:
     """The copy of a backup that goes to the cloud, beside it: without the appliance's key and the keyed hashes of
     the ID cards in the lockers. With both, a visitor's full ID number could be found by trying the possible numbers;
     the cloud needs neither (a card restored from it is checked by its last four characters, as the pages show it).
-    Freed pages are overwritten and the file rebuilt, so nothing of either remains in it."""
-    target = path.with_name(path.stem + ".cloud.db")
+    Freed pages are overwritten and the file rebuilt, so nothing of either remains in it. Its name is hidden from
+    the backups' `edge-*.db`: `pst edge restore` must never take it for the newest backup (it has no key), nor a
+    copy left by a power cut while it was being made."""
+    target = path.with_name(f".{path.stem}.for-cloud.db")
     shutil.copyfile(path, target)
     db = sqlite3.connect(target)
     try:

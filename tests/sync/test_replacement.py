@@ -8,7 +8,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
@@ -83,7 +85,7 @@ def test_the_backup_goes_up_once_and_the_journal_keeps_only_what_came_after(clou
     key = sqlite3.connect(copy).execute("SELECT value FROM meta WHERE key = 'secret_key'").fetchone()[0]
     assert key.encode() not in sent and b"ab" * 32 not in sent  # not even in a freed page
     assert sqlite3.connect(copy).execute("SELECT id_hash FROM locker_uses").fetchone()[0] == "ab" * 32
-    assert not list(copy.parent.glob("*.cloud.db"))  # the copy for the cloud is gone once sent
+    assert sorted(path.name for path in copy.parent.iterdir() if path.suffix == ".db") == [copy.name]  # sent, gone
     assert journal_seqs(cloud, enrolment.device_id) == [5, 6, 7]  # what the backup holds is dropped
     event = json.loads(db_rows(cloud, "SELECT event FROM sync_journal WHERE seq = 6")[0]["event"])
     assert event["entity"] == "visit" and event["op"] == "checked_in" and event["payload"]["name"] == "Siti Rahmawati"
@@ -273,3 +275,17 @@ def test_bad_requests_about_backups_get_a_clear_4xx(cloud, tmp_path, method, pat
     assert 400 <= answer.status_code < 500, answer.text
     assert answer.json()["detail"]
     assert db_rows(cloud, "SELECT count(*) AS n FROM device_backups")[0]["n"] == 0
+
+
+def test_the_copy_for_the_cloud_is_never_taken_for_a_backup(edge_store, tmp_path):
+    """While the agent makes it (or after a power cut in the middle), the keyless copy lies beside the backups: a
+    restore of the newest good backup and the pruning of old ones do not see it."""
+    from edge.store import newest_good_backup, prune_backups
+
+    copy = nightly_backup(edge_store, tmp_path / "var-edge", "1")
+    for_cloud = restore.cloud_copy(copy)
+    os.utime(for_cloud, (time.time() + 60, time.time() + 60))  # newer than the backup
+    assert list(copy.parent.glob("edge-*.db")) == [copy]
+    assert newest_good_backup(copy.parent)[0] == copy
+    os.utime(for_cloud, (time.time() - 30 * 86400, time.time() - 30 * 86400))  # and older than any kept
+    assert prune_backups(copy.parent, 7, keep=copy) == [] and for_cloud.exists()
