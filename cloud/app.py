@@ -45,7 +45,7 @@ from cloud.settings import CloudSettings, ConfigError
 from cloud.upload_gate import UploadGate
 from pst import __version__, formats, source
 from pst.clock import Clock, SystemClock
-from pst.error_body import document_errors
+from pst.openapi import content, document_errors, error_body
 from pst.i18n import N_, Languages, language_middleware
 from pst.security_headers import security_headers
 
@@ -54,7 +54,7 @@ SHARED_TEMPLATES = Path(__file__).parents[1] / "pst" / "templates"  # pages both
 CSRF_COOKIE = "pst_cloud_csrf"
 
 
-@get(source.PATH)
+@get(source.PATH, responses={200: content("application/gzip", "The source, .tar.gz")})
 async def source_code() -> Response:
     """The running version's source (AGPL-3.0-or-later, LICENSE): what the footer's "Kode sumber" links to."""
     archive = await asyncio.to_thread(source.archive)
@@ -62,7 +62,7 @@ async def source_code() -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{source.filename()}"'})
 
 
-@get("/healthz")
+@get("/healthz", responses={503: error_body("The database cannot be reached")})
 async def healthz(db: NamedDependency[Database]) -> dict:
     try:
         await db.execute("SELECT 1 AS one")

@@ -14,6 +14,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, InternalServerException, NotAuthorizedException, NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -23,12 +24,13 @@ from litestar.template.config import TemplateConfig
 
 from edge import sessions
 from edge.appliance import Appliance, secret_key
-from edge.auth import RoleRefused, can, current_user, take_flash
+from edge.auth import RoleRefused, can, current_user, staff_only, take_flash
 from edge.errors import error_response
 from edge.i18n import Languages
 from edge.metrics import Latency, timing_middleware
 from edge.metrics import metrics as metrics_route
 from edge.origin import same_origin_only
+from edge.roles import ROLES, allowed
 from edge.routes import (
     audit,
     catalogue,
@@ -54,8 +56,8 @@ from edge.store import MESSAGES, StoreUnavailable, disk_fault
 from hardware.builder import Hardware
 from pst import __version__, formats, source
 from pst.clock import Clock
-from pst.error_body import document_errors
 from pst.logsafe import redact_path
+from pst.openapi import PAGE, also_answer, content, document_errors, see_other
 from pst.security_headers import security_headers
 
 HERE = Path(__file__).parent
@@ -70,7 +72,7 @@ def healthz(appliance: NamedDependency[Appliance]) -> dict:
     return appliance.health()
 
 
-@get(source.PATH, sync_to_thread=True)
+@get(source.PATH, sync_to_thread=True, responses={200: content("application/gzip", "The source, .tar.gz")})
 def source_code() -> Response:
     """The running version's source (AGPL-3.0-or-later, LICENSE): what the footer's "Kode sumber" links to."""
     return Response(source.archive(), media_type="application/gzip",
@@ -91,6 +93,20 @@ def unexpected_error(request: Request, exc: Exception) -> Response:
     every other error is (Litestar's own answer has no `errors`, and it logs nothing outside debug mode)."""
     log.error("unhandled error on %s %s", request.method, redact_path(request.url.path), exc_info=exc)
     return Response({"detail": "Terjadi kesalahan pada server", "errors": {}}, status_code=500)
+
+
+SIGNED_OUT = see_other("Not signed in: to the sign-in page")
+
+
+def document_staff_pages(routes: list) -> None:
+    """What handle_error answers on a guarded staff page, in its OpenAPI: 303 to the sign-in page when signed out,
+    and the "Akses ditolak" page (403) where a role lacks the page's capability."""
+    for handler in routes:
+        if not isinstance(handler, HTTPRouteHandler) or staff_only not in (handler.guards or ()):
+            continue
+        if any(path.startswith("/petugas") for path in handler.paths):
+            everyone = all(allowed(role, handler.opt.get("capability")) for role in ROLES)
+            also_answer({303: SIGNED_OUT, **({} if everyone else {"4XX": PAGE})}, [handler])
 
 
 def no_such_file(request: Request, exc: Exception) -> Response:
@@ -140,6 +156,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None, hardware: Har
     ]
     if settings.hardware == "sim":
         routes += [*sim.routes, *scans.sim_routes]
+    document_staff_pages(routes)
     document_errors(routes)
     secret = secret_key(settings.data_dir, settings.db_path)
     languages = Languages.load(cache=settings.data_dir / "cache" / "locale")

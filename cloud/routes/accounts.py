@@ -10,12 +10,16 @@ from litestar.datastructures import Cookie
 from cloud.errors import ApiError
 from cloud.openapi import ACCOUNT, SIGN_IN, documented
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
+from pst.openapi import see_other
 
 
 def session_cookie(request: Request, token: str | None, max_age: int) -> Cookie:
     """HttpOnly and SameSite=Lax; Secure whenever the portal is reached over HTTPS."""
     secure = request.app.state.public_url.startswith("https://")
     return Cookie(key=SESSION_COOKIE, value=token or "", max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure)
+
+
+SIGN_IN_FIRST = see_other("Not signed in: to the sign-in page, and back here after")  # to sign_in_path
 
 
 def sign_in_path(request: Request) -> str:

@@ -13,8 +13,9 @@ from cloud import audit
 from cloud.accounts import AccountView
 from cloud.errors import ApiError
 from cloud.routes import SESSION_COOKIE, AccountsDep
-from cloud.routes.backoffice import _Forbidden, _NotSignedIn, _page, _refused, _signed_in, _to_sign_in
+from cloud.routes.backoffice import BACK_OFFICE, _Forbidden, _NotSignedIn, _page, _refused, _signed_in, _to_sign_in
 from pst.i18n import N_
+from pst.openapi import also_answer
 
 FILTERS = ("person", "action", "record", "office", "from", "to")
 
@@ -85,6 +86,6 @@ async def audit_page(request: Request, accounts: AccountsDep) -> Template:
 
 
 routes = [api_audit, Router(
-    path="/kantor", route_handlers=[audit_page],
+    path="/kantor", route_handlers=also_answer(BACK_OFFICE, [audit_page]),
     exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused},
 )]

@@ -30,6 +30,7 @@ from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.accounts import client_address
 from cloud.routes.auditing import audited
 from pst.i18n import N_
+from pst.openapi import PAGE, also_answer, content, html, see_other
 
 CatalogueDep = NamedDependency[Catalogue]
 RequestsDep = NamedDependency[Requests]
@@ -56,6 +57,12 @@ PRINTER_STATES = {  # a device's printer as its health reports it (sync.protocol
     "ok": N_("printer siap"), "paper_out": N_("printer kehabisan kertas"), "offline": N_("printer tidak terhubung"),
     "unplugged": N_("printer tidak ditemukan"), "error": N_("printer macet"),
 }
+
+
+# What the back office's exception handlers answer on every page of it (its Routers' `exception_handlers`): signed
+# out, to the sign-in page; a reader, a stale form or an oversized upload, a page that says so.
+BACK_OFFICE = {303: see_other("Not signed in: to the sign-in page"), "4XX": PAGE}
+SAVED = see_other("Done: back to the publication's page")
 
 
 class _NotSignedIn(Exception):
@@ -193,7 +200,7 @@ async def new_publication(request: Request, accounts: AccountsDep) -> Template:
     return await _publication_page(await _signed_in(request, accounts), _admin(request))
 
 
-@post("/katalog/baru")
+@post("/katalog/baru", status_code=303, responses={303: SAVED})
 async def add_publication(request: Request, data: Form, accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
@@ -215,7 +222,7 @@ async def edit_page(request: Request, publication_id: FromPath[str], accounts: A
     return await _publication_page(staff, admin, p=p, message=MESSAGES.get(request.query_params.get("pesan", "")))
 
 
-@post("/katalog/{publication_id:str}")
+@post("/katalog/{publication_id:str}", status_code=303, responses={303: SAVED})
 async def save_publication(request: Request, publication_id: FromPath[str], data: Form,
                            accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
@@ -240,7 +247,8 @@ async def _failed(staff, admin: CatalogueAdmin, publication_id: str, exc: Catalo
 
 
 # The body may hold the largest PDF allowed plus the multipart framing; the service refuses past its own limit.
-@post("/katalog/{publication_id:str}/softcopy", request_max_body_size=MAX_UPLOAD + 2 * 2**20)
+@post("/katalog/{publication_id:str}/softcopy", request_max_body_size=MAX_UPLOAD + 2 * 2**20, status_code=303,
+      responses={303: SAVED})
 async def upload_softcopy(request: Request, publication_id: FromPath[str], accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     upload, _ = await _upload(request)
@@ -257,7 +265,7 @@ async def upload_softcopy(request: Request, publication_id: FromPath[str], accou
     return _back(f"/kantor/katalog/{publication_id}", pesan="softcopy")
 
 
-@post("/katalog/{publication_id:str}/softcopy/hapus")
+@post("/katalog/{publication_id:str}/softcopy/hapus", status_code=303, responses={303: SAVED})
 async def remove_softcopy(request: Request, publication_id: FromPath[str], accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
@@ -277,7 +285,8 @@ async def confirm_removal(request: Request, publication_id: FromPath[str], accou
     return _page("kantor_hapus.html", staff, p=p)
 
 
-@post("/katalog/{publication_id:str}/hapus")
+@post("/katalog/{publication_id:str}/hapus", status_code=303,
+      responses={303: see_other("Removed: to the catalogue")})
 async def remove_publication(request: Request, publication_id: FromPath[str], accounts: AccountsDep) -> Response:
     staff, admin = await _signed_in(request, accounts), _admin(request)
     try:
@@ -294,6 +303,9 @@ async def _queue(staff, requests: Requests, wanted: str) -> list[dict]:
         rows = await requests.all(staff, "diajukan") + await requests.all(staff, "diproses")
         return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
     return await requests.all(staff, "" if wanted == "semua" else wanted)
+
+
+QUEUE = see_other("Done: back to the queue")
 
 
 async def _queue_page(staff, requests: Requests, wanted: str, status: int = 200, **context) -> Template:
@@ -322,7 +334,7 @@ async def _act(request: Request, staff, requests: Requests, request_id: str, wan
     return _back("/kantor/permintaan", status=wanted if wanted in QUEUE_FILTERS else "", pesan=done)
 
 
-@post("/permintaan/{request_id:str}/proses")
+@post("/permintaan/{request_id:str}/proses", status_code=303, responses={303: QUEUE})
 async def process(request: Request, request_id: FromPath[str], data: Form, accounts: AccountsDep,
                   requests: RequestsDep) -> Response:
     staff = await _signed_in(request, accounts)
@@ -330,7 +342,7 @@ async def process(request: Request, request_id: FromPath[str], data: Form, accou
                       requests.process(staff, request_id))
 
 
-@post("/permintaan/{request_id:str}/tolak")
+@post("/permintaan/{request_id:str}/tolak", status_code=303, responses={303: QUEUE})
 async def reject(request: Request, request_id: FromPath[str], data: Form, accounts: AccountsDep,
                  requests: RequestsDep) -> Response:
     staff = await _signed_in(request, accounts)
@@ -338,7 +350,8 @@ async def reject(request: Request, request_id: FromPath[str], data: Form, accoun
                       requests.reject(staff, request_id, data.get("reason", "")))
 
 
-@post("/permintaan/{request_id:str}/selesai", request_max_body_size=MAX_PDF + 2 * 2**20)
+@post("/permintaan/{request_id:str}/selesai", request_max_body_size=MAX_PDF + 2 * 2**20, status_code=303,
+      responses={303: QUEUE})
 async def fulfil(request: Request, request_id: FromPath[str], accounts: AccountsDep, requests: RequestsDep) -> Response:
     staff = await _signed_in(request, accounts)
     upload, fields = await _upload(request)
@@ -368,6 +381,9 @@ def device_state(device: dict, now: datetime) -> tuple[str, str]:
     return N_("Kode kedaluwarsa — cabut, lalu tambahkan perangkat lagi"), "off"
 
 
+OFFICES = see_other("Done: back to the offices")
+
+
 async def _offices_page(request: Request, staff, devices: Devices, status: int = 200, **context) -> Template:
     now = request.app.state.clock.now()
     listed, health = await devices.devices(), await Fleet(devices.db).latest()
@@ -388,7 +404,7 @@ async def offices(request: Request, accounts: AccountsDep, devices: DevicesDep) 
     return await _offices_page(request, staff, devices, message=MESSAGES.get(request.query_params.get("pesan", "")))
 
 
-@post("/kantor")
+@post("/kantor", status_code=303, responses={303: OFFICES})
 async def add_office(request: Request, data: Form, accounts: AccountsDep, devices: DevicesDep) -> Response:
     admin = await _signed_in(request, accounts, admin=True)
     form = {"code": data.get("code", ""), "name": data.get("name", "")}
@@ -400,7 +416,7 @@ async def add_office(request: Request, data: Form, accounts: AccountsDep, device
     return _back("/kantor/kantor", pesan="kantor")
 
 
-@post("/kantor/email")
+@post("/kantor/email", status_code=303, responses={303: OFFICES})
 async def office_email(request: Request, data: Form, accounts: AccountsDep, devices: DevicesDep) -> Response:
     """The office staff's address the fleet's alerts are mailed to (cloud.fleet_alerts); admins only."""
     admin = await _signed_in(request, accounts, admin=True)
@@ -414,7 +430,8 @@ async def office_email(request: Request, data: Form, accounts: AccountsDep, devi
     return _back("/kantor/kantor", pesan="email-kantor")
 
 
-@post("/kantor/perangkat")
+@post("/kantor/perangkat",
+      responses={201: html("The new device, its one-time enrolment code and the command that takes it")})
 async def add_device(request: Request, data: Form, accounts: AccountsDep, devices: DevicesDep) -> Response:
     admin = await _signed_in(request, accounts, admin=True)
     form = {"office": data.get("office", ""), "name": data.get("name", "")}
@@ -448,7 +465,7 @@ async def refused(request: Request, device_id: FromPath[str], accounts: Accounts
     return _page("kantor_ditolak.html", staff, device=device, rows=await devices.refused(device_id))
 
 
-@post("/kantor/perangkat/{device_id:str}/cabut")
+@post("/kantor/perangkat/{device_id:str}/cabut", status_code=303, responses={303: OFFICES})
 async def revoke(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep) -> Response:
     admin = await _signed_in(request, accounts, admin=True)
     if not await devices.revoke(device_id, admin.email, client_address(request)):
@@ -469,7 +486,8 @@ async def confirm_replace(request: Request, device_id: FromPath[str], accounts: 
     return _page("kantor_ganti.html", admin, device=device, backups=stored)
 
 
-@post("/kantor/perangkat/{device_id:str}/ganti")
+@post("/kantor/perangkat/{device_id:str}/ganti",
+      responses={201: html("The replacement's one-time code and the command that restores it")})
 async def replace(request: Request, device_id: FromPath[str], accounts: AccountsDep, devices: DevicesDep) -> Response:
     admin = await _signed_in(request, accounts, admin=True)
     try:
@@ -482,7 +500,8 @@ async def replace(request: Request, device_id: FromPath[str], accounts: Accounts
                  office=await devices.office(device["office_code"]), replacement=True)
 
 
-@get("/kantor/perangkat/{device_id:str}/cadangan/{backup_id:str}")
+@get("/kantor/perangkat/{device_id:str}/cadangan/{backup_id:str}",
+     responses={200: content("application/gzip", "The backup as it came")})
 async def download_backup(request: Request, device_id: FromPath[str], backup_id: FromPath[str],
                           accounts: AccountsDep, devices: DevicesDep, db: DatabaseDep) -> Response:
     """A stored backup of an appliance, as it came (gzip): admins only, and every download is in the audit trail —
@@ -506,11 +525,11 @@ async def download_backup(request: Request, device_id: FromPath[str], backup_id:
 
 routes = [Router(
     path="/kantor",
-    route_handlers=[
+    route_handlers=also_answer(BACK_OFFICE, [
         landing, catalogue_list, new_publication, add_publication, edit_page, save_publication, upload_softcopy,
         remove_softcopy, confirm_removal, remove_publication, queue, process, reject, fulfil, offices, add_office,
         office_email, add_device, confirm_revoke, refused, revoke, confirm_replace, replace, download_backup,
-    ],
+    ]),
     # HTML answers also for what the middleware refuses before a handler runs: a stale CSRF token, an oversized body
     exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused, 413: _too_large,
                         PermissionDeniedException: _stale_form},

@@ -19,9 +19,10 @@ from cloud.catalogue import Catalogue, CatalogueError
 from cloud.errors import ApiError
 from cloud.reading import Reading
 from cloud.routes import SESSION_COOKIE, AccountsDep
-from cloud.routes.accounts import sign_in_path
+from cloud.routes.accounts import SIGN_IN_FIRST, sign_in_path
 from cloud.seo import page_tags
 from pst.i18n import N_
+from pst.openapi import PAGE, content
 
 CatalogueDep = NamedDependency[Catalogue]
 ReadingDep = NamedDependency[Reading]
@@ -47,7 +48,8 @@ async def publication(publication_id: FromPath[str], catalogue: CatalogueDep) ->
     return found
 
 
-@get("/api/publications/{publication_id:str}/softcopy")
+@get("/api/publications/{publication_id:str}/softcopy",
+     responses={200: content("application/pdf", "Her watermarked copy")})
 async def softcopy(request: Request, publication_id: FromPath[str], accounts: AccountsDep, reading: ReadingDep) -> Response:
     """`?unduh=1` asks the browser to save it (attachment); otherwise it opens inline."""
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
@@ -110,7 +112,7 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 
 # --- pages ---------------------------------------------------------------------------------------------------------
-@get("/katalog")
+@get("/katalog", responses={"4XX": PAGE})
 async def catalogue_page(request: Request, catalogue: CatalogueDep, accounts: AccountsDep) -> Template:
     args = _search_args(request)
     args.pop("per_page")
@@ -132,7 +134,7 @@ async def catalogue_page(request: Request, catalogue: CatalogueDep, accounts: Ac
     }, status_code=400 if error else 200)
 
 
-@get("/publikasi/{publication_id:str}")
+@get("/publikasi/{publication_id:str}", responses={"4XX": PAGE})
 async def publication_page(request: Request, publication_id: FromPath[str], catalogue: CatalogueDep,
                            accounts: AccountsDep) -> Template:
     found = await catalogue.get(publication_id)
@@ -145,12 +147,14 @@ async def publication_page(request: Request, publication_id: FromPath[str], cata
                                                "seo": page_tags(found, request.app.state.public_url)})
 
 
-@get("/publikasi/{publication_id:str}/baca")
+@get("/publikasi/{publication_id:str}/baca", responses={
+    200: content("application/pdf", "Her watermarked copy, inline"), 303: SIGN_IN_FIRST, "4XX": PAGE})
 async def read_page(request: Request, publication_id: FromPath[str], accounts: AccountsDep, reading: ReadingDep) -> Response:
     return await _page_copy(request, publication_id, accounts, reading, download=False)
 
 
-@get("/publikasi/{publication_id:str}/unduh")
+@get("/publikasi/{publication_id:str}/unduh", responses={
+    200: content("application/pdf", "Her watermarked copy, to save"), 303: SIGN_IN_FIRST, "4XX": PAGE})
 async def download_page(request: Request, publication_id: FromPath[str], accounts: AccountsDep, reading: ReadingDep) -> Response:
     return await _page_copy(request, publication_id, accounts, reading, download=True)
 

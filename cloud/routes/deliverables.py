@@ -17,6 +17,7 @@ from cloud.routes.catalogue import NO_STORE
 from cloud.routes.quality import office_time
 from cloud.routes.sync import DatabaseDep
 from pst.clock import iso
+from pst.openapi import content, html, see_other
 
 
 async def _mine(db: Database, account_id: str) -> list[dict]:
@@ -37,7 +38,7 @@ async def api_mine(request: Request, accounts: AccountsDep, db: DatabaseDep) -> 
     return {"deliverables": await _mine(db, reader.id)}
 
 
-@get("/api/deliverables/{deliverable_id:str}/pdf")
+@get("/api/deliverables/{deliverable_id:str}/pdf", responses={200: content("application/pdf", "The scan")})
 async def api_pdf(request: Request, deliverable_id: FromPath[str], accounts: AccountsDep, db: DatabaseDep) -> Stream:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:
@@ -63,7 +64,8 @@ def _chunks(path: Path):
             yield chunk
 
 
-@get("/akun/pindaian")
+@get("/akun/pindaian", responses={
+    200: html("Her scans"), 303: see_other("Not signed in: to the sign-in page, and back here after")})
 async def page(request: Request, accounts: AccountsDep, db: DatabaseDep) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if reader is None:

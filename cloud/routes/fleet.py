@@ -21,11 +21,12 @@ from cloud.backups import Backups
 from cloud.db import moment
 from cloud.fleet import STATES, Fleet, condition, period
 from cloud.routes import AccountsDep
-from cloud.routes.backoffice import (NO_DEVICE, PRINTER_STATES, DevicesDep, _Forbidden, _NotSignedIn, _notice, _page,
-                                     _refused, _signed_in, _to_sign_in)
+from cloud.routes.backoffice import (BACK_OFFICE, NO_DEVICE, PRINTER_STATES, DevicesDep, _Forbidden, _NotSignedIn,
+                                     _notice, _page, _refused, _signed_in, _to_sign_in)
 from cloud.times import WITA, office_time
 from pst.charts import Bar, line_chart
 from pst.i18n import N_, Languages, language
+from pst.openapi import also_answer
 
 STATE_WORDS = {"sehat": N_("sehat"), "peringatan": N_("peringatan"), "bermasalah": N_("bermasalah"),
                "senyap": N_("senyap"), "belum-terdaftar": N_("belum terdaftar"), "dicabut": N_("dicabut")}
@@ -244,6 +245,6 @@ async def device_page(request: Request, device_id: FromPath[str], accounts: Acco
 
 
 routes = [Router(
-    path="/kantor", route_handlers=[fleet_page, device_page],
+    path="/kantor", route_handlers=also_answer(BACK_OFFICE, [fleet_page, device_page]),
     exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused},
 )]

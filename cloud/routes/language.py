@@ -17,7 +17,7 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 LanguagesDep = NamedDependency[Languages]
 
 
-@get("/bahasa/{code:str}")
+@get("/bahasa/{code:str}", status_code=303)
 async def choose_language(request: Request, code: FromPath[str], languages: LanguagesDep) -> Redirect:
     if code not in languages.codes:
         raise ApiError(404, "Bahasa tidak tersedia", {"code": f"pilih salah satu dari {', '.join(languages.codes)}"})

@@ -12,6 +12,7 @@ from cloud.accounts import AccountError, safe_next
 from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.accounts import client_address, session_cookie
 from pst.i18n import N_
+from pst.openapi import PAGE, html, see_other
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -36,7 +37,7 @@ async def register_page() -> Template:
     return page("register.html")
 
 
-@post("/akun/daftar")
+@post("/akun/daftar", responses={"4XX": PAGE})
 async def register_form(data: Form, accounts: AccountsDep) -> Template:
     form = {"email": data.get("email", ""), "name": data.get("name", "")}
     try:
@@ -53,7 +54,7 @@ async def verify_page(token: FromQuery[str] = "") -> Template:
     return page("verify.html", token=token)
 
 
-@post("/akun/verifikasi")
+@post("/akun/verifikasi", status_code=200, responses={"4XX": PAGE})
 async def verify_form(data: Form, accounts: AccountsDep) -> Template:
     try:
         await accounts.verify(data.get("token", ""))
@@ -68,7 +69,8 @@ async def login_page(request: Request) -> Template:
     return page("login.html", next=safe_next(request.query_params.get("next"), ""))
 
 
-@post("/akun/masuk")
+@post("/akun/masuk", status_code=303, responses={
+    303: see_other("Signed in: back to the page that sent her here, else her account"), "4XX": PAGE})
 async def login_form(request: Request, data: Form, accounts: AccountsDep) -> Response:
     """Back to the page that sent her here (`next`, a path of this site only), else her account."""
     form = {"email": data.get("email", "")}
@@ -80,7 +82,7 @@ async def login_form(request: Request, data: Form, accounts: AccountsDep) -> Res
     return Redirect(safe_next(data.get("next")), status_code=303, cookies=[session_cookie(request, token, max_age)])
 
 
-@get("/akun")
+@get("/akun", responses={200: html("Her account"), 303: see_other("Not signed in: to the sign-in page")})
 async def account_page(request: Request, accounts: AccountsDep) -> Response:
     account = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
     if account is None:
@@ -88,7 +90,7 @@ async def account_page(request: Request, accounts: AccountsDep) -> Response:
     return page("account.html", account=account)
 
 
-@post("/akun/keluar")
+@post("/akun/keluar", status_code=303, responses={303: see_other("Signed out: to the sign-in page")})
 async def logout_form(request: Request, accounts: AccountsDep) -> Response:
     await accounts.logout(request.cookies.get(SESSION_COOKIE), client_address(request))
     return Redirect("/akun/masuk", status_code=303, cookies=[session_cookie(request, None, 0)])
@@ -114,7 +116,7 @@ async def reset_page(token: FromQuery[str] = "") -> Template:
     return page("reset.html", token=token)
 
 
-@post("/akun/atur-ulang")
+@post("/akun/atur-ulang", status_code=200, responses={"4XX": PAGE})
 async def reset_form(data: Form, accounts: AccountsDep) -> Template:
     token = data.get("token", "")
     try:
@@ -130,7 +132,8 @@ async def set_password_page(request: Request, token: FromQuery[str] = "") -> Tem
     return page("set_password.html", token=token, next=safe_next(request.query_params.get("next")))
 
 
-@post("/akun/buat-sandi")
+@post("/akun/buat-sandi", status_code=303, responses={
+    303: see_other("Signed in: to the page the mail announced"), "4XX": PAGE})
 async def set_password_form(request: Request, data: Form, accounts: AccountsDep) -> Response:
     """The password chosen through a mail's link; signed in, she goes on to the page the mail announced."""
     token, next_path = data.get("token", ""), safe_next(data.get("next"))

@@ -15,6 +15,7 @@ from cloud.credentials import email_problem, normalise_email
 from cloud.privacy import Privacy, PrivacyError
 from cloud.routes import AccountsDep
 from cloud.routes.backoffice import (
+    BACK_OFFICE,
     NO_STORE,
     _Forbidden,
     _NotSignedIn,
@@ -25,6 +26,7 @@ from cloud.routes.backoffice import (
     _to_sign_in,
 )
 from pst.i18n import N_
+from pst.openapi import also_answer
 
 PrivacyDep = NamedDependency[Privacy]
 Form = URLEncodedBody[dict[str, str]]
@@ -86,6 +88,6 @@ async def erase_form(request: Request, data: Form, accounts: AccountsDep, privac
 
 
 routes = [privacy_page, Router(
-    path="/kantor/privasi", route_handlers=[staff_page, export_form, erase_form],
+    path="/kantor/privasi", route_handlers=also_answer(BACK_OFFICE, [staff_page, export_form, erase_form]),
     exception_handlers={_NotSignedIn: _to_sign_in, _Forbidden: _refused, PermissionDeniedException: _stale_form},
 )]

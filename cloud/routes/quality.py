@@ -22,6 +22,7 @@ from cloud.routes.auditing import audited
 from cloud.times import office_time as written_time
 from pst import skm
 from pst.i18n import N_, language
+from pst.openapi import PAGE, html, see_other
 
 QualityDep = NamedDependency[Quality]
 Form = URLEncodedBody[dict[str, str]]
@@ -147,7 +148,7 @@ async def rating_page(request: Request, accounts: AccountsDep, quality: QualityD
     return await _questionnaire(quality, await _account(request, accounts), values, {})
 
 
-@post("/penilaian")
+@post("/penilaian", status_code=303, responses={303: see_other("Rated: to the thanks"), "4XX": PAGE})
 async def rating_form(request: Request, data: Form, accounts: AccountsDep, quality: QualityDep) -> Response:
     account = await _account(request, accounts)
     values = {key: data.get(key, "") for key in ("office", "comment", *skm.CODES)}
@@ -182,7 +183,8 @@ async def complaint_page(request: Request, accounts: AccountsDep, quality: Quali
     return await _complaint_form(quality, await _account(request, accounts), values, {})
 
 
-@post("/pengaduan")
+@post("/pengaduan", status_code=303,
+      responses={303: see_other("Received: to its tracking number's page"), "4XX": PAGE})
 async def complaint_form(request: Request, data: Form, accounts: AccountsDep, quality: QualityDep) -> Response:
     values = {key: data.get(key, "") for key in ("office", "text", "contact")}
     account = await _account(request, accounts)
@@ -193,7 +195,7 @@ async def complaint_form(request: Request, data: Form, accounts: AccountsDep, qu
     return Redirect(f"/pengaduan/lacak?{urlencode({'nomor': made['tracking'], 'baru': 1})}", status_code=303)
 
 
-@get("/pengaduan/lacak")
+@get("/pengaduan/lacak", responses={"4XX": PAGE})
 async def complaint_lookup_page(request: Request, accounts: AccountsDep, quality: QualityDep) -> Template:
     number = request.query_params.get("nomor", "").strip()[:40]
     found = await quality.lookup(number) if number else None
@@ -203,6 +205,10 @@ async def complaint_lookup_page(request: Request, accounts: AccountsDep, quality
 
 
 # --- staff: the complaint queue ---------------------------------------------------------------------------------------
+STAFF_PAGE = {303: see_other("Not signed in: to the sign-in page"), "4XX": PAGE}  # a reader: 403, a page
+STAFF_FORM = {**STAFF_PAGE, 303: see_other("Done: back to the queue; not signed in: to the sign-in page")}
+
+
 async def _staff(request: Request, accounts) -> AccountView | Response:
     """The signed-in staff member, or the answer for anyone else: sign in first, or 403."""
     account = await _account(request, accounts)
@@ -234,7 +240,7 @@ async def _queue_page(quality: Quality, staff: AccountView, filters: dict, statu
     })
 
 
-@get("/kantor/pengaduan")
+@get("/kantor/pengaduan", responses={200: html("The complaint queue"), **STAFF_PAGE})
 async def queue_page(request: Request, accounts: AccountsDep, quality: QualityDep) -> Response:
     staff = await _staff(request, accounts)
     if not isinstance(staff, AccountView):
@@ -251,7 +257,7 @@ def _back(tracking: str, result: str, filters: dict) -> Redirect:
     return Redirect(f"/kantor/pengaduan?{urlencode(query)}", status_code=303)
 
 
-@post("/kantor/pengaduan")
+@post("/kantor/pengaduan", status_code=303, responses=STAFF_FORM)
 async def queue_entry(request: Request, data: Form, accounts: AccountsDep, quality: QualityDep) -> Response:
     """A complaint that came by box, e-mail, WhatsApp, SP4N LAPOR or in person, typed in by staff."""
     staff = await _staff(request, accounts)
@@ -270,7 +276,7 @@ async def queue_entry(request: Request, data: Form, accounts: AccountsDep, quali
     return _back(made["tracking"], "dicatat", _filters({}))
 
 
-@post("/kantor/pengaduan/{complaint_id:str}/{action:str}")
+@post("/kantor/pengaduan/{complaint_id:str}/{action:str}", status_code=303, responses=STAFF_FORM)
 async def queue_action(request: Request, complaint_id: FromPath[str], action: FromPath[str], data: Form,
                        accounts: AccountsDep, quality: QualityDep) -> Response:
     staff = await _staff(request, accounts)

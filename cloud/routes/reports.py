@@ -18,6 +18,7 @@ from cloud.routes import SESSION_COOKIE, AccountsDep
 from cloud.routes.auditing import record_alone
 from pst.charts import report_charts
 from pst.i18n import N_, Languages, language
+from pst.openapi import PAGE, content, html, see_other
 from pst.report_files import filename, to_csv, to_xlsx
 from pst.report_pdf import ikm_pdf, to_pdf
 from pst.reports import RangeError, ikm_filename, ikm_json, read_range, service_json
@@ -30,6 +31,9 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
+EXPORTS = {kind: content(media_type, f"The report as {kind.upper()}") for kind, media_type in MEDIA_TYPES.items()}
+# a page: 303 to the sign-in page when signed out, the page again with 400 for a range or period it cannot read
+STAFF_PAGE = {303: see_other("Not signed in: to the sign-in page"), "4XX": PAGE}
 
 
 def _reports(request: Request) -> Reports:
@@ -98,7 +102,7 @@ async def _staff_page(request: Request, accounts) -> AccountView | Redirect:
     return account
 
 
-@get("/kantor/laporan")
+@get("/kantor/laporan", responses={200: html("The service report"), **STAFF_PAGE})
 async def report_page(request: Request, accounts: AccountsDep, languages: LanguagesDep) -> Response:
     account = await _staff_page(request, accounts)
     if isinstance(account, Redirect):
@@ -135,17 +139,17 @@ async def _export(request: Request, accounts, kind: str) -> Response:
     })
 
 
-@get("/kantor/laporan/csv")
+@get("/kantor/laporan/csv", responses={200: EXPORTS["csv"]})
 async def report_csv(request: Request, accounts: AccountsDep) -> Response:
     return await _export(request, accounts, "csv")
 
 
-@get("/kantor/laporan/xlsx")
+@get("/kantor/laporan/xlsx", responses={200: EXPORTS["xlsx"]})
 async def report_xlsx(request: Request, accounts: AccountsDep) -> Response:
     return await _export(request, accounts, "xlsx")
 
 
-@get("/kantor/laporan/pdf")
+@get("/kantor/laporan/pdf", responses={200: EXPORTS["pdf"]})
 async def report_pdf(request: Request, accounts: AccountsDep) -> Response:
     return await _export(request, accounts, "pdf")
 
@@ -161,7 +165,7 @@ async def _ikm_period(request: Request, reports: Reports):
     return await reports.ikm_report(office, period)
 
 
-@get("/kantor/ikm")
+@get("/kantor/ikm", responses={200: html("The IKM of a period, as the A4 sheet"), **STAFF_PAGE})
 async def ikm_period_page(request: Request, accounts: AccountsDep) -> Response:
     """The IKM of a month, quarter, semester or year at one click, per office or for all, laid out as the A4 sheet."""
     account = await _staff_page(request, accounts)
@@ -178,7 +182,7 @@ async def ikm_period_page(request: Request, accounts: AccountsDep) -> Response:
     return Template("kantor_ikm.html", context=context | {"report": report})
 
 
-@get("/kantor/ikm/pdf")
+@get("/kantor/ikm/pdf", responses={200: content(MEDIA_TYPES["pdf"], "The IKM sheet to sign, A4")})
 async def ikm_period_pdf(request: Request, accounts: AccountsDep) -> Response:
     staff = await _staff(request, accounts)
     report = await _ikm_period(request, _reports(request))

@@ -13,12 +13,14 @@ from litestar.response import Redirect, Stream, Template
 
 from cloud.accounts import AccountView
 from cloud.catalogue import Catalogue, CatalogueError
+from cloud.deliverables import KINDS
 from cloud.errors import ApiError
 from cloud.requests import MAX_PDF, PURPOSES, Requests
 from cloud.routes import SESSION_COOKIE, AccountsDep, json_object
-from cloud.routes.accounts import sign_in_path
+from cloud.routes.accounts import SIGN_IN_FIRST, sign_in_path
 from cloud.routes.auditing import audited
 from cloud.routes.catalogue import NO_STORE, CatalogueDep, softcopy_stream, while_connected
+from pst.openapi import PAGE, content, html, see_other
 
 RequestsDep = NamedDependency[Requests]
 Form = URLEncodedBody[dict[str, str]]
@@ -49,7 +51,9 @@ async def one(request: Request, request_id: FromPath[str], accounts: AccountsDep
     return await requests.get(await _signed_in(request, accounts), request_id)
 
 
-@get("/api/requests/{request_id:str}/softcopy")
+@get("/api/requests/{request_id:str}/softcopy", responses={
+    200: content(KINDS[".pdf"].media_type, "Her copy: the PDF watermarked for her, or a table (XLSX, CSV)",
+                 KINDS[".xlsx"].media_type, KINDS[".csv"].media_type)})
 async def softcopy(request: Request, request_id: FromPath[str], accounts: AccountsDep, requests: RequestsDep) -> Response:
     """`?unduh=1` asks the browser to save it; otherwise it opens inline. Never cached, made for this request."""
     reader = await _signed_in(request, accounts)
@@ -117,7 +121,7 @@ async def _page(requests: Requests, catalogue: Catalogue, reader: AccountView, s
     })
 
 
-@get("/akun/permintaan")
+@get("/akun/permintaan", responses={200: html("Her requests and the form"), 303: SIGN_IN_FIRST})
 async def requests_page(request: Request, accounts: AccountsDep, requests: RequestsDep,
                         catalogue: CatalogueDep) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))
@@ -127,7 +131,8 @@ async def requests_page(request: Request, accounts: AccountsDep, requests: Reque
     return await _page(requests, catalogue, reader, form=form, created=request.query_params.get("dikirim") == "1")
 
 
-@post("/akun/permintaan")
+@post("/akun/permintaan", status_code=303, responses={
+    303: see_other("Sent: to her requests; not signed in: to the sign-in page"), "4XX": PAGE})
 async def requests_form(request: Request, data: Form, accounts: AccountsDep, requests: RequestsDep,
                         catalogue: CatalogueDep) -> Response:
     reader = await accounts.by_session(request.cookies.get(SESSION_COOKIE))

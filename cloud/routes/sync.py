@@ -31,6 +31,7 @@ from cloud.fleet import Fleet
 from cloud.openapi import BATCH, ENROL, STATE_QUERY, documented
 from cloud.sync_admission import Busy, SyncAdmission
 from pst.clock import Clock
+from pst.openapi import content
 from sync import apply
 from sync.protocol import EPOCH, HEALTH_HEADER, MAX_BODY, MAX_SEQ, PREFIX, Batch, Enrol, decode, encode, read_health
 
@@ -252,7 +253,7 @@ async def _restoring(request: Request, devices: Devices) -> str:
     return other["id"]
 
 
-@get(f"{PREFIX}/backup")
+@get(f"{PREFIX}/backup", responses={200: content("application/gzip", "The device's latest backup, as it came")})
 async def download_backup(request: Request, devices: DevicesDep, db: DatabaseDep) -> Response:
     device_id = await _restoring(request, devices)
     backups = Backups(db, request.app.state.settings.data_dir)

@@ -19,6 +19,7 @@ from edge.i18n import N_, language
 from edge.roles import needs
 from edge.routes import ApplianceDep
 from edge.slip import office_time
+from pst.openapi import PAGE
 
 FILTERS = ("person", "action", "record", "from", "to")
 
@@ -85,7 +86,7 @@ def api_audit(request: Request, appliance: ApplianceDep) -> dict:
     return {"lines": shown, "total": total, "page": page, "per_page": audit.PAGE}
 
 
-@get("/petugas/audit", guards=[staff_only], opt=needs("audit"), sync_to_thread=True)
+@get("/petugas/audit", guards=[staff_only], opt=needs("audit"), sync_to_thread=True, responses={"4XX": PAGE})
 def audit_page(request: Request, appliance: ApplianceDep) -> Template:
     try:
         values, error = _filters(request), None

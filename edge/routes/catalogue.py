@@ -23,6 +23,7 @@ from edge.routes.audit import actor_of, audited
 from edge.routes.kiosk import json_object
 from edge.tickets import local_iso
 from edge.users import staff_names
+from pst.openapi import PAGE
 
 Form = URLEncodedBody[dict[str, str]]
 PER_PAGE = 20
@@ -161,7 +162,7 @@ def _page_context(request: Request, appliance) -> dict:
     }
 
 
-@get("/katalog", sync_to_thread=True)
+@get("/katalog", sync_to_thread=True, responses={"4XX": PAGE})
 def catalogue_page(request: Request, appliance: ApplianceDep) -> Template:
     context = _page_context(request, appliance)
     return Template("catalogue.html", context=context, status_code=400 if context["error"] else 200)
@@ -201,7 +202,7 @@ def visit_catalogue_page(request: Request, visit_id: FromPath[str], appliance: A
     })
 
 
-@post("/petugas/kunjungan/{visit_id:str}/permintaan", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/kunjungan/{visit_id:str}/permintaan", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def request_fetch_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
     try:
@@ -214,7 +215,8 @@ async def request_fetch_form(request: Request, visit_id: FromPath[str], applianc
     return _back(data.get("kembali"), f"/petugas/kunjungan/{visit_id}")
 
 
-@post("/petugas/permintaan/{request_id:str}/{status:str}", guards=[staff_only], opt=needs("library"))
+@post("/petugas/permintaan/{request_id:str}/{status:str}", guards=[staff_only], opt=needs("library"),
+      status_code=303)
 async def advance_fetch_form(request: Request, request_id: FromPath[str], status: FromPath[str], appliance: ApplianceDep,
                              data: Form) -> Redirect:
     staff = current_user(request)["id"]
@@ -229,7 +231,7 @@ async def advance_fetch_form(request: Request, request_id: FromPath[str], status
     return _back(data.get("kembali"), "/petugas/permintaan")
 
 
-@post("/petugas/katalog/{publication_id:str}/pakai", guards=[staff_only], opt=needs("library"))
+@post("/petugas/katalog/{publication_id:str}/pakai", guards=[staff_only], opt=needs("library"), status_code=303)
 async def count_use_form(request: Request, publication_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
     try:

@@ -35,7 +35,7 @@ def _enter(appliance, actor, data: dict, staff_id: str) -> dict:
     return complaint
 
 
-@post(PATH, guards=[staff_only], opt=needs("desk"))
+@post(PATH, guards=[staff_only], opt=needs("desk"), status_code=303)
 async def entry_form(request: Request, appliance: ApplianceDep, data: Form) -> Redirect:
     try:
         complaint = await anyio.to_thread.run_sync(_enter, appliance, actor_of(request), data,

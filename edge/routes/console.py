@@ -24,6 +24,7 @@ from edge.slip import CLOCK_PATTERNS, office_time
 from edge.softcopy_requests import PURPOSE_WORDS as SOFTCOPY_PURPOSES
 from edge.softcopy_requests import STATUS_WORDS as SOFTCOPY_WORDS
 from edge.tickets import ticket_json
+from pst.openapi import error_body, no_content
 from hardware.interfaces import PrinterFault
 
 # Messages here are Indonesian, as the JSON API gives them; the pages translate them when they show them.
@@ -149,7 +150,8 @@ def _counter(request: Request, appliance, value=None) -> int:
     return counter
 
 
-@post("/api/counters/{counter:int}/call", guards=[staff_only], opt=needs("desk"), status_code=200)
+@post("/api/counters/{counter:int}/call", guards=[staff_only], opt=needs("desk"), status_code=200,
+      responses={204: no_content("Nobody is waiting")})
 async def api_call_next(request: Request, counter: FromPath[int], appliance: ApplianceDep) -> Response:
     counter = _counter(request, appliance, counter)
     staff = current_user(request)["id"]
@@ -159,7 +161,8 @@ async def api_call_next(request: Request, counter: FromPath[int], appliance: App
     return Response(ticket_json(ticket, appliance.config.office.tz), status_code=200)
 
 
-@post("/api/tickets/{ticket_id:str}/{action:str}", guards=[staff_only], opt=needs("desk"), status_code=200)
+@post("/api/tickets/{ticket_id:str}/{action:str}", guards=[staff_only], opt=needs("desk"), status_code=200,
+      responses={503: error_body("A reprint the printer cannot make: its fault in `errors`")})
 async def api_ticket_action(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> dict:
     ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"],
                                             actor_of(request))
@@ -243,7 +246,7 @@ def console_fragment(request: Request, appliance: ApplianceDep) -> Template:
     })
 
 
-@post("/petugas/loket", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/loket", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def choose_counter(request: Request, appliance: ApplianceDep, data: URLEncodedBody[dict[str, str]]) -> Redirect:
     request.session["counter"] = _counter(request, appliance, data.get("counter"))
     return Redirect("/petugas", status_code=303)
@@ -256,7 +259,7 @@ def _busy(request: Request, appliance):
         return None
 
 
-@post("/petugas/panggil", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/panggil", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def call_next_form(request: Request, appliance: ApplianceDep, data: URLEncodedBody[dict[str, str]]) -> Redirect:
     counter = _counter(request, appliance)
     busy = await anyio.to_thread.run_sync(appliance.desk.busy_at, counter)
@@ -271,13 +274,13 @@ async def call_next_form(request: Request, appliance: ApplianceDep, data: URLEnc
                  N_("Nomor %(number)s dipanggil ke loket %(counter)s") % {"number": ticket.number, "counter": counter})
 
 
-@post("/petugas/tiket", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/tiket", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def issue_form(request: Request, appliance: ApplianceDep) -> Redirect:
     ticket = await anyio.to_thread.run_sync(appliance.issue, "staff")
     return _back(request, "success", N_("Nomor %(number)s diterbitkan") % {"number": ticket.number})
 
 
-@post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/tiket/{ticket_id:str}/{action:str}", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def ticket_action_form(request: Request, ticket_id: FromPath[str], action: FromPath[str], appliance: ApplianceDep) -> Redirect:
     try:
         ticket = await anyio.to_thread.run_sync(_act, appliance, ticket_id, action, current_user(request)["id"],

@@ -18,10 +18,13 @@ from litestar.response.sse import ServerSentEventMessage
 from edge.errors import ApiError
 from edge.i18n import SOURCE
 from edge.routes import ApplianceDep
+from pst.openapi import content
 
 CHANNEL = "display"
 PING_S = 15
 Channels = NamedDependency[ChannelsPlugin]
+EVENTS = content("text/event-stream", "`board` on connect, then `call` for each call and recall")
+WAV = content("audio/wav", "The sound, played inline")
 
 
 # The board speaks to the whole waiting room, as the spoken calls do: in the office's language, whatever the
@@ -38,7 +41,7 @@ def display_state(appliance: ApplianceDep) -> dict:
     return appliance.board()
 
 
-@get("/api/display/events")
+@get("/api/display/events", responses={200: EVENTS})
 async def display_events(appliance: ApplianceDep, channels: Channels) -> ServerSentEvent:
     """`board` once on connect, then `call` for every call and recall; a comment every 15 s keeps proxies open."""
 
@@ -59,7 +62,7 @@ async def display_events(appliance: ApplianceDep, channels: Channels) -> ServerS
     return ServerSentEvent(stream(), retry_duration=2000)
 
 
-@get("/api/voice", sync_to_thread=True)
+@get("/api/voice", sync_to_thread=True, responses={200: WAV})
 def voice_call(request: Request, appliance: ApplianceDep) -> File:
     """Chime and spoken call as WAV (the chime alone where no voice is installed); cached per phrase."""
     number = request.query_params.get("number", "")
@@ -71,7 +74,7 @@ def voice_call(request: Request, appliance: ApplianceDep) -> File:
     return File(path, media_type="audio/wav", content_disposition_type="inline")
 
 
-@get("/api/voice/chime", sync_to_thread=True)
+@get("/api/voice/chime", sync_to_thread=True, responses={200: WAV})
 def voice_chime(appliance: ApplianceDep) -> File:
     return File(appliance.voice.chime_path(), media_type="audio/wav", content_disposition_type="inline")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 from litestar import Request, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
@@ -17,6 +18,7 @@ from edge.routes.kiosk import json_object
 from edge.routes.language import forget_choice
 from edge.routes.privacy import notice_context
 from edge.tickets import local_iso
+from pst.openapi import PAGE, html, see_other
 
 CHOICES = {
     "genders": GENDERS, "education": EDUCATION, "occupations": OCCUPATIONS, "purposes": PURPOSES, "id_types": ID_TYPES,
@@ -42,7 +44,8 @@ def visit_json(appliance, result) -> dict:
     return answer
 
 
-@post("/api/visits", status_code=201, operation_class=json_body(VISIT))
+@post("/api/visits", status_code=201, operation_class=json_body(VISIT), responses={200: ResponseSpec(
+    dict, generate_examples=False, description="An e-mail again within the window: the same visit, `welcome_back`")})
 async def api_check_in(request: Request, appliance: ApplianceDep) -> Response:
     data = await json_object(request)
     try:
@@ -74,7 +77,9 @@ def guestbook_for_ticket(ticket_id: FromPath[str], appliance: ApplianceDep) -> T
     return form_page(appliance, {"ticket_id": ticket.id, "ticket_number": ticket.number}, {}, ticket=ticket)
 
 
-@post("/buku-tamu")
+@post("/buku-tamu", status_code=303, responses={
+    303: see_other("Checked in: to the visitor's own page"),
+    200: html("An e-mail typed again within the window: the number only"), "4XX": PAGE})
 async def guestbook_submit(request: Request, appliance: ApplianceDep) -> Template | Redirect:
     form = await request.form()
     data = {k: form.get(k) for k in FIELDS if k in form and k != "purposes"}

@@ -121,14 +121,14 @@ def guestbook_qr(appliance: ApplianceDep, ticket: Ticket) -> str:
     return qr_svg(guestbook_url(appliance.settings.public_url, ticket))
 
 
-@get("/kiosk/selesai")
+@get("/kiosk/selesai", status_code=303)
 async def kiosk_done(request: Request) -> Redirect:
     """Back to the kiosk's start for the next visitor, in Indonesian whatever the last one chose."""
     target = RETURNS.get(request.query_params.get("ke", ""), "/")
     return Redirect(target, status_code=303, cookies=[forget_choice()])
 
 
-@post("/kiosk/tiket")
+@post("/kiosk/tiket", status_code=303)
 async def kiosk_take(appliance: ApplianceDep) -> Redirect:
     ticket = await anyio.to_thread.run_sync(appliance.issue, "kiosk")
     return Redirect(f"/tiket/{ticket.id}", status_code=303)

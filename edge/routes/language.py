@@ -47,7 +47,7 @@ def back_to(request: Request) -> str:
     return f"{path}?{referer.query}" if referer.query else path
 
 
-@get("/bahasa/{code:str}")
+@get("/bahasa/{code:str}", status_code=303)
 async def choose_language(request: Request, code: FromPath[str], languages: LanguagesDep) -> Redirect:
     if code not in languages.codes:
         raise ApiError(404, "Bahasa tidak tersedia", {"code": f"pilih salah satu dari {', '.join(languages.codes)}"})

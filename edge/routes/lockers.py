@@ -100,7 +100,7 @@ def lockers_fragment(appliance: ApplianceDep) -> Template:
     return Template("lockers_bank.html", context=_bank_context(appliance))
 
 
-@post("/petugas/loker/{number:int}/peringatan", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/loker/{number:int}/peringatan", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def locker_acknowledge_form(request: Request, number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
     done = await anyio.to_thread.run_sync(_acknowledge, appliance, actor_of(request), number)
     if done:
@@ -110,7 +110,7 @@ async def locker_acknowledge_form(request: Request, number: FromPath[int], appli
     return Redirect("/petugas" if data.get("kembali") == "/petugas" else "/petugas/loker", status_code=303)
 
 
-@post("/petugas/loker/{number:int}/layanan", guards=[staff_only], opt=needs("locker_service"))
+@post("/petugas/loker/{number:int}/layanan", guards=[staff_only], opt=needs("locker_service"), status_code=303)
 async def locker_service_form(request: Request, number: FromPath[int], appliance: ApplianceDep, data: Form) -> Redirect:
     in_service = data.get("in_service") == "1"
     await anyio.to_thread.run_sync(_set_in_service, appliance, actor_of(request), number, in_service)
@@ -119,7 +119,7 @@ async def locker_service_form(request: Request, number: FromPath[int], appliance
     return Redirect("/petugas/loker", status_code=303)
 
 
-@post("/petugas/kunjungan/{visit_id:str}/loker", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/kunjungan/{visit_id:str}/loker", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def assign_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
     try:
@@ -133,7 +133,7 @@ async def assign_form(request: Request, visit_id: FromPath[str], appliance: Appl
     return Redirect(f"/petugas/kunjungan/{visit_id}", status_code=303)
 
 
-@post("/petugas/kunjungan/{visit_id:str}/checkout", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/kunjungan/{visit_id:str}/checkout", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def checkout_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep, data: Form) -> Redirect:
     try:
         result = await anyio.to_thread.run_sync(

@@ -15,6 +15,7 @@ from edge.guestbook import EMAIL
 from edge.i18n import N_
 from edge.roles import needs
 from edge.routes import ApplianceDep
+from pst.openapi import PAGE
 
 Form = URLEncodedBody[dict[str, str]]
 NO_STORE = {"Cache-Control": "private, no-store"}
@@ -49,7 +50,7 @@ def staff_page(request: Request, appliance: ApplianceDep) -> Template:
     return _staff_page(request, appliance)
 
 
-@post("/petugas/privasi/ekspor", guards=[staff_only], opt=needs("privacy"), status_code=200)
+@post("/petugas/privasi/ekspor", guards=[staff_only], opt=needs("privacy"), status_code=200, responses={"4XX": PAGE})
 async def export_form(request: Request, appliance: ApplianceDep, data: Form) -> Response:
     email = _email(data)
     if email is None:
@@ -62,7 +63,7 @@ async def export_form(request: Request, appliance: ApplianceDep, data: Form) -> 
         **NO_STORE, "Content-Disposition": 'attachment; filename="data-pribadi.json"'})
 
 
-@post("/petugas/privasi/hapus", guards=[staff_only], opt=needs("privacy"), status_code=200)
+@post("/petugas/privasi/hapus", guards=[staff_only], opt=needs("privacy"), status_code=200, responses={"4XX": PAGE})
 async def erase_form(request: Request, appliance: ApplianceDep, data: Form) -> Template:
     """First post: what would be erased, and a confirmation button; second post (`confirm=ya`): erased."""
     email = _email(data)

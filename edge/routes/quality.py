@@ -25,6 +25,7 @@ from edge.routes.reports import _range
 from edge.slip import office_time
 from edge.users import staff_names
 from pst.skm import CODES, ELEMENTS, GRADES, SCALE_WORDS, shown
+from pst.openapi import PAGE, html, see_other
 from pst.throttle import Misses
 
 Form = URLEncodedBody[dict[str, str]]
@@ -196,6 +197,9 @@ def api_ikm_report(request: Request, appliance: ApplianceDep) -> dict:
 
 
 # --- the questionnaire (kiosk tablet or the visitor's phone) --------------------------------------------------------
+RATED = see_other("Rated, now or before: to the thanks")
+
+
 def _questionnaire(appliance, visit: dict | None, values: dict, errors: dict, status_code: int = 200,
                    token: str | None = None) -> Template:
     return Template("rating.html", status_code=status_code, context={
@@ -225,7 +229,7 @@ async def rating_thanks(request: Request, appliance: ApplianceDep) -> Template:
     })
 
 
-@get("/penilaian/{token:str}")
+@get("/penilaian/{token:str}", responses={200: html("The questionnaire"), 303: RATED})
 async def rating_page(token: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
     # async: a sync handler is wrapped twice when another handler shares its path (Litestar 2.25)
     visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, token)
@@ -251,12 +255,12 @@ async def _submit_form(request: Request, appliance, visit: dict | None, token: s
     return Redirect("/penilaian/terima-kasih", status_code=303)
 
 
-@post("/penilaian")
+@post("/penilaian", status_code=303, responses={303: RATED, "4XX": PAGE})
 async def rating_walk_up_submit(request: Request, appliance: ApplianceDep) -> Template | Redirect:
     return await _submit_form(request, appliance, None)
 
 
-@post("/penilaian/{token:str}")
+@post("/penilaian/{token:str}", status_code=303, responses={303: RATED, "4XX": PAGE})
 async def rating_submit(request: Request, token: FromPath[str], appliance: ApplianceDep) -> Template | Redirect:
     visit = await anyio.to_thread.run_sync(_visit_or_404, appliance, token)
     return await _submit_form(request, appliance, visit, token)
@@ -275,7 +279,7 @@ async def complaint_page(appliance: ApplianceDep) -> Template:
     return _complaint_form(appliance, {"channel": "langsung"}, {})
 
 
-@post("/pengaduan")
+@post("/pengaduan", status_code=303, responses={303: see_other("Received: to its tracking number's page"), "4XX": PAGE})
 async def complaint_submit(request: Request, appliance: ApplianceDep) -> Template | Redirect:
     form = await request.form()
     values = {key: form.get(key) for key in ("channel", "text", "contact")}
@@ -288,7 +292,7 @@ async def complaint_submit(request: Request, appliance: ApplianceDep) -> Templat
     return Redirect(f"/pengaduan/cek?{urlencode({'nomor': complaint['tracking'], 'baru': 1})}", status_code=303)
 
 
-@get("/pengaduan/cek", sync_to_thread=True)
+@get("/pengaduan/cek", sync_to_thread=True, responses={"4XX": PAGE})
 def complaint_lookup_page(request: Request, appliance: ApplianceDep) -> Template:
     number = request.query_params.get("nomor", "").strip()[:40]
     found, wait = _look_up(request, appliance, number) if number else (None, 0)
@@ -326,7 +330,7 @@ def _back(request: Request, kind: str, message: str) -> Redirect:
     return Redirect("/petugas/pengaduan", status_code=303)
 
 
-@post("/petugas/pengaduan", guards=[staff_only], opt=needs("complaints"))
+@post("/petugas/pengaduan", guards=[staff_only], opt=needs("complaints"), status_code=303)
 async def complaint_staff_entry(request: Request, appliance: ApplianceDep, data: Form) -> Redirect:
     """A complaint that came by box, e-mail, WhatsApp or SP4N LAPOR, typed in by staff."""
     staff = current_user(request)["id"]
@@ -340,7 +344,8 @@ async def complaint_staff_entry(request: Request, appliance: ApplianceDep, data:
     return _back(request, "success", N_("Pengaduan dicatat dengan nomor %(number)s") % {"number": complaint["tracking"]})
 
 
-@post("/petugas/pengaduan/{complaint_id:str}/{status:str}", guards=[staff_only], opt=needs("complaints"))
+@post("/petugas/pengaduan/{complaint_id:str}/{status:str}", guards=[staff_only], opt=needs("complaints"),
+      status_code=303)
 async def complaint_advance_form(request: Request, complaint_id: FromPath[str], status: FromPath[str],
                                  appliance: ApplianceDep, data: Form) -> Redirect:
     staff = current_user(request)["id"]
@@ -354,7 +359,7 @@ async def complaint_advance_form(request: Request, complaint_id: FromPath[str], 
     return _back(request, "success", N_("Pengaduan %(number)s: %(status)s") % words)
 
 
-@get("/petugas/ikm", guards=[staff_only], opt=needs("reports"), sync_to_thread=True)
+@get("/petugas/ikm", guards=[staff_only], opt=needs("reports"), sync_to_thread=True, responses={"4XX": PAGE})
 def ikm_page(request: Request, appliance: ApplianceDep) -> Template:
     start, end = request.query_params.get("from"), request.query_params.get("to")
     try:

@@ -23,6 +23,7 @@ from edge.routes import ApplianceDep
 from edge.routes.audit import actor_of, record_alone
 from pst import formats
 from pst.charts import report_charts
+from pst.openapi import PAGE, content
 from pst.report_files import filename, to_csv
 from pst.reports import MAX_DAYS, RangeError, ikm_filename, read_range, service_json
 from pst.skm import PeriodError, grade_bands, periods_around, read_period
@@ -33,6 +34,8 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
+EXPORTS = {kind: content(media_type, f"The report as {kind.upper()}") for kind, media_type in MEDIA_TYPES.items()}
+IKM_SHEET = content(MEDIA_TYPES["pdf"], "The IKM sheet to sign, A4")
 
 
 def _range(appliance, start: str | None, end: str | None, default_start: date | None = None) -> tuple[date, date]:
@@ -88,7 +91,7 @@ def _months_around(today: date) -> list[tuple[str, date, date]]:
     return links
 
 
-@get("/petugas/laporan", guards=[staff_only], opt=needs("reports"))
+@get("/petugas/laporan", guards=[staff_only], opt=needs("reports"), responses={"4XX": PAGE})
 async def report_page(request: Request, appliance: ApplianceDep, languages: LanguagesDep) -> Template:
     try:
         figures = await anyio.to_thread.run_sync(_figures, appliance, request, True)
@@ -130,17 +133,17 @@ async def _export(request: Request, appliance, kind: str) -> Response:
     })
 
 
-@get("/petugas/laporan/csv", guards=[staff_only], opt=needs("reports"))
+@get("/petugas/laporan/csv", guards=[staff_only], opt=needs("reports"), responses={200: EXPORTS["csv"]})
 async def report_csv(request: Request, appliance: ApplianceDep) -> Response:
     return await _export(request, appliance, "csv")
 
 
-@get("/petugas/laporan/xlsx", guards=[staff_only], opt=needs("reports"))
+@get("/petugas/laporan/xlsx", guards=[staff_only], opt=needs("reports"), responses={200: EXPORTS["xlsx"]})
 async def report_xlsx(request: Request, appliance: ApplianceDep) -> Response:
     return await _export(request, appliance, "xlsx")
 
 
-@get("/petugas/laporan/pdf", guards=[staff_only], opt=needs("reports"))
+@get("/petugas/laporan/pdf", guards=[staff_only], opt=needs("reports"), responses={200: EXPORTS["pdf"]})
 async def report_pdf(request: Request, appliance: ApplianceDep) -> Response:
     return await _export(request, appliance, "pdf")
 
@@ -155,7 +158,7 @@ def _ikm_period(appliance, request: Request):
     return ikm_report(appliance.ratings, appliance.config, period, appliance.clock.now())
 
 
-@get("/petugas/ikm/periode", guards=[staff_only], opt=needs("reports"))
+@get("/petugas/ikm/periode", guards=[staff_only], opt=needs("reports"), responses={"4XX": PAGE})
 async def ikm_period_page(request: Request, appliance: ApplianceDep) -> Template:
     """The IKM of a month, quarter, semester or year at one click, laid out as the A4 sheet (which prints as is)."""
     try:
@@ -171,7 +174,7 @@ async def ikm_period_page(request: Request, appliance: ApplianceDep) -> Template
     })
 
 
-@get("/petugas/ikm/periode/pdf", guards=[staff_only], opt=needs("reports"))
+@get("/petugas/ikm/periode/pdf", guards=[staff_only], opt=needs("reports"), responses={200: IKM_SHEET})
 async def ikm_period_pdf(request: Request, appliance: ApplianceDep) -> Response:
     report = await anyio.to_thread.run_sync(_ikm_period, appliance, request)
     data = await anyio.to_thread.run_sync(functools.partial(

@@ -19,6 +19,7 @@ from edge.routes.kiosk import json_object
 from edge.scans import ScanError, ScanJob
 from edge.slip import office_time
 from edge.visits import initials
+from pst.openapi import PAGE, content, error_body, html, see_other
 
 Form = URLEncodedBody[dict[str, str]]
 REFRESH_SECONDS = 2  # the job page while pages come in
@@ -33,7 +34,8 @@ def _start(appliance, visit_id, ticket_number) -> str:
         raise ApiError(exc.status, str(exc), exc.errors) from None
 
 
-@post("/api/scans", status_code=201)
+@post("/api/scans", status_code=201,
+      responses={503: error_body("No scanner, or the appliance is stopping")})
 async def api_start_scan(request: Request, appliance: ApplianceDep) -> dict:
     data = await json_object(request)
     unknown = set(data) - {"visit_id", "ticket_number"}
@@ -51,7 +53,8 @@ def api_scan_state(job_id: FromPath[str], appliance: ApplianceDep) -> dict:
     return job.json(appliance.clock.now())
 
 
-@get("/d/{code:str}", sync_to_thread=True)
+@get("/d/{code:str}", sync_to_thread=True, responses={
+    200: content("application/pdf", "The scan"), "4XX": PAGE})
 def download(request: Request, code: FromPath[str], appliance: ApplianceDep) -> Response:
     path = appliance.scans.download(code)
     if path is None:
@@ -78,7 +81,8 @@ def scanner_station(appliance: ApplianceDep) -> Template:
     return station_page(appliance)
 
 
-@post("/pemindai")
+@post("/pemindai", status_code=303, responses={
+    303: see_other("The scan's own page"), "4XX": PAGE, 503: html("No scanner, or the appliance is stopping")})
 async def scanner_start(appliance: ApplianceDep, data: Form) -> Response:
     number = (data.get("ticket_number") or "").strip()[:12]
     try:

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Response
 from edge.errors import ApiError
 from edge.routes import ApplianceDep
 from edge.routes.kiosk import json_object
+from pst.openapi import content
 
 
 @post("/_sim/button", status_code=204)
@@ -45,7 +46,8 @@ async def printer_switch(request: Request, appliance: ApplianceDep) -> dict:
     return emulator.snapshot()
 
 
-@get("/_sim/printer/tickets/{index:int}/image", sync_to_thread=True)
+@get("/_sim/printer/tickets/{index:int}/image", sync_to_thread=True,
+     responses={200: content("image/png", "The ticket as printed")})
 def printed_ticket_image(index: FromPath[int], appliance: ApplianceDep) -> Response:
     """A received ticket drawn as on 80 mm paper; negative indexes count from the newest."""
     from hardware.sim.printer_emulator import render_png
@@ -86,13 +88,13 @@ routes += [sim_lockers, sim_locker_door]
 
 
 # Forms for the demo pages (`pst up`): the same simulated devices, driven from the browser without JavaScript.
-@post("/_sim/forms/scanner-feed")
+@post("/_sim/forms/scanner-feed", status_code=303)
 async def sim_feed_form(appliance: ApplianceDep) -> Redirect:
     appliance.hardware.scanner.feed(3)
     return Redirect("/pemindai", status_code=303)
 
 
-@post("/_sim/forms/lockers/{number:int}/door")
+@post("/_sim/forms/lockers/{number:int}/door", status_code=303)
 async def sim_door_form(number: FromPath[int], appliance: ApplianceDep) -> Redirect:
     if number not in appliance.hardware.lockers.numbers:
         raise ApiError(404, f"Loker {number} tidak ada")

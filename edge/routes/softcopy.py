@@ -53,7 +53,7 @@ def api_of_visit(visit_id: FromPath[str], appliance: ApplianceDep) -> list[dict]
     return appliance.softcopy_requests.of_visit(visit_id)
 
 
-@post("/petugas/kunjungan/{visit_id:str}/softcopy", guards=[staff_only], opt=needs("desk"))
+@post("/petugas/kunjungan/{visit_id:str}/softcopy", guards=[staff_only], opt=needs("desk"), status_code=303)
 async def visit_form(request: Request, visit_id: FromPath[str], appliance: ApplianceDep,
                      data: URLEncodedBody[dict[str, str]]) -> Redirect:
     """The visit page's form; back to the page with a message either way (the form keeps nothing on an error)."""

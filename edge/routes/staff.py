@@ -16,6 +16,7 @@ from edge.routes.audit import Actor, actor_of, record_alone
 from edge.routes.kiosk import json_object
 from edge.sessions import renew
 from edge.users import address_remaining, authenticate, lockout_remaining, record_attempt
+from pst.openapi import PAGE, see_other
 
 Form = URLEncodedBody[dict[str, str]]
 
@@ -89,7 +90,7 @@ def login_page(appliance: ApplianceDep) -> Template:
     return Template("login.html", context={"office": appliance.config.office, "error": None})
 
 
-@post("/petugas/masuk")
+@post("/petugas/masuk", status_code=303, responses={303: see_other("Signed in: to the console"), "4XX": PAGE})
 async def login_form(request: Request, appliance: ApplianceDep, data: Form) -> Redirect | Template:
     try:
         ok = await anyio.to_thread.run_sync(_sign_in, request, appliance, data.get("username"), data.get("password"))
@@ -102,7 +103,7 @@ async def login_form(request: Request, appliance: ApplianceDep, data: Form) -> R
                     headers=headers)
 
 
-@post("/petugas/keluar")
+@post("/petugas/keluar", status_code=303)
 async def logout_form(request: Request, appliance: ApplianceDep) -> Redirect:
     await _sign_out(request, appliance)
     return Redirect("/petugas/masuk", status_code=303)

@@ -24,6 +24,7 @@ from edge.routes.display import CHANNEL, Channels
 from edge.sla import seconds_left
 from edge.slip import office_time
 from edge.tickets import local_iso
+from pst.openapi import content
 
 # Calls come over the board's channel at once; serving, finishing and a skip are not announced, so the stream also
 # looks at the ticket every few seconds.
@@ -99,7 +100,8 @@ def visitor_json(token: FromPath[str], appliance: ApplianceDep) -> dict:
     return visitor_state(appliance, _visit_or_404(appliance, token))
 
 
-@get("/api/visitor/{token:str}/events")
+@get("/api/visitor/{token:str}/events",
+     responses={200: content("text/event-stream", "`state` on connect and on every change")})
 async def visitor_events(token: FromPath[str], appliance: ApplianceDep, channels: Channels) -> ServerSentEvent:
     """`state` on connect and whenever this visitor's ticket changes; a comment every 15 s keeps proxies open.
     The board's calls wake the stream; no other visitor's call leaves it."""

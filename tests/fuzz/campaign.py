@@ -1,5 +1,6 @@
 """Schemathesis against an app's own OpenAPI document, through Litestar's TestClient: every operation gets generated
-requests (valid and invalid), and every answer is checked — no 5xx, and a documented status has the documented body.
+requests (valid and invalid), and every answer is checked — no 5xx, and its status, media type, headers and body are
+the ones the operation documents.
 
 Bounded (a handful of examples per operation, derandomized) unless PST_SOAK is set; then thousands per operation.
 """
@@ -17,11 +18,17 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.faults.soak import SOAK, campaign_size
 
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]
 TRACE = bool(os.environ.get("PST_FUZZ_TRACE"))  # read at import: tests/conftest.py clears PST_* before each test
 
 

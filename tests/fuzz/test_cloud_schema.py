@@ -3,6 +3,8 @@ appliance on /sync/v1. On SQLite in `make test`; on PostgreSQL too in `make soak
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.cloud.conftest import add_reader, sign_in
@@ -72,3 +74,22 @@ def test_every_operation_documents_its_4xx_as_the_error_body_and_the_json_bodies
         assert "application/json" in schema["paths"][path]["post"]["requestBody"]["content"], path
     state = {p["name"]: p for p in schema["paths"]["/sync/v1/state"]["get"]["parameters"]}
     assert state["after"]["schema"]["maximum"] == 2**63 - 1 and state["epoch"]["required"]
+
+
+def test_the_documents_say_where_a_form_goes_and_what_a_file_is(portal):
+    paths = load_document(portal)["paths"]
+    added = paths["/kantor/katalog/baru"]["post"]["responses"]
+    assert "201" not in added and added["303"]["headers"]["Location"]["required"]
+    assert "not signed in" in added["303"]["description"]  # the back office's own redirect too
+    assert set(added["4XX"]["content"]) == {"application/json", "text/html"}
+    copy = paths["/api/requests/{request_id}/softcopy"]["get"]["responses"]["200"]["content"]
+    assert set(copy) == {"application/pdf", "text/csv",
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def test_a_portal_made_again_documents_the_same(portal, cloud_settings, clock):
+    from cloud.app import create_app
+
+    first = load_document(portal)  # its handlers are module-level: a second app must not document them twice
+    again = create_app(cloud_settings, clock=clock).openapi_schema.to_schema()
+    assert json.loads(json.dumps(again)) == first

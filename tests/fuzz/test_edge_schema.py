@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from litestar.testing import TestClient
 
@@ -47,3 +49,19 @@ def test_every_operation_documents_its_4xx_as_the_error_body_and_the_kiosk_bodie
             assert operation["responses"]["4XX"]["content"]["application/json"]["schema"] == ERROR_BODY
     for path in ("/api/visits", "/api/ratings", "/api/session"):
         assert "application/json" in schema["paths"][path]["post"]["requestBody"]["content"], path
+
+
+def test_a_staff_page_documents_the_sign_in_and_the_refusal_its_guard_answers(edge):
+    paths = load_document(edge)["paths"]
+    desk, audit = paths["/petugas/loket"]["post"]["responses"], paths["/petugas/audit"]["get"]["responses"]
+    assert "201" not in desk and desk["303"]["headers"]["Location"]["required"]
+    assert set(desk["4XX"]["content"]) == {"application/json"}  # every role holds the desk: none is refused
+    assert set(audit["4XX"]["content"]) == {"application/json", "text/html"} and "303" in audit
+
+
+def test_an_appliance_made_again_documents_the_same(edge, settings, clock):
+    from edge.app import create_app
+
+    first = load_document(edge)  # its handlers are module-level: a second app must not document them twice
+    again = create_app(settings, clock=clock).openapi_schema.to_schema()
+    assert json.loads(json.dumps(again)) == first
