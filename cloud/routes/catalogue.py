@@ -64,7 +64,7 @@ async def _serve(request: Request, reading: Reading, publication_id: str, reader
     return copy if isinstance(copy, Response) else softcopy_stream(copy, disposition)
 
 
-CLIENT_GONE = 499  # nginx's "client closed request": an answer nobody receives, for the access log
+CLIENT_GONE = 499  # nginx's "client closed request": the handler's answer when nobody is left to receive it
 
 
 async def while_connected(request: Request, work: Awaitable[T]) -> T | Response:
