@@ -39,10 +39,9 @@ system-deps:
 up: $(STAMP)
 	$(BIN)/pst up
 
-# On every core (pytest-xdist); the tests that boot machines run one after another in one worker.
 test: $(STAMP)
 	@$(MAKE) --no-print-directory system-deps
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -q --durations=15
 
 # The fault and fuzz campaigns at full size (thousands of cases each); `make test` runs the same tests reduced.
 soak: $(STAMP)

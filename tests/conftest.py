@@ -113,12 +113,3 @@ def client(app):
 @pytest.fixture
 def emulator(app, client):
     return app.state.appliance.hardware.emulator
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test`), the tests that boot Debian machines run in one worker, one after another:
-    they share the machines a module-scoped fixture converged, and two convergences at once would fight over them."""
-    for item in items:
-        if item.nodeid.startswith("tests/ansible/"):
-            item.add_marker(pytest.mark.xdist_group("machines"))
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,15 @@ class Echo:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture(autouse=True)
+def broken_pipes_raise():
+    """A write to a connection the server has closed raises BrokenPipeError here, as Python sets it up; the signal
+    is ignored again for these tests in case a library of another test set it back to its default, which kills."""
+    before = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGPIPE, before)
 
 
 @pytest.fixture
