@@ -113,3 +113,22 @@ def client(app):
 @pytest.fixture
 def emulator(app, client):
     return app.state.appliance.hardware.emulator
+
+
+def wait_until_healthy(base_url: str, process, what: str, seconds: float = 40) -> None:
+    """Until `base_url`/healthz answers 200; fails when `process` (a `pst … serve` it belongs to) ends first or
+    `seconds` pass."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, f"{what} did not start"
+        time.sleep(0.2)
+

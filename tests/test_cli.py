@@ -120,12 +120,10 @@ def test_the_files_pst_makes_are_its_owners_only_whatever_the_umask(tmp_path):
     import stat
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
-    import httpx
-
     from cloud.mailsink import free_port
+    from tests.conftest import wait_until_healthy
 
     pst = str(Path(sys.executable).with_name("pst"))
     port = free_port()
@@ -144,15 +142,7 @@ def test_the_files_pst_makes_are_its_owners_only_whatever_the_umask(tmp_path):
     database.chmod(0o644)
     serving = as_with_umask_022("edge", "serve", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and serving.poll() is None, "pst edge serve did not start"
-            time.sleep(0.2)
+        wait_until_healthy(f"http://127.0.0.1:{port}", serving, "pst edge serve")
         parts = {path.name: mode(path) for path in database.parent.glob("edge.db*")}
         assert parts and set(parts.values()) == {0o600}, parts
     finally:

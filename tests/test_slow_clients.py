@@ -23,6 +23,7 @@ from cloud.settings import ConfigError as CloudConfigError
 from edge.config import ConfigError as EdgeConfigError
 from edge.settings import EdgeSettings
 from pst.serving import READ_TIMEOUT, protocol
+from tests.conftest import wait_until_healthy
 
 TIMEOUT = 1.0
 PST = [str(Path(sys.executable).with_name("pst"))]
@@ -83,8 +84,7 @@ def server():
 
 
 def connect(port: int) -> socket.socket:
-    conn = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT * 8)
-    return conn
+    return socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT * 8)
 
 
 def closed_within(conn: socket.socket, seconds: float) -> bool:
@@ -203,15 +203,7 @@ def test_the_served_apps_close_silent_connections_and_keep_answering(side, tmp_p
                                    stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}/healthz"
-            deadline = time.monotonic() + 40
-            while True:
-                try:
-                    if httpx.get(url, timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline and process.poll() is None, f"{side} serve did not start"
-                time.sleep(0.2)
+            wait_until_healthy(f"http://127.0.0.1:{port}", process, f"{side} serve")
             with connect(port) as silent, connect(port) as partial:
                 partial.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the blank line never comes
                 assert httpx.get(url, timeout=5).status_code == 200
