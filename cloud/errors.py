@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -12,6 +13,8 @@ from cloud.catalogue import CatalogueError
 from pst.logsafe import redact_path  # download codes and tokens ride in paths
 
 log = logging.getLogger(__name__)
+# what asyncpg raises for a NUL in a value bound as text (a path's id, a query's word) or in JSON
+NUL_REFUSED = (asyncpg.exceptions.CharacterNotInRepertoireError, asyncpg.exceptions.UntranslatableCharacterError)
 
 
 class ApiError(HTTPException):
@@ -26,6 +29,8 @@ def error_response(request: Request, exc: Exception) -> Response:
         return Response({"detail": exc.detail, "errors": exc.errors}, status_code=exc.status, headers=headers)
     if isinstance(exc, CatalogueError):
         return Response({"detail": exc.detail, "errors": exc.errors}, status_code=exc.status)
+    if isinstance(exc, NUL_REFUSED):  # PostgreSQL's text takes no NUL: such input matches and stores nothing
+        return Response({"detail": "Permintaan memuat karakter NUL, yang tidak sah", "errors": {}}, status_code=400)
     status = getattr(exc, "status_code", 500) if isinstance(exc, HTTPException) else 500
     if status >= 500:  # never show internals
         if not isinstance(exc, HTTPException):

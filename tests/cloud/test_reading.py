@@ -125,3 +125,14 @@ def test_copies_are_stamped_in_processes_of_their_own_and_a_dead_one_costs_one_5
     again = reader.get(f"/api/publications/{pid}/softcopy")
     assert again.status_code == 200 and len(pages_text(again.content)) == 5
     assert set(stamping.processes()).isdisjoint(stampers)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/publications/%00/softcopy", "/api/publications/a%00b/softcopy?unduh=1", "/publikasi/%00/baca",
+    "/publikasi/%00/unduh", "/api/requests/%00/softcopy", "/publikasi/%00",
+])
+def test_a_nul_in_an_id_is_refused_not_a_server_error(reader, catalogue, path):
+    """PostgreSQL's text takes no NUL: an id carrying one is a 4xx on both engines, and logs no download."""
+    answer = reader.get(path, follow_redirects=False)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert run_db(reader, "SELECT count(*) AS n FROM downloads")[0]["n"] == 0
